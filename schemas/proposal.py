@@ -1,0 +1,110 @@
+"""The proposal: one acquisition, as a client submits it (DESIGN §2).
+
+Every field path is a name the rule language may use (``acquisition.quantity``); the rule
+loader reads this schema to check rules, so a field added here is usable in rules at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.fields import CountryCode, StrictFloat, StrictInteger, StrictString
+from schemas.vocabulary import (
+    ACQUISITION_PATHS,
+    CAPABILITY_AREAS,
+    CURRENCIES,
+    DATALINKS,
+    IFF_MODES,
+    MUNITIONS_COMMONALITY,
+    STANDARDS,
+    SYSTEM_CATEGORIES,
+    THREATS,
+)
+
+MAX_AMOUNT = 1e15  # a quadrillion: above any defense budget in either currency
+MAX_LIST = 64
+
+
+def _enum(values: tuple[str, ...], **kwargs: Any) -> StrictString:
+    return StrictString(validate=validate.OneOf(values), metadata={"enum": list(values)}, **kwargs)
+
+
+def _enum_list(values: tuple[str, ...]) -> fields.List:
+    return fields.List(
+        _enum(values), load_default=list, validate=validate.Length(max=MAX_LIST)
+    )
+
+
+def _country_list() -> fields.List:
+    return fields.List(CountryCode(), load_default=list, validate=validate.Length(max=MAX_LIST))
+
+
+class StrictSchema(Schema):
+    """Refuses unknown fields at every level: a misspelt key must not be silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class MoneySchema(StrictSchema):
+    amount = StrictFloat(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+    currency = _enum(CURRENCIES, required=True)
+
+
+class SystemSchema(StrictSchema):
+    name = StrictString(required=True, validate=validate.Length(max=200))
+    category = _enum(SYSTEM_CATEGORIES, required=True)
+    origin_country = CountryCode(load_default="US")
+    prime_contractor = StrictString(validate=validate.Length(max=200))
+
+
+class AcquisitionSchema(StrictSchema):
+    path = _enum(ACQUISITION_PATHS, required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=1_000_000))
+    unit_cost = fields.Nested(MoneySchema)
+    total_cost = fields.Nested(MoneySchema)
+    sustainment_cost_per_year = fields.Nested(MoneySchema)
+    delivery_start_year = StrictInteger(validate=validate.Range(min=1990, max=2100))
+    capability_area = _enum(CAPABILITY_AREAS, required=True)
+
+    @validates_schema
+    def _one_cost(self, data: dict[str, Any], **_: Any) -> None:
+        """The cost is stated once: two figures could disagree and the rules would not know
+        which to believe."""
+        if ("unit_cost" in data) == ("total_cost" in data):
+            raise ValidationError(
+                "Give exactly one of unit_cost or total_cost.", field_name="total_cost"
+            )
+
+
+class CapabilitiesSchema(StrictSchema):
+    datalinks = _enum_list(DATALINKS)
+    iff_modes = _enum_list(IFF_MODES)
+    standards = _enum_list(STANDARDS)
+    munitions_commonality = _enum(MUNITIONS_COMMONALITY, load_default="none")
+
+
+class PartnersSchema(StrictSchema):
+    operators = _country_list()
+    co_developers = _country_list()
+    training_with = _country_list()
+
+
+class ProposalSchema(StrictSchema):
+    id = StrictString(validate=validate.Length(max=128))
+    title = StrictString(required=True, validate=validate.Length(max=300))
+    requesting_country = CountryCode(load_default="JP")
+    fiscal_year = StrictInteger(required=True, validate=validate.Range(min=1990, max=2100))
+    system = fields.Nested(SystemSchema, required=True)
+    acquisition = fields.Nested(AcquisitionSchema, required=True)
+    capabilities = fields.Nested(CapabilitiesSchema, load_default=lambda: _empty(CapabilitiesSchema))
+    threats_addressed = _enum_list(THREATS)
+    partners = fields.Nested(PartnersSchema, load_default=lambda: _empty(PartnersSchema))
+
+
+def _empty(schema: type[Schema]) -> dict[str, Any]:
+    """An omitted section loads as if sent empty, so its lists and defaults are present."""
+    loaded: dict[str, Any] = schema().load({})
+    return loaded

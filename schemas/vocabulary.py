@@ -1,0 +1,76 @@
+"""Controlled vocabularies of a proposal.
+
+They are closed lists on purpose: a rule that tests ``datalinks contains "link-16"`` must be
+caught when it is written, and it can only be if the vocabulary is known.
+"""
+
+from __future__ import annotations
+
+SYSTEM_CATEGORIES = (
+    "fighter_aircraft",
+    "airborne_early_warning",
+    "tanker_transport",
+    "tiltrotor_transport",
+    "isr_uav",
+    "missile_defense_interceptor",
+    "missile_defense_system",
+    "cruise_missile",
+    "air_to_air_missile",
+    "air_to_surface_missile",
+    "naval_combat_system",
+    "radar",
+    "cyber",
+    "space",
+    "munitions",
+    "aircraft_upgrade",
+    "aerial_target",
+    "support_services",
+)
+
+ACQUISITION_PATHS = ("fms", "dcs", "licensed_production", "co_development", "indigenous")
+
+CURRENCIES = ("USD", "JPY")
+
+# The seven capability pillars of the FY2023-27 Defense Buildup Program, plus the program's
+# own budget lines for production base and R&D (see shared/data/japan_defense_budget.yaml).
+CAPABILITY_AREAS = (
+    "stand_off_defense",
+    "integrated_air_missile_defense",
+    "unmanned_assets",
+    "cross_domain_space_cyber_em",
+    "command_control_intelligence",
+    "mobile_deployment_civil_protection",
+    "sustainment_resiliency",
+    "defense_production_base",
+    "research_development",
+)
+
+DATALINKS = ("link16", "link11", "link22", "cec", "madl", "tadil_j", "jreap", "satcom", "ifdl")
+
+IFF_MODES = ("mode4", "mode5", "mode_s", "mode3c")
+
+STANDARDS = (
+    "mosa",
+    "stanag_4586",
+    "mil_std_1553",
+    "mil_std_1760",
+    "mil_std_6016",
+    "jadc2",
+    "ogsa",
+)
+
+MUNITIONS_COMMONALITY = ("full", "partial", "none")
+
+THREATS = (
+    "ballistic_missile",
+    "hypersonic",
+    "cruise_missile",
+    "maritime_surface",
+    "submarine",
+    "air",
+    "amphibious_invasion",
+    "cyber",
+    "space",
+    "electronic_warfare",
+    "nuclear",
+)

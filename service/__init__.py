@@ -1,0 +1,1 @@
+"""Procurement policy evaluation service: engine, Celery worker, Flask API and CLI."""

@@ -1,0 +1,59 @@
+"""The catalog of field paths a rule may use: the proposal schema's leaves and the derived fields.
+
+It is read from the marshmallow schema itself, so the rules and the API can never disagree about
+what a proposal contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+from marshmallow import Schema, fields, missing
+
+from schemas.fields import ISO_ALPHA2, CountryCode, StrictBoolean, StrictFloat, StrictInteger
+from schemas.proposal import ProposalSchema
+from service.engine.enrichment import DERIVED_FIELDS
+from service.engine.fields import FieldSpec, Kind
+
+
+def _label(path: str) -> str:
+    return path.replace(".", " ").replace("_", " ").capitalize()
+
+
+def _scalar(field: fields.Field) -> tuple[Kind, tuple[str, ...] | None, str | None]:
+    if isinstance(field, (StrictFloat, StrictInteger)):
+        return "number", None, None
+    if isinstance(field, StrictBoolean):
+        return "bool", None, None
+    if isinstance(field, CountryCode):
+        return "string", None, ISO_ALPHA2.pattern
+    enum = field.metadata.get("enum")
+    return "string", tuple(enum) if enum else None, None
+
+
+def _walk(schema: Schema, prefix: str, optional: bool) -> Iterator[FieldSpec]:
+    for name, field in schema.fields.items():
+        path = f"{prefix}{name}"
+        absent = optional or (not field.required and field.load_default is missing)
+        if isinstance(field, fields.Nested):
+            yield from _walk(field.schema, f"{path}.", absent)
+            continue
+        if isinstance(field, fields.List):
+            _, values, pattern = _scalar(field.inner)
+            yield FieldSpec(path, "list", _label(path), values=values, pattern=pattern)
+            continue
+        kind, values, pattern = _scalar(field)
+        unit = "year" if path.endswith("year") else None
+        description = "ISO 3166-1 alpha-2 code" if pattern else ""
+        yield FieldSpec(
+            path, kind, _label(path), description, values, pattern, unit, optional=absent
+        )
+
+
+@cache
+def field_catalog() -> dict[str, FieldSpec]:
+    """Every usable path, proposal fields first, then ``derived.*``."""
+    catalog = {spec.path: spec for spec in _walk(ProposalSchema(), "", optional=False)}
+    catalog.update((spec.path, spec) for spec in DERIVED_FIELDS)
+    return catalog

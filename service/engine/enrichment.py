@@ -1,0 +1,167 @@
+"""Enrichment: the derived fields computed from a proposal and the reference context.
+
+Analysts write rules against ``derived.*`` instead of re-doing currency conversion or counting
+partners in every rule. Each field is declared here with its meaning, so the rule loader can
+check rules against it and the documentation can list it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.engine.context import Context
+from service.engine.fields import FieldSpec
+from schemas.fields import ISO_ALPHA2
+from schemas.vocabulary import THREATS
+
+SHARE_CAP = 1000.0  # a share of an exhausted envelope is "enormous", not infinite (JSON has no inf)
+
+
+def _derived(path: str, kind: Any, label: str, description: str, **extra: Any) -> FieldSpec:
+    return FieldSpec(f"derived.{path}", kind, label, description, **extra)
+
+
+_COUNTRY = {"pattern": ISO_ALPHA2.pattern}
+
+DERIVED_FIELDS: tuple[FieldSpec, ...] = (
+    _derived("total_cost_usd", "number", "Total cost (USD)",
+             "unit cost × quantity, or the total cost, converted at the fiscal year's rate",
+             unit="USD"),
+    _derived("total_cost_jpy", "number", "Total cost (JPY)",
+             "total cost converted to yen at the fiscal year's USD/JPY rate", unit="JPY"),
+    _derived("unit_cost_usd", "number", "Unit cost (USD)", "total cost (USD) ÷ quantity",
+             unit="USD"),
+    _derived("sustainment_per_year_jpy", "number", "Sustainment per year (JPY)",
+             "sustainment_cost_per_year in yen; absent when the proposal gives none",
+             unit="JPY", optional=True),
+    _derived("budget_fiscal_year", "number", "Budget year used",
+             "the context's fiscal year nearest to the proposal's", unit="year"),
+    _derived("annual_budget_jpy", "number", "Annual defense budget (JPY)",
+             "the defense budget of budget_fiscal_year", unit="JPY"),
+    _derived("share_of_annual_budget", "number", "Share of the annual defense budget",
+             "total_cost_jpy ÷ annual_budget_jpy", unit="ratio"),
+    _derived("sustainment_share_of_annual_budget", "number",
+             "Sustainment share of the annual budget",
+             "sustainment_per_year_jpy ÷ annual_budget_jpy; absent without sustainment",
+             unit="ratio", optional=True),
+    _derived("envelope_total_jpy", "number", "Capability-area envelope (JPY)",
+             "the Defense Buildup Program total of the proposal's capability area", unit="JPY"),
+    _derived("envelope_remaining_jpy", "number", "Remaining envelope (JPY)",
+             "envelope total minus what is already committed in that area", unit="JPY"),
+    _derived("share_of_remaining_envelope", "number", "Share of the remaining envelope",
+             f"total_cost_jpy ÷ envelope_remaining_jpy (capped at {SHARE_CAP:g} when the "
+             "envelope is exhausted)", unit="ratio"),
+    _derived("delivery_lead_years", "number", "Years from budget to first delivery",
+             "delivery_start_year − fiscal_year; absent without a delivery year",
+             unit="years", optional=True),
+    _derived("registry_system", "string", "Partner-registry system",
+             "the registry entry whose aliases match system.name, or 'unlisted'"),
+    _derived("partner_operators", "list", "Partner operators",
+             "registry operators ∪ partners.operators, without the requesting country",
+             **_COUNTRY),
+    _derived("partner_operator_count", "number", "Number of partner operators",
+             "how many countries are in partner_operators", unit="count"),
+    _derived("co_developers", "list", "Co-developing partners",
+             "registry co-developers ∪ partners.co_developers, without the requesting country",
+             **_COUNTRY),
+    _derived("co_developer_count", "number", "Number of co-developing partners",
+             "how many countries are in co_developers", unit="count"),
+    _derived("training_partner_count", "number", "Number of training partners",
+             "how many countries are in partners.training_with", unit="count"),
+    _derived("us_operated", "bool", "Operated by U.S. forces",
+             "true when US is among partner_operators"),
+    _derived("top_threat", "string", "Highest-priority threat addressed",
+             "the addressed threat with the greatest weight in the context; absent when none",
+             values=THREATS, optional=True),
+    _derived("top_threat_weight", "number", "Weight of the highest-priority threat",
+             "the greatest context weight among threats_addressed (0 when none)", unit="weight"),
+    _derived("threat_weight_sum", "number", "Sum of threat weights addressed",
+             "Σ context weight of threats_addressed", unit="weight"),
+    _derived("priority_threat_count", "number", "Number of priority threats addressed",
+             "threats_addressed whose weight is at least the context's priority_threshold",
+             unit="count"),
+    _derived("datalink_count", "number", "Number of datalinks", "len(capabilities.datalinks)",
+             unit="count"),
+)
+
+
+def _to_usd(money: dict[str, Any], usd_jpy: float) -> float:
+    amount = float(money["amount"])
+    return amount if money["currency"] == "USD" else amount / usd_jpy
+
+
+def _share(part: float, whole: float) -> float:
+    return min(part / whole, SHARE_CAP) if whole > 0 else SHARE_CAP
+
+
+def _cost_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
+    acquisition = proposal["acquisition"]
+    year, fiscal = context.fiscal_year(proposal["fiscal_year"])
+    quantity = acquisition["quantity"]
+    if "unit_cost" in acquisition:
+        total_usd = _to_usd(acquisition["unit_cost"], fiscal.usd_jpy) * quantity
+    else:
+        total_usd = _to_usd(acquisition["total_cost"], fiscal.usd_jpy)
+    total_jpy = total_usd * fiscal.usd_jpy
+    envelope = context.envelopes[acquisition["capability_area"]]
+    derived: dict[str, Any] = {
+        "total_cost_usd": total_usd,
+        "total_cost_jpy": total_jpy,
+        "unit_cost_usd": total_usd / quantity,
+        "budget_fiscal_year": year,
+        "annual_budget_jpy": fiscal.annual_budget_jpy,
+        "share_of_annual_budget": _share(total_jpy, fiscal.annual_budget_jpy),
+        "envelope_total_jpy": envelope.program_total_jpy,
+        "envelope_remaining_jpy": envelope.remaining_jpy,
+        "share_of_remaining_envelope": _share(total_jpy, envelope.remaining_jpy),
+    }
+    if "sustainment_cost_per_year" in acquisition:
+        sustainment = _to_usd(acquisition["sustainment_cost_per_year"], fiscal.usd_jpy)
+        derived["sustainment_per_year_jpy"] = sustainment * fiscal.usd_jpy
+        derived["sustainment_share_of_annual_budget"] = _share(
+            derived["sustainment_per_year_jpy"], fiscal.annual_budget_jpy
+        )
+    if "delivery_start_year" in acquisition:
+        derived["delivery_lead_years"] = acquisition["delivery_start_year"] - proposal["fiscal_year"]
+    return derived
+
+
+def _partner_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
+    partners = proposal["partners"]
+    entry = context.partner_system(proposal["system"]["name"])
+    own = proposal["requesting_country"]
+    operators = set(partners["operators"]) | set(entry.operators if entry else ())
+    co_developers = set(partners["co_developers"]) | set(entry.co_developers if entry else ())
+    operators.discard(own)
+    co_developers.discard(own)
+    return {
+        "registry_system": entry.system if entry else "unlisted",
+        "partner_operators": sorted(operators),
+        "partner_operator_count": len(operators),
+        "co_developers": sorted(co_developers),
+        "co_developer_count": len(co_developers),
+        "training_partner_count": len(set(partners["training_with"]) - {own}),
+        "us_operated": "US" in operators,
+    }
+
+
+def _threat_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
+    weights = {t: context.threat_weights.get(t, 0.0) for t in proposal["threats_addressed"]}
+    derived: dict[str, Any] = {
+        "top_threat_weight": max(weights.values(), default=0.0),
+        "threat_weight_sum": round(sum(weights.values()), 9),
+        "priority_threat_count": sum(w >= context.priority_threshold for w in weights.values()),
+    }
+    if weights:
+        # ties go to the vocabulary's order so the answer never depends on input order
+        derived["top_threat"] = max(weights, key=lambda t: (weights[t], -THREATS.index(t)))
+    return derived
+
+
+def enrich(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
+    """The derived fields of a validated proposal, keyed without the ``derived.`` prefix."""
+    derived = _cost_fields(proposal, context)
+    derived.update(_partner_fields(proposal, context))
+    derived.update(_threat_fields(proposal, context))
+    derived["datalink_count"] = len(proposal["capabilities"]["datalinks"])
+    return derived

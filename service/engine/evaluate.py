@@ -1,0 +1,97 @@
+"""The engine: validate → enrich → decide which rules fire → score → explain.
+
+Two evaluators decide independently by default: durable-rules and the native evaluator. They
+must agree on every evaluation; a disagreement raises, because silently picking one would
+hide a defect in whichever is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from marshmallow import ValidationError
+
+from schemas.proposal import ProposalSchema
+from service.engine.durable import DurableRules
+from service.engine.facts import build_fact
+from service.engine.loader import canonical_json, load_ruleset
+from service.engine.model import Ruleset
+from service.engine.native import NativeRules
+from service.engine.result import build_result
+from service.engine.scoring import score_all, verdict
+
+Mode = Literal["durable", "native"]
+Explain = Literal["summary", "full"]
+_PROPOSALS = ProposalSchema()
+
+
+class ProposalInvalid(ValueError):
+    """The proposal failed validation; ``messages`` is marshmallow's nested error mapping."""
+
+    def __init__(self, messages: Any) -> None:
+        self.messages = messages
+        super().__init__(f"invalid proposal: {messages}")
+
+
+class EngineDisagreement(RuntimeError):
+    """durable-rules and the native evaluator fired different rules for the same fact."""
+
+    def __init__(self, durable: frozenset[str], native: frozenset[str]) -> None:
+        self.only_durable = sorted(durable - native)
+        self.only_native = sorted(native - durable)
+        super().__init__(
+            f"evaluators disagree: only durable-rules fired {self.only_durable}, "
+            f"only the native evaluator fired {self.only_native}"
+        )
+
+
+def sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def validate_proposal(raw: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = _PROPOSALS.load(raw)
+    except ValidationError as error:
+        raise ProposalInvalid(error.messages) from None
+    return loaded
+
+
+class Engine:
+    """A loaded ruleset, compiled for both evaluators; safe to reuse for many evaluations."""
+
+    def __init__(self, ruleset: Ruleset, mode: Mode = "durable") -> None:
+        self.ruleset = ruleset
+        self.mode = mode
+        self._native = NativeRules(ruleset)
+        self._durable = DurableRules(ruleset) if mode == "durable" else None
+
+    @classmethod
+    def from_path(cls, path: str | Path, mode: Mode = "durable") -> Engine:
+        return cls(load_ruleset(path), mode)
+
+    def fired(self, fact: dict[str, Any]) -> frozenset[str]:
+        native = self._native.fired(fact)
+        if self._durable is not None:
+            durable = self._durable.fired(fact)
+            if durable != native:
+                raise EngineDisagreement(durable, native)
+        return native
+
+    def evaluate(self, raw: Mapping[str, Any], explain: Explain = "summary") -> dict[str, Any]:
+        """Evaluate one proposal (as JSON-like data); raises ``ProposalInvalid``.
+
+        The result is deterministic: the same proposal and ruleset give the same bytes,
+        decision id included (it is derived from the input and ruleset hashes).
+        """
+        proposal = validate_proposal(raw)
+        fact = build_fact(proposal, self.ruleset.context)
+        scores = score_all(self.ruleset, self.fired(fact))
+        result = build_result(self.ruleset, proposal, fact, scores,
+                              verdict(self.ruleset, scores), explain == "full")
+        input_hash = sha256(canonical_json(proposal))
+        decision = sha256(f"{self.ruleset.content_hash}|{input_hash}|{explain}")
+        return {"decision_id": "dec_" + decision[7:39], "input_hash": input_hash, **result}

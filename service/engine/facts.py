@@ -1,0 +1,38 @@
+"""The fact: a proposal and its derived fields as one flat mapping of field path to value.
+
+Both evaluators read the same fact, so they cannot disagree about what the proposal says.
+Numbers are all floats, because durable-rules compares JSON numbers as doubles and the native
+evaluator must see exactly what it sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.engine.context import Context
+from service.engine.enrichment import enrich
+
+Fact = dict[str, Any]
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return float(value)
+
+
+def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, f"{path}.", into)
+        else:
+            into[path] = list(value) if isinstance(value, list) else _value(value)
+
+
+def build_fact(proposal: dict[str, Any], context: Context) -> Fact:
+    """Flatten a validated proposal and add ``derived.*``; absent optional fields stay absent."""
+    fact: Fact = {}
+    _flatten(proposal, "", fact)
+    _flatten(enrich(proposal, context), "derived.", fact)
+    return fact

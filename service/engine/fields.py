@@ -1,0 +1,50 @@
+"""What the rule language knows about a field: its kind, its allowed values, how to show it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["number", "string", "bool", "list"]
+Unit = Literal["USD", "JPY", "ratio", "count", "years", "weight", "year"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One path a rule may test (``acquisition.quantity``, ``derived.total_cost_jpy``).
+
+    ``values`` closes the vocabulary of a string (or of a list's items); ``pattern`` constrains
+    it when the vocabulary is open but shaped, as ISO country codes are.
+    """
+
+    path: str
+    kind: Kind
+    label: str
+    description: str = ""
+    values: tuple[str, ...] | None = None
+    pattern: str | None = None
+    unit: Unit | None = None
+    optional: bool = False
+
+    @property
+    def item_kind(self) -> Kind:
+        """The kind a literal compared with this field must have (a list's items are strings)."""
+        return "string" if self.kind == "list" else self.kind
+
+    def accepts_literal(self, literal: Any) -> str | None:
+        """Why ``literal`` cannot be compared with this field, or None when it can."""
+        expected = self.item_kind
+        if expected == "number":
+            if isinstance(literal, bool) or not isinstance(literal, (int, float)):
+                return f"{self.path} is a number; {literal!r} is not"
+            return None
+        if expected == "bool":
+            return None if isinstance(literal, bool) else f"{self.path} is true/false"
+        if not isinstance(literal, str):
+            return f"{self.path} holds text; {literal!r} is not text"
+        if self.values is not None and literal not in self.values:
+            return f"{literal!r} is not a value {self.path} can take"
+        if self.pattern is not None and not re.fullmatch(self.pattern, literal):
+            return f"{literal!r} does not have the form of {self.path} ({self.description})"
+        return None

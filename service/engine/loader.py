@@ -1,0 +1,398 @@
+"""Parse and check a ruleset file (DESIGN §3): YAML in, a typed ``Ruleset`` or every problem out.
+
+Checking happens here, once, at load time: field paths against the catalog, literal types and
+vocabularies against the field, operators against the field kind, templates against the catalog.
+An evaluation never meets a rule that could misbehave on a typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import ValidationError
+
+from service.engine.catalog import field_catalog
+from service.engine.context import Context, context_from_data
+from service.engine.fields import FieldSpec
+from service.engine.model import (
+    RATINGS,
+    RECOMMENDATIONS,
+    AllOf,
+    AnyOf,
+    Atom,
+    Band,
+    Condition,
+    Criterion,
+    FieldRef,
+    Not,
+    Rule,
+    Ruleset,
+)
+from service.engine.operators import OPERATORS, normalize
+from service.engine.problems import RuleProblem, RulesetError
+from service.engine.templates import check_template
+from service.engine.yamlsource import Located, LocatedList, Mark, parse_yaml
+
+MAX_RULES = 5000
+MAX_DEPTH = 32
+RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "deficiency",
+             "because", "otherwise"}
+HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
+               "deficiency_cap"}
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Checker:
+    """Collects problems for one file so that an analyst sees all of them in one run."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[RuleProblem] = []
+        self.catalog = field_catalog()
+        self.rule_id = ""
+
+    def problem(self, mark: Mark, message: str, hint: str = "") -> None:
+        self.problems.append(
+            RuleProblem(self.file, mark.line, mark.col, self.rule_id, message, hint)
+        )
+
+    def mapping(self, value: Any, mark: Mark, what: str) -> Located | None:
+        if isinstance(value, Located):
+            return value
+        self.problem(mark, f"{what} must be a mapping of keys to values")
+        return None
+
+    def unknown_keys(self, data: Located, allowed: set[str], what: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.problem(data.mark_of(str(key)), f"unknown key {key!r} in {what}",
+                             _hint(str(key), sorted(allowed)))
+
+    def text(self, data: Located, key: str, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(data.mark, f"{key!r} is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(data.mark_of(key), f"{key!r} must be non-empty text")
+            return None
+        return value.strip()
+
+    def number(self, data: Located, key: str, low: float, high: float) -> float | None:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+            value
+        ):
+            self.problem(data.mark_of(key) if key in data else data.mark,
+                         f"{key!r} must be a number")
+            return None
+        if not low <= value <= high:
+            self.problem(data.mark_of(key), f"{key!r} must be between {low:g} and {high:g}")
+            return None
+        return float(value)
+
+    def field(self, path: Any, mark: Mark) -> FieldSpec | None:
+        if not isinstance(path, str):
+            self.problem(mark, "'field' must be a field path such as acquisition.quantity")
+            return None
+        spec = self.catalog.get(path)
+        if spec is None:
+            self.problem(mark, f"unknown field {path!r}", _hint(path, list(self.catalog)))
+        return spec
+
+    def template(self, data: Located, key: str, required: bool) -> str | None:
+        text = self.text(data, key, required)
+        for placeholder, message in check_template(text or "", self.catalog):
+            self.problem(data.mark_of(key), f"{message} in {placeholder}")
+        return text
+
+    # --- conditions -------------------------------------------------------------------------
+
+    def condition(self, node: Any, mark: Mark, depth: int = 0) -> Condition | None:
+        if depth > MAX_DEPTH:
+            self.problem(mark, f"condition nested deeper than {MAX_DEPTH} levels")
+            return None
+        data = self.mapping(node, mark, "a condition")
+        if data is None:
+            return None
+        combinators = [k for k in ("all", "any", "not") if k in data]
+        if combinators:
+            if len(data) != 1:
+                self.problem(data.mark, "a condition is one of all / any / not / an atom, "
+                                        f"not several: {sorted(map(str, data))}")
+                return None
+            return self.combinator(combinators[0], data, depth)
+        return self.atom(data)
+
+    def combinator(self, key: str, data: Located, depth: int) -> Condition | None:
+        mark = data.mark_of(key)
+        if key == "not":
+            inner = self.condition(data["not"], mark, depth + 1)
+            return Not(inner) if inner else None
+        items = data[key]
+        if not isinstance(items, LocatedList) or not items:
+            self.problem(mark, f"{key!r} takes a non-empty list of conditions")
+            return None
+        parsed = [self.condition(item, m, depth + 1) for item, m in zip(items, items.item_marks)]
+        if any(p is None for p in parsed):
+            return None
+        kind = AllOf if key == "all" else AnyOf
+        return kind(tuple(p for p in parsed if p is not None))
+
+    def atom(self, data: Located) -> Atom | None:
+        self.unknown_keys(data, {"field", "op", "value"}, "a condition atom")
+        spec = self.field(data.get("field"), data.mark_of("field"))
+        op_name = data.get("op")
+        operator = OPERATORS.get(op_name) if isinstance(op_name, str) else None
+        if operator is None:
+            self.problem(data.mark_of("op"), f"unknown operator {op_name!r}",
+                         _hint(str(op_name), list(OPERATORS)) or "operators: " +
+                         ", ".join(OPERATORS))
+            return None
+        if spec is None:
+            return None
+        if spec.kind not in operator.field_kinds:
+            self.problem(data.mark_of("op"), f"operator {op_name!r} does not apply to "
+                         f"{spec.path}, which is a {spec.kind}")
+            return None
+        value = self.operand(data, spec, operator.value)
+        if value is _INVALID:
+            return None
+        if operator.value == "none" and not spec.optional and spec.kind != "list":
+            self.problem(data.mark_of("op"), f"{spec.path} is always given; "
+                         f"{op_name!r} would be constant")
+            return None
+        return Atom(spec.path, operator.name, value, data.mark.line)
+
+    def operand(self, data: Located, spec: FieldSpec, arity: str) -> Any:
+        mark = data.mark_of("value")
+        value = data.get("value")
+        if arity == "none":
+            if "value" in data:
+                self.problem(mark, "this operator takes no 'value'")
+                return _INVALID
+            return None
+        if "value" not in data:
+            self.problem(data.mark, "'value' is required for this operator")
+            return _INVALID
+        if arity == "many":
+            if not isinstance(value, list) or not value:
+                self.problem(mark, "'value' must be a non-empty list for this operator")
+                return _INVALID
+            checked = [self.literal(spec, v, mark) for v in value]
+            return _INVALID if _INVALID in checked else tuple(checked)
+        if isinstance(value, Located):
+            return self.reference(spec, value)
+        return self.literal(spec, value, mark)
+
+    def literal(self, spec: FieldSpec, value: Any, mark: Mark) -> Any:
+        reason = spec.accepts_literal(value)
+        if reason is None:
+            return float(value) if spec.item_kind == "number" else value
+        hint = _hint(value, list(spec.values)) if spec.values and isinstance(value, str) else ""
+        self.problem(mark, f"type mismatch: {reason}", hint)
+        return _INVALID
+
+    def reference(self, spec: FieldSpec, value: Located) -> Any:
+        self.unknown_keys(value, {"field"}, "a field reference")
+        other = self.field(value.get("field"), value.mark_of("field"))
+        if other is None:
+            return _INVALID
+        if other.kind != spec.item_kind or other.kind == "list":
+            self.problem(value.mark, f"type mismatch: {spec.path} ({spec.kind}) cannot be "
+                         f"compared with {other.path} ({other.kind})")
+            return _INVALID
+        return FieldRef(other.path)
+
+
+_INVALID = object()
+
+
+class _RulesetReader(_Checker):
+    """Reads the parts of a ruleset file in order: header, criteria, bands, rules."""
+
+    def criteria(self, data: Located) -> tuple[Criterion, ...]:
+        section = self.mapping(data.get("criteria"), data.mark_of("criteria"), "'criteria'")
+        if section is None:
+            return ()
+        found = []
+        for name, body in section.items():
+            self.rule_id = ""
+            spec = self.mapping(body, section.mark_of(name), f"criterion {name!r}")
+            if spec is None:
+                continue
+            self.unknown_keys(spec, {"label", "weight", "baseline", "rationale"}, "a criterion")
+            weight = self.number(spec, "weight", 0, 1)
+            baseline = self.number(spec, "baseline", 0, 100)
+            rationale = self.text(spec, "rationale")
+            label = self.text(spec, "label", required=False) or name.replace("_", " ").title()
+            if weight is not None and baseline is not None and rationale:
+                found.append(Criterion(name, label, weight, baseline, rationale))
+        total = sum(c.weight for c in found)
+        if found and abs(total - 1) > 1e-9:
+            self.problem(section.mark, f"criterion weights sum to {total:g}, not 1")
+        return tuple(found)
+
+    def bands(self, data: Located) -> tuple[Band, ...]:
+        items = data.get("bands")
+        if not isinstance(items, LocatedList) or not items:
+            self.problem(data.mark_of("bands"), "'bands' must be a non-empty list")
+            return ()
+        found = []
+        for item, mark in zip(items, items.item_marks):
+            band = self.mapping(item, mark, "a band")
+            if band is None:
+                continue
+            self.unknown_keys(band, {"rating", "min_score", "recommendation"}, "a band")
+            rating = self.choice(band, "rating", RATINGS)
+            recommendation = self.choice(band, "recommendation", RECOMMENDATIONS)
+            low = self.number(band, "min_score", 0, 100)
+            if rating and recommendation and low is not None:
+                found.append(Band(rating, low, recommendation))
+        found.sort(key=lambda b: -b.min_score)
+        if found and found[-1].min_score != 0:
+            self.problem(items.mark, "the lowest band must start at min_score 0 so that every "
+                         "score has a rating")
+        return tuple(found)
+
+    def choice(self, data: Located, key: str, allowed: tuple[str, ...]) -> str | None:
+        value = data.get(key)
+        if value not in allowed:
+            self.problem(data.mark_of(key) if key in data else data.mark,
+                         f"{key!r} must be one of {', '.join(allowed)}",
+                         _hint(str(value), list(allowed)))
+            return None
+        return str(value)
+
+    def rules(self, data: Located, criteria: set[str], default_cap: str) -> tuple[Rule, ...]:
+        items = data.get("rules")
+        if not isinstance(items, LocatedList) or not items:
+            self.problem(data.mark_of("rules"), "'rules' must be a non-empty list")
+            return ()
+        if len(items) > MAX_RULES:
+            self.problem(items.mark, f"{len(items)} rules; at most {MAX_RULES} are allowed")
+            return ()
+        seen: set[str] = set()
+        found = []
+        for item, mark in zip(items, items.item_marks):
+            rule = self.rule(item, mark, criteria, default_cap, seen)
+            if rule is not None:
+                found.append(rule)
+        self.rule_id = ""
+        return tuple(found)
+
+    def rule(self, item: Any, mark: Mark, criteria: set[str], default_cap: str,
+             seen: set[str]) -> Rule | None:
+        self.rule_id = ""
+        data = self.mapping(item, mark, "a rule")
+        if data is None:
+            return None
+        rule_id = self.text(data, "id")
+        self.rule_id = rule_id or ""
+        if rule_id in seen:
+            self.problem(data.mark_of("id"), f"duplicate rule id {rule_id!r}")
+        seen.add(rule_id or "")
+        self.unknown_keys(data, RULE_KEYS, "a rule")
+        criterion = data.get("criterion")
+        if criterion not in criteria:
+            self.problem(data.mark_of("criterion") if "criterion" in data else data.mark,
+                         f"unknown criterion {criterion!r}", _hint(str(criterion),
+                                                                   sorted(criteria)))
+        title = self.text(data, "title")
+        description = self.text(data, "description", required=False) or ""
+        points = self.number(data, "points", -100, 100)
+        because = self.template(data, "because", required=True)
+        otherwise = self.template(data, "otherwise", required=False)
+        deficiency = self.deficiency(data, default_cap)
+        if points == 0 and deficiency is None:
+            self.problem(data.mark_of("points"), "a rule that is not a deficiency must move "
+                         "the score: give it non-zero points")
+        condition = self.condition(data.get("when"), data.mark_of("when"))
+        if (rule_id is None or title is None or points is None or because is None
+                or condition is None or criterion not in criteria):
+            return None
+        return Rule(str(rule_id), str(criterion), str(title), description, normalize(condition),
+                    points, str(because), otherwise, deficiency, data.mark.line)
+
+    def deficiency(self, data: Located, default_cap: str) -> str | None:
+        value = data.get("deficiency", False)
+        if value is False:
+            return None
+        if value is True:
+            return default_cap
+        if value in RECOMMENDATIONS[1:]:
+            return str(value)
+        self.problem(data.mark_of("deficiency"), "'deficiency' is true, false or the "
+                     f"recommendation it caps at ({', '.join(RECOMMENDATIONS[1:])})")
+        return None
+
+
+def _read_yaml(path: Path, checker: _Checker) -> Any:
+    try:
+        return parse_yaml(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        checker.problem(Mark(0, 0), f"cannot read file: {error.strerror}")
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(0, 0)
+        problem = getattr(error, "problem", None) or str(error)
+        checker.problem(where, f"invalid YAML: {problem}")
+    except UnicodeDecodeError:
+        checker.problem(Mark(0, 0), "the file is not UTF-8 text")
+    return None
+
+
+def _load_context(reader: _RulesetReader, data: Located, base: Path) -> tuple[Context, Any]:
+    name = reader.text(data, "context")
+    path = base / (name or "")
+    checker = _Checker(str(path))
+    raw = _read_yaml(path, checker) if name else None
+    context = None
+    if raw is not None:
+        try:
+            context = context_from_data(raw)
+        except ValidationError as error:
+            checker.problem(Mark(1, 1), f"invalid context: {error.messages}")
+    reader.problems.extend(checker.problems)
+    if context is None:
+        raise RulesetError(reader.problems or checker.problems)
+    return context, raw
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load, check and compile one ruleset file; raises ``RulesetError`` listing every problem."""
+    path = Path(path)
+    reader = _RulesetReader(str(path))
+    data = _read_yaml(path, reader)
+    if data is None or not isinstance(data, Located):
+        if not reader.problems:
+            reader.problem(Mark(1, 1), "a ruleset file is a mapping with name, version, rules…")
+        raise RulesetError(reader.problems)
+    reader.unknown_keys(data, HEADER_KEYS, "the ruleset header")
+    name, version = reader.text(data, "name"), reader.text(data, "version")
+    description = reader.text(data, "description") or ""
+    context, context_raw = _load_context(reader, data, path.parent)
+    criteria = reader.criteria(data)
+    bands = reader.bands(data)
+    default_cap = data.get("deficiency_cap", "do_not_recommend")
+    rules = reader.rules(data, {c.name for c in criteria}, default_cap)
+    if reader.problems:
+        raise RulesetError(reader.problems)
+    digest = hashlib.sha256(canonical_json({"ruleset": data, "context": context_raw}).encode())
+    return Ruleset(str(name), str(version), description, criteria, bands, rules, context,
+                   "sha256:" + digest.hexdigest(), str(path), dict(data))

@@ -1,0 +1,98 @@
+"""The compiled form of a ruleset: what the loader produces and both evaluators consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from service.engine.context import Context
+
+RATINGS = ("outstanding", "good", "acceptable", "marginal", "unacceptable")
+# strongest first: a cap can only move a recommendation to the right
+RECOMMENDATIONS = ("recommend", "recommend_with_conditions", "defer", "do_not_recommend")
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A comparison with another field of the same proposal instead of a literal."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Atom:
+    """``field op value``; after normalization ``op`` is never negated by an enclosing ``not``."""
+
+    field: str
+    op: str
+    value: Any = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Union[Atom, AllOf, AnyOf, Not]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    criterion: str
+    title: str
+    description: str
+    condition: Condition  # in negation normal form: no Not inside
+    points: float
+    because: str
+    otherwise: str | None = None
+    deficiency: str | None = None  # the recommendation this rule caps at, when it fires
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    label: str
+    weight: float
+    baseline: float
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Band:
+    rating: str
+    min_score: float
+    recommendation: str
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    name: str
+    version: str
+    description: str
+    criteria: tuple[Criterion, ...]
+    bands: tuple[Band, ...]  # highest min_score first
+    rules: tuple[Rule, ...]
+    context: Context
+    content_hash: str
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "hash": self.content_hash}
+
+    def band_for(self, score: float) -> Band:
+        return next(b for b in self.bands if score >= b.min_score)

@@ -1,0 +1,56 @@
+"""Explanation templates: ``"{system.name} costs {derived.share_of_annual_budget:.1%} of..."``.
+
+Only field paths are substituted, through our own lookup, never ``str.format`` on the proposal
+object: a template cannot reach attributes, indexes or anything but catalogued fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from service.engine.fields import FieldSpec
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
+SAMPLES: dict[str, Any] = {"number": 1234.5, "string": "text", "bool": True, "list": ["a", "b"]}
+ABSENT = "(not given)"
+
+
+def show(value: Any, spec: str = "") -> str:
+    """A value as the explanation prints it; lists read as "a, b", never as Python reprs."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if spec:
+        return format(value, spec)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if isinstance(value, (int, float)):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+    return str(value)
+
+
+def check_template(text: str, catalog: Mapping[str, FieldSpec]) -> list[tuple[str, str]]:
+    """(placeholder, problem) for every placeholder that names no field or has a bad format."""
+    problems = []
+    for match in PLACEHOLDER.finditer(text):
+        path, spec = match.group(1), match.group(2) or ""
+        field = catalog.get(path)
+        if field is None:
+            problems.append((match.group(0), f"template names unknown field {path!r}"))
+            continue
+        try:
+            show(SAMPLES[field.kind], spec)
+        except (ValueError, TypeError) as error:
+            problems.append((match.group(0), f"format {spec!r} does not fit {path}: {error}"))
+    return problems
+
+
+def render(text: str, fact: Mapping[str, Any]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        path, spec = match.group(1), match.group(2) or ""
+        return show(fact[path], spec) if path in fact else ABSENT
+
+    return PLACEHOLDER.sub(substitute, text)
