@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 
 from service.engine.catalog import field_catalog
 from service.engine.context import Context, context_from_data
+from service.engine.durable import MAX_PATTERN_GROUPS, pattern_groups
 from service.engine.fields import FieldSpec
 from service.engine.model import (
     RATINGS,
@@ -323,6 +324,12 @@ class _RulesetReader(_Checker):
             self.problem(data.mark_of("points"), "a rule that is not a deficiency must move "
                          "the score: give it non-zero points")
         condition = self.condition(data.get("when"), data.mark_of("when"))
+        if condition is not None and pattern_groups(normalize(condition)) > MAX_PATTERN_GROUPS:
+            self.problem(data.mark_of("when"), f"condition too complex: "
+                         f"{pattern_groups(normalize(condition))} all/any groups (with in / "
+                         f"contains_any / contains_all counted as groups), at most "
+                         f"{MAX_PATTERN_GROUPS}", "split it into two rules or simplify it")
+            condition = None
         if (rule_id is None or title is None or points is None or because is None
                 or condition is None or criterion not in criteria):
             return None
