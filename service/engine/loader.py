@@ -206,6 +206,8 @@ class _Checker:
         if reason is None:
             return float(value) if spec.item_kind == "number" else value
         hint = _hint(value, list(spec.values)) if spec.values and isinstance(value, str) else ""
+        if isinstance(value, bool) and spec.item_kind == "string":
+            hint = 'YAML reads unquoted yes/no/on/off (Norway\'s NO too) as true/false: quote it'
         self.problem(mark, f"type mismatch: {reason}", hint)
         return _INVALID
 
@@ -336,6 +338,11 @@ class _RulesetReader(_Checker):
         return Rule(str(rule_id), str(criterion), str(title), description, normalize(condition),
                     points, str(because), otherwise, deficiency, data.mark.line)
 
+    def deficiency_cap(self, data: Located) -> str:
+        if "deficiency_cap" not in data:
+            return RECOMMENDATIONS[-1]
+        return self.choice(data, "deficiency_cap", RECOMMENDATIONS[1:]) or RECOMMENDATIONS[-1]
+
     def deficiency(self, data: Located, default_cap: str) -> str | None:
         value = data.get("deficiency", False)
         if value is False:
@@ -396,7 +403,7 @@ def load_ruleset(path: str | Path) -> Ruleset:
     context, context_raw = _load_context(reader, data, path.parent)
     criteria = reader.criteria(data)
     bands = reader.bands(data)
-    default_cap = data.get("deficiency_cap", "do_not_recommend")
+    default_cap = reader.deficiency_cap(data)
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
     if reader.problems:
         raise RulesetError(reader.problems)

@@ -67,9 +67,12 @@ def summary(title: str, verdict: Verdict) -> str:
     text = (f"{title}: overall {verdict.overall:.1f}/100, rated {verdict.rating}; "
             f"{RECOMMENDATION_WORDS[verdict.recommendation]}.")
     if verdict.capped_by:
+        rules = ", ".join(verdict.capped_by)
+        subject = f"deficiencies {rules} cap" if len(verdict.capped_by) > 1 else (
+            f"deficiency {rules} caps")
         text += (f" The {verdict.rating} rating alone would "
-                 f"{RECOMMENDATION_WORDS[verdict.band_recommendation]}, but deficiency "
-                 f"{', '.join(verdict.capped_by)} caps the recommendation.")
+                 f"{RECOMMENDATION_WORDS[verdict.band_recommendation]}, but {subject} the "
+                 "recommendation.")
     return text
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from service.engine import Engine, load_ruleset
+from service.engine.evaluate import Mode
 from service.engine.model import Ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +25,15 @@ def mini_engine(mini_ruleset: Ruleset) -> Engine:
     return Engine(mini_ruleset)
 
 
-@pytest.fixture(scope="session")
-def shipped_engine() -> Engine:
-    return Engine.from_path(SHIPPED)
+_ENGINES: dict[str, Engine] = {}
+
+
+def shipped(mode: Mode = "durable") -> Engine:
+    """The shipped ruleset's engine, built once per mode (hypothesis tests cannot take
+    fixtures per example)."""
+    if mode not in _ENGINES:
+        _ENGINES[mode] = Engine.from_path(SHIPPED, mode=mode)
+    return _ENGINES[mode]
 
 
 @pytest.fixture

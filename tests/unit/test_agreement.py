@@ -19,7 +19,7 @@ from service.engine.catalog import field_catalog
 from service.engine.fields import FieldSpec
 from service.engine.operators import OPERATORS
 from tests.strategies import COUNTRIES, proposals
-from tests.unit.conftest import MINI, SHIPPED
+from tests.unit.conftest import MINI, shipped
 
 THRESHOLDS = {
     "ratio": [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
@@ -112,14 +112,14 @@ def test_random_conditions_fire_alike_in_both_evaluators(random_engine: Engine,
 @AGREEMENT
 @given(proposal=proposals())
 def test_shipped_ruleset_fires_alike_in_both_evaluators(proposal: dict[str, Any]) -> None:
-    engine = _shipped()
+    engine = shipped()
     assert engine.evaluate(proposal)["rating"]
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(proposal=proposals())
 def test_native_mode_gives_identical_results(proposal: dict[str, Any]) -> None:
-    durable, native = _shipped(), _shipped_native()
+    durable, native = shipped(), shipped("native")
     assert native.evaluate(proposal, "full") == durable.evaluate(proposal, "full")
 
 
@@ -128,14 +128,3 @@ def test_random_ruleset_exercises_every_operator(random_engine: Engine) -> None:
 
     used = {a.op for rule in random_engine.ruleset.rules for a in atoms(rule.condition)}
     assert used == set(OPERATORS)
-
-
-_cache: dict[str, Engine] = {}
-
-
-def _shipped() -> Engine:
-    return _cache.setdefault("durable", Engine.from_path(SHIPPED))
-
-
-def _shipped_native() -> Engine:
-    return _cache.setdefault("native", Engine.from_path(SHIPPED, mode="native"))
