@@ -83,5 +83,7 @@ class CountryCode(StrictString):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs)
         if not ISO_ALPHA2.match(code):
-            raise ValidationError("Not an ISO 3166-1 alpha-2 country code (two upper-case letters).")
+            raise ValidationError(
+                "Not an ISO 3166-1 alpha-2 country code (two upper-case letters)."
+            )
         return code

@@ -99,7 +99,9 @@ class ProposalSchema(StrictSchema):
     fiscal_year = StrictInteger(required=True, validate=validate.Range(min=1990, max=2100))
     system = fields.Nested(SystemSchema, required=True)
     acquisition = fields.Nested(AcquisitionSchema, required=True)
-    capabilities = fields.Nested(CapabilitiesSchema, load_default=lambda: _empty(CapabilitiesSchema))
+    capabilities = fields.Nested(
+        CapabilitiesSchema, load_default=lambda: _empty(CapabilitiesSchema)
+    )
     threats_addressed = _enum_list(THREATS)
     partners = fields.Nested(PartnersSchema, load_default=lambda: _empty(PartnersSchema))
 

@@ -14,11 +14,32 @@ from marshmallow import Schema, fields, missing
 from schemas.fields import ISO_ALPHA2, CountryCode, StrictBoolean, StrictFloat, StrictInteger
 from schemas.proposal import ProposalSchema
 from service.engine.enrichment import DERIVED_FIELDS
-from service.engine.fields import FieldSpec, Kind
+from service.engine.fields import FieldSpec, Kind, Unit
+
+# How explanations name proposal fields; a path not listed reads as its words ("Fiscal year").
+LABELS = {
+    "system.name": "System",
+    "system.category": "System category",
+    "acquisition.path": "Acquisition path",
+    "acquisition.quantity": "Quantity",
+    "acquisition.unit_cost.amount": "Unit cost",
+    "acquisition.total_cost.amount": "Total cost",
+    "acquisition.sustainment_cost_per_year.amount": "Sustainment cost per year",
+    "acquisition.delivery_start_year": "First delivery year",
+    "acquisition.capability_area": "Capability area",
+    "capabilities.datalinks": "Datalinks",
+    "capabilities.iff_modes": "IFF modes",
+    "capabilities.standards": "Standards",
+    "capabilities.munitions_commonality": "Munitions commonality with U.S. forces",
+    "threats_addressed": "Threats addressed",
+    "partners.operators": "Partner operators named in the proposal",
+    "partners.co_developers": "Co-developers named in the proposal",
+    "partners.training_with": "Training partners",
+}
 
 
 def _label(path: str) -> str:
-    return path.replace(".", " ").replace("_", " ").capitalize()
+    return LABELS.get(path) or path.replace(".", " ").replace("_", " ").capitalize()
 
 
 def _scalar(field: fields.Field) -> tuple[Kind, tuple[str, ...] | None, str | None]:
@@ -44,7 +65,7 @@ def _walk(schema: Schema, prefix: str, optional: bool) -> Iterator[FieldSpec]:
             yield FieldSpec(path, "list", _label(path), values=values, pattern=pattern)
             continue
         kind, values, pattern = _scalar(field)
-        unit = "year" if path.endswith("year") else None
+        unit: Unit | None = "year" if path.endswith("year") else None
         description = "ISO 3166-1 alpha-2 code" if pattern else ""
         yield FieldSpec(
             path, kind, _label(path), description, values, pattern, unit, optional=absent

@@ -40,7 +40,7 @@ from typing import Any
 from durable import engine as durable_engine
 
 from service.engine.facts import Fact
-from service.engine.model import AllOf, Atom, Condition, FieldRef, Ruleset
+from service.engine.model import AllOf, Atom, Condition, FieldRef, Ruleset, operands
 
 MARKER = "__doc"
 SID_KEY = "sid"
@@ -77,7 +77,7 @@ class _PlainNumberJson:
         return _encode(value)
 
 
-durable_engine.json = _PlainNumberJson()  # type: ignore[attr-defined]
+durable_engine.json = _PlainNumberJson()
 
 
 class DurableRulesError(RuntimeError):
@@ -150,7 +150,7 @@ def compile_condition(condition: Condition) -> dict[str, Any]:
     if isinstance(condition, Atom):
         return _compile_atom(condition)
     key = "$and" if isinstance(condition, AllOf) else "$or"
-    return _group(key, [compile_condition(item) for item in condition.items])
+    return _group(key, [compile_condition(item) for item in operands(condition)])
 
 
 def rule_pattern(condition: Condition) -> dict[str, Any]:

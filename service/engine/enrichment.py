@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.engine.context import Context
-from service.engine.fields import FieldSpec
 from schemas.fields import ISO_ALPHA2
 from schemas.vocabulary import THREATS
+from service.engine.context import Context
+from service.engine.fields import FieldSpec
 
 SHARE_CAP = 1000.0  # a share of an exhausted envelope is "enormous", not infinite (JSON has no inf)
 
@@ -122,7 +122,8 @@ def _cost_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
             derived["sustainment_per_year_jpy"], fiscal.annual_budget_jpy
         )
     if "delivery_start_year" in acquisition:
-        derived["delivery_lead_years"] = acquisition["delivery_start_year"] - proposal["fiscal_year"]
+        lead = acquisition["delivery_start_year"] - proposal["fiscal_year"]
+        derived["delivery_lead_years"] = lead
     return derived
 
 

@@ -149,7 +149,8 @@ class _Checker:
         if not isinstance(items, LocatedList) or not items:
             self.problem(mark, f"{key!r} takes a non-empty list of conditions")
             return None
-        parsed = [self.condition(item, m, depth + 1) for item, m in zip(items, items.item_marks)]
+        marks = items.item_marks
+        parsed = [self.condition(item, m, depth + 1) for item, m in zip(items, marks, strict=True)]
         if any(p is None for p in parsed):
             return None
         kind = AllOf if key == "all" else AnyOf
@@ -257,7 +258,7 @@ class _RulesetReader(_Checker):
             self.problem(data.mark_of("bands"), "'bands' must be a non-empty list")
             return ()
         found = []
-        for item, mark in zip(items, items.item_marks):
+        for item, mark in zip(items, items.item_marks, strict=True):
             band = self.mapping(item, mark, "a band")
             if band is None:
                 continue
@@ -292,7 +293,7 @@ class _RulesetReader(_Checker):
             return ()
         seen: set[str] = set()
         found = []
-        for item, mark in zip(items, items.item_marks):
+        for item, mark in zip(items, items.item_marks, strict=True):
             rule = self.rule(item, mark, criteria, default_cap, seen)
             if rule is not None:
                 found.append(rule)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from service.engine.context import Context
 
@@ -44,7 +44,15 @@ class Not:
     item: Condition
 
 
-Condition = Union[Atom, AllOf, AnyOf, Not]
+Condition = Atom | AllOf | AnyOf | Not
+
+
+def operands(condition: AllOf | AnyOf | Not) -> tuple[Condition, ...]:
+    """The children of a group; evaluators only ever see normalized trees, where ``not`` is
+    gone, so meeting one is a programming error."""
+    if isinstance(condition, Not):
+        raise TypeError("conditions are normalized (no 'not') before they are evaluated")
+    return condition.items
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.engine.facts import Fact
-from service.engine.model import AllOf, AnyOf, Atom, Condition, FieldRef, Rule, Ruleset
+from service.engine.model import (
+    AllOf,
+    AnyOf,
+    Atom,
+    Condition,
+    FieldRef,
+    Rule,
+    Ruleset,
+    operands,
+)
 from service.engine.operators import OPERATORS
 
 Test = Callable[[Fact], bool]
@@ -67,7 +76,7 @@ def _compile_atom(atom: Atom) -> Test:
 def compile_condition(condition: Condition) -> Test:
     if isinstance(condition, Atom):
         return _compile_atom(condition)
-    tests = tuple(compile_condition(item) for item in condition.items)
+    tests = tuple(compile_condition(item) for item in operands(condition))
     if isinstance(condition, AllOf):
         return lambda fact: all(test(fact) for test in tests)
     return lambda fact: any(test(fact) for test in tests)
@@ -76,7 +85,7 @@ def compile_condition(condition: Condition) -> Test:
 def holds(condition: Condition, fact: Fact) -> bool:
     if isinstance(condition, Atom):
         return evaluate_atom(condition, fact).holds
-    results = (holds(item, fact) for item in condition.items)
+    results = (holds(item, fact) for item in operands(condition))
     return all(results) if isinstance(condition, AllOf) else any(results)
 
 
@@ -84,7 +93,7 @@ def why(condition: Condition, fact: Fact) -> list[AtomResult]:
     """The atoms that made a true condition true: all of an ``all``, the true ones of an ``any``."""
     if isinstance(condition, Atom):
         return [evaluate_atom(condition, fact)]
-    items = condition.items
+    items = operands(condition)
     if isinstance(condition, AnyOf):
         items = tuple(item for item in items if holds(item, fact))
     return [result for item in items for result in why(item, fact)]
@@ -95,7 +104,7 @@ def why_not(condition: Condition, fact: Fact) -> list[AtomResult]:
     ``any``."""
     if isinstance(condition, Atom):
         return [evaluate_atom(condition, fact)]
-    items = condition.items
+    items = operands(condition)
     if isinstance(condition, AllOf):
         items = tuple(item for item in items if not holds(item, fact))
     return [result for item in items for result in why_not(item, fact)]

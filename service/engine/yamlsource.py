@@ -20,7 +20,7 @@ class Mark:
     col: int
 
 
-class Located(dict):  # type: ignore[type-arg]
+class Located(dict[str, Any]):
     """A mapping that knows its own position and the position of each key."""
 
     mark: Mark = Mark(0, 0)
@@ -30,7 +30,7 @@ class Located(dict):  # type: ignore[type-arg]
         return self.key_marks.get(key, self.mark)
 
 
-class LocatedList(list):  # type: ignore[type-arg]
+class LocatedList(list[Any]):
     mark: Mark = Mark(0, 0)
     item_marks: list[Mark]
 
@@ -89,4 +89,4 @@ _Loader.add_constructor(
 
 def parse_yaml(text: str) -> Any:
     """Parse one YAML document; raises ``yaml.YAMLError`` with its position on bad input."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    return yaml.load(text, Loader=_Loader)

@@ -51,7 +51,8 @@ def _atom(rng: random.Random, catalog: dict[str, FieldSpec]) -> dict[str, Any]:
     if op.value == "many":
         atom["value"] = sorted({_literal(spec, rng) for _ in range(rng.randint(1, 3))}, key=str)
     elif op.value == "one":
-        peers = [p for p, s in catalog.items() if s.kind == spec.kind == "number" and p != spec.path]
+        peers = [p for p, s in catalog.items()
+                 if s.kind == spec.kind == "number" and p != spec.path]
         use_field = peers and rng.random() < 0.2
         atom["value"] = {"field": rng.choice(peers)} if use_field else _literal(spec, rng)
     return atom
@@ -75,7 +76,8 @@ def random_ruleset(tmp: Path, count: int = 300, seed: int = 20261125) -> Path:
     header["name"] = "random"
     header["rules"] = [
         {"id": f"R{i}", "criterion": rng.choice(["interoperability", "budget_fit"]),
-         "title": f"random {i}", "when": _condition(rng, catalog), "points": rng.choice([-7, 3, 11]),
+         "title": f"random {i}", "when": _condition(rng, catalog),
+         "points": rng.choice([-7, 3, 11]),
          "because": "generated"}
         for i in range(count)
     ]

@@ -97,7 +97,7 @@ def test_weights_must_sum_to_one(tmp_path: Path) -> None:
     path.write_text(MINI.read_text().replace("weight: 0.5\n    baseline: 60", "weight: 0.6\n"
                                              "    baseline: 60").replace(
         "context: context.yaml", f"context: {MINI.parent / 'context.yaml'}"))
-    with pytest.raises(RulesetError, match="criterion weights sum to 1.1, not 1"):
+    with pytest.raises(RulesetError, match=r"criterion weights sum to 1\.1, not 1"):
         load_ruleset(path)
 
 
