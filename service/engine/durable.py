@@ -67,14 +67,22 @@ def _encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_EXPONENT = re.compile(r"\d[eE][-+]?\d")
+
+
 class _PlainNumberJson:
-    """Stands in for the ``json`` module inside ``durable.engine``."""
+    """Stands in for the ``json`` module inside ``durable.engine``.
+
+    The C encoder is fast and right for nearly every document durable-rules writes (its own
+    states hold no floats); only output showing a possible exponent is re-encoded by hand.
+    """
 
     loads = staticmethod(json.loads)
 
     @staticmethod
     def dumps(value: Any, **_: Any) -> str:
-        return _encode(value)
+        text = json.dumps(value, ensure_ascii=False)
+        return _encode(value) if _EXPONENT.search(text) else text
 
 
 durable_engine.json = _PlainNumberJson()
