@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ class Atom:
     field: str
     op: str
     value: Any = None
-    line: int = 0
+    # where it was written, not what it means (``field`` is shadowed by the attribute above)
+    line: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,13 @@ class RuleProblem:
     hint: str = ""
 
     def __str__(self) -> str:
+        return self.with_severity("")
+
+    def with_severity(self, severity: str) -> str:
         where = f"{self.file}:{self.line}:{self.col}"
         hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{where}: {self.rule_id or '-'}: {self.message}{hint}"
+        label = f"{severity}: " if severity else ""
+        return f"{where}: {self.rule_id or '-'}: {label}{self.message}{hint}"
 
     def as_dict(self) -> dict[str, object]:
         return {
