@@ -1,0 +1,136 @@
+"""docs/rule-authoring.md cannot go stale: its operator examples, its table of derived fields
+and its tutorial are run here exactly as written."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.engine import Engine
+from service.engine.enrichment import DERIVED_FIELDS
+from service.engine.operators import OPERATORS
+from service.engine.ruletests import fired_ids
+from tests.unit.conftest import MINI, ROOT, load_json
+
+DOC = ROOT / "docs" / "rule-authoring.md"
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+
+def blocks() -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for m in FENCE.finditer(DOC.read_text())]
+
+
+def examples() -> dict[str, dict[str, Any]]:
+    found = {}
+    for kind, text in blocks():
+        first = text.splitlines()[0]
+        if kind == "yaml" and first.startswith("# example: "):
+            found[first.removeprefix("# example: ")] = yaml.safe_load(text)
+    return found
+
+
+def _patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture(scope="module")
+def example_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """One ruleset holding every example condition as a rule named after its example."""
+    header = yaml.safe_load(MINI.read_text())
+    header["context"] = str(ROOT / "rules" / "context" / "japan-fy2026.yaml")
+    header["rules"] = [
+        {"id": name, "criterion": "interoperability", "title": name, "when": body["when"],
+         "points": 1, "because": "example"} for name, body in examples().items()
+    ]
+    path = tmp_path_factory.mktemp("doc") / "examples.yaml"
+    path.write_text(yaml.safe_dump(header))
+    return Engine.from_path(path)
+
+
+def test_every_operator_has_an_example() -> None:
+    assert set(OPERATORS) <= set(examples())
+
+
+@pytest.mark.parametrize("name", sorted(examples()))
+def test_operator_example_fires_as_documented(name: str, example_engine: Engine) -> None:
+    base = load_json(ROOT / "examples" / "e2d-2023.json")
+    body = examples()[name]
+    assert name in fired_ids(example_engine.evaluate(_patch(base, body["fires for"])))
+    assert name not in fired_ids(example_engine.evaluate(_patch(base, body["not for"])))
+
+
+def test_derived_fields_table_matches_the_enrichment() -> None:
+    rows = re.findall(r"^\| `(derived\.[a-z_]+)` \| (.*) \|$", DOC.read_text(), re.M)
+    assert rows == [(spec.path, spec.description) for spec in DERIVED_FIELDS]
+
+
+# --- the tutorial --------------------------------------------------------------------------
+
+
+def _expected_lines_found(expected: list[str], output: str) -> None:
+    lines = [" ".join(line.split()) for line in output.splitlines()]
+    position = 0
+    for want in expected:
+        if want == "...":
+            continue
+        pattern = re.compile(".*".join(re.escape(part) for part in want.split("...")))
+        while position < len(lines) and not pattern.search(lines[position]):
+            position += 1
+        assert position < len(lines), f"not in the output, in order: {want!r}\n{output}"
+        position += 1
+
+
+def _run_console(text: str, workdir: Path) -> None:
+    command, *expected = text.strip().splitlines()
+    args = command.removeprefix("$ ").split()
+    if args[0] == "policy-eval":
+        args = [sys.executable, "-c", "from service.cli import run; run()", *args[1:]]
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    _expected_lines_found([" ".join(e.split()) for e in expected], done.stdout + done.stderr)
+
+
+def _edit(text: str, workdir: Path) -> None:
+    first, *rest = text.splitlines()
+    action, _, target = first.removeprefix("# tutorial: ").partition(" ")
+    path = workdir / target.split(" ", 1)[1]
+    if action == "append":
+        path.write_text(path.read_text().rstrip("\n") + "\n\n" + "\n".join(rest) + "\n")
+        return
+    content = path.read_text()
+    for line in rest:
+        old, new = line.split(" => ")
+        assert old in content, f"{old!r} is not in {path.name}"
+        content = content.replace(old, new, 1)
+    path.write_text(content)
+
+
+def test_tutorial_runs_as_written(tmp_path: Path) -> None:
+    for folder in ("rules", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    steps = [(kind, text) for kind, text in blocks()
+             if kind == "console" or text.startswith("# tutorial: ")]
+    assert len(steps) >= 8
+    for kind, text in steps:
+        if kind == "console":
+            _run_console(text, tmp_path)
+        else:
+            _edit(text, tmp_path)
