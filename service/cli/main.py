@@ -19,12 +19,13 @@ from rich.console import Console
 from rich.table import Table
 
 from service.cli.render import print_evaluation
+from service.config import PROJECT_ROOT as ROOT
+from service.config import Settings
 from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
 from service.engine.impact import impact
 from service.engine.lint import lint
 from service.engine.ruletests import CaseResult, Coverage, coverage, run_test_file
 from service.engine.yamlsource import parse_yaml
-from service.paths import ROOT, default_ruleset
 
 OK, BAD_INPUT, USAGE = 0, 1, 2
 
@@ -64,7 +65,8 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
         if args.url:
             result = _post(args.url, proposal, args.explain)
         else:
-            engine = Engine.from_path(args.ruleset, mode=args.engine)
+            engine = Engine.from_path(args.ruleset or Settings.from_env().ruleset,
+                                      mode=args.engine)
             result = engine.evaluate(proposal, args.explain)
     except ProposalInvalid as error:
         console.print(f"[red]invalid proposal {args.file}:[/] {json.dumps(error.messages)}")
@@ -228,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
     evaluate.add_argument("--explain", choices=("summary", "full"), default="summary")
-    evaluate.add_argument("--ruleset", type=Path, default=default_ruleset())
+    evaluate.add_argument("--ruleset", type=Path, default=None,
+                          help="default: POLICY_RULESET, else the shipped ruleset")
     evaluate.add_argument("--engine", choices=("durable", "native"), default="durable")
     evaluate.add_argument("--url", help="evaluate on a running service instead of locally")
     evaluate.set_defaults(run=cmd_evaluate)

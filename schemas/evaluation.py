@@ -1,0 +1,200 @@
+"""Request and response bodies of the HTTP API (the proposal itself is ``schemas.proposal``).
+
+These schemas are the contract the OpenAPI document publishes. The evaluation schemas mirror
+the engine's result exactly: dumping an engine result through them must give it back unchanged
+(a test holds them to that), so a field the engine adds cannot silently vanish from the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from schemas.errors import ProblemSchema
+from service.engine.model import RATINGS, RECOMMENDATIONS
+
+EXPLAIN_LEVELS = ("summary", "full")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+def _enum(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class EvaluateQuerySchema(Schema):
+    explain = fields.String(
+        load_default="summary",
+        validate=validate.OneOf(EXPLAIN_LEVELS),
+        metadata={"description": "`full` also lists the rules that did not fire, each with the "
+                                 "condition that failed (the why-not)."},
+    )
+
+
+class PreferHeaderSchema(Schema):
+    """Only documents the header: preferences are parsed leniently, as RFC 7240 asks."""
+
+    prefer = fields.String(
+        data_key="Prefer",
+        metadata={"description": "RFC 7240. `respond-async` answers 202 at once; `wait=N` waits "
+                                 "at most N seconds (never longer than the server's limit).",
+                  "example": "respond-async"},
+    )
+
+
+# --- the engine's result ----------------------------------------------------------------------
+
+
+class RulesetIdentitySchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True, metadata={"description": "sha256 of the ruleset content"})
+
+
+class EvidenceSchema(Schema):
+    """One atom of a rule's condition, as it held (or did not) for this proposal."""
+
+    field = fields.String(required=True, metadata={"example": "capabilities.datalinks"})
+    label = fields.String(required=True)
+    observed = fields.Raw(allow_none=True, metadata={"description": "The proposal's value."})
+    op = fields.String(required=True, metadata={"example": "contains"})
+    threshold = fields.Raw(allow_none=True, metadata={"description": "What the rule compares "
+                                                                     "against."})
+    threshold_field = fields.String(
+        allow_none=True, metadata={"description": "Set when the threshold is another field."}
+    )
+    holds = fields.Boolean(required=True)
+    text = fields.String(required=True, metadata={"description": "The atom in plain words."})
+
+
+class FindingSchema(Schema):
+    """A rule that fired: its points count towards its criterion's score."""
+
+    rule_id = fields.String(required=True)
+    title = fields.String(required=True)
+    points = fields.Float(required=True)
+    sentence = fields.String(required=True, metadata={"description": "The rule's explanation, "
+                                                                     "rendered for this proposal."})
+    evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
+    caps_at = _enum(RECOMMENDATIONS, metadata={"description": "For a deficiency: the strongest "
+                                                              "recommendation still allowed."})
+
+
+class CriterionResultSchema(Schema):
+    criterion = fields.String(required=True, metadata={"example": "interoperability"})
+    label = fields.String(required=True)
+    weight = fields.Float(required=True)
+    rationale = fields.String(required=True, metadata={"description": "Why the weight is what "
+                                                                      "it is."})
+    baseline = fields.Float(required=True)
+    points = fields.Float(required=True, metadata={"description": "Sum of the fired rules' "
+                                                                  "points."})
+    raw_score = fields.Float(required=True, metadata={"description": "baseline + points"})
+    score = fields.Float(required=True, metadata={"description": "raw_score clamped to 0..100"})
+    weighted_score = fields.Float(required=True, metadata={"description": "weight × score"})
+    strengths = fields.List(fields.Nested(FindingSchema), required=True)
+    weaknesses = fields.List(fields.Nested(FindingSchema), required=True)
+    deficiencies = fields.List(fields.Nested(FindingSchema), required=True)
+
+
+class NotFiredSchema(Schema):
+    rule_id = fields.String(required=True)
+    criterion = fields.String(required=True)
+    title = fields.String(required=True)
+    points = fields.Float(required=True)
+    sentence = fields.String(allow_none=True, metadata={"description": "The rule's `otherwise` "
+                                                                       "text, if it has one."})
+    failed = fields.List(fields.Nested(EvidenceSchema), required=True,
+                         metadata={"description": "The atoms that did not hold."})
+
+
+class EvaluationSchema(Schema):
+    """A scored recommendation: deterministic for a given proposal, ruleset and explain level."""
+
+    decision_id = fields.String(required=True)
+    input_hash = fields.String(required=True)
+    proposal_id = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    ruleset = fields.Nested(RulesetIdentitySchema, required=True)
+    overall_score = fields.Float(required=True, metadata={"description": "Σ weight × score"})
+    rating = _enum(RATINGS, required=True)
+    recommendation = _enum(RECOMMENDATIONS, required=True)
+    band_recommendation = _enum(RECOMMENDATIONS, required=True,
+                                metadata={"description": "What the rating alone recommends, "
+                                                         "before deficiencies cap it."})
+    capped_by = fields.List(fields.String(), required=True)
+    summary = fields.String(required=True)
+    criteria = fields.List(fields.Nested(CriterionResultSchema), required=True)
+    derived = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+                          metadata={"description": "Fields computed before the rules ran."})
+    not_fired = fields.List(fields.Nested(NotFiredSchema),
+                            metadata={"description": "Only with `explain=full`."})
+
+
+# --- the API's own resources ------------------------------------------------------------------
+
+
+class EvaluationJobSchema(Schema):
+    """An evaluation request and, once a worker has run it, its result."""
+
+    id = fields.String(required=True, metadata={"example": "0f8fad5b-d9cb-469f-a165-70867728950e"})
+    status = _enum(JOB_STATUSES, required=True)
+    explain = _enum(EXPLAIN_LEVELS, required=True)
+    submitted_at = fields.DateTime(required=True)
+    completed_at = fields.DateTime(allow_none=True)
+    evaluation = fields.Nested(EvaluationSchema, metadata={"description": "When `done`."})
+    error = fields.Nested(ProblemSchema, metadata={"description": "When `failed`."})
+
+
+class CriterionSchema(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    weight = fields.Float(required=True)
+    baseline = fields.Float(required=True)
+    rationale = fields.String(required=True)
+
+
+class BandSchema(Schema):
+    rating = _enum(RATINGS, required=True)
+    min_score = fields.Float(required=True)
+    recommendation = _enum(RECOMMENDATIONS, required=True)
+
+
+class RuleSummarySchema(Schema):
+    id = fields.String(required=True)
+    criterion = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    points = fields.Float(required=True)
+    deficiency = _enum(RECOMMENDATIONS, allow_none=True,
+                       metadata={"description": "Set for a deficiency: the recommendation it "
+                                                "caps at when it fires."})
+
+
+class RulesetSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True)
+    description = fields.String(required=True)
+    engine = _enum(("durable", "native"), required=True)
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
+    bands = fields.List(fields.Nested(BandSchema), required=True,
+                        metadata={"description": "Highest first."})
+    rules = fields.List(fields.Nested(RuleSummarySchema), required=True)
+
+
+class BrokerHealthSchema(Schema):
+    kind = _enum(("redis", "embedded"), required=True)
+    reachable = fields.Boolean(required=True)
+    detail = fields.String()
+
+
+class HealthSchema(Schema):
+    status = _enum(("ok", "degraded"), required=True,
+                   metadata={"description": "`degraded` when the broker cannot be reached."})
+    ruleset = fields.Nested(RulesetIdentitySchema, required=True)
+    engine = _enum(("durable", "native"), required=True)
+    broker = fields.Nested(BrokerHealthSchema, required=True)

@@ -1,0 +1,88 @@
+"""The Flask application factory: flask-smorest blueprints, OpenAPI 3 at ``/openapi.json``,
+Swagger UI at ``/docs``, and problem+json for every error."""
+
+from __future__ import annotations
+
+import http
+from importlib import metadata
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from schemas.errors import ProblemSchema
+from service.api import evaluations, health, problems, rulesets
+from service.api.runtime import Runtime
+from service.config import Settings
+
+SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+DESCRIPTION = """\
+Scores a defense-procurement proposal against an analyst-written ruleset: four weighted
+criteria, an adjectival rating, a recommendation, and the reasons (every point accounted for by
+a rule, with the evidence). Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("procurement-policy-eval")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+source"
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with RFC 9457 errors, in the responses and in the document."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        problems.register(self._app)
+
+    def _register_responses(self) -> None:
+        # As flask-smorest's own, but documenting errors as application/problem+json.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, problems.MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default: dict[str, Any] = {"description": "Default error response",
+                                   "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, problems.MEDIA_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API for ``settings`` (default: from the environment).
+
+    Without a Redis URL this also starts the embedded worker thread; ``close_app`` stops it.
+    Raises ``RulesetError`` or ``OSError`` when the ruleset cannot be loaded.
+    """
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Procurement policy evaluation",
+        API_VERSION=_version(),
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_CDN,
+        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+    )
+    # Keep the engine's key order (decision first, explanation after) and real characters.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["policy_eval"] = Runtime.start(settings)
+    api = ProblemApi(app)
+    for blueprint in (evaluations.blp, rulesets.blp, health.blp, problems.blp):
+        api.register_blueprint(blueprint)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop what ``create_app`` started (the embedded worker)."""
+    runtime: Runtime = app.extensions["policy_eval"]
+    runtime.close()

@@ -1,0 +1,151 @@
+"""``/v1/evaluations``: submit a proposal, get a scored recommendation.
+
+A POST validates the proposal first (a 422 names every bad field before anything is queued),
+enqueues it for a worker and waits up to ``SYNC_TIMEOUT`` seconds: most evaluations take
+milliseconds, so most clients get their answer in one round trip. ``Prefer: respond-async``
+(or a wait that runs out) answers 202 with a ``Location`` to poll instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from webargs.core import is_json
+
+from schemas.errors import ROOT
+from schemas.evaluation import EvaluateQuerySchema, EvaluationJobSchema, PreferHeaderSchema
+from schemas.proposal import ProposalSchema
+from service.api import jobs
+from service.api.problems import Problem, invalid_json
+from service.api.runtime import Runtime
+
+blp = Blueprint(
+    "evaluations", __name__, url_prefix="/v1/evaluations",
+    description="Evaluate procurement proposals against the active ruleset.",
+)
+
+_WAIT = re.compile(r"^\s*wait\s*=\s*\"?(\d+(?:\.\d+)?)\"?\s*$", re.IGNORECASE)
+_ACCEPTED_HEADERS = {
+    "Location": {"description": "Where to poll for the result.", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before polling.",
+                    "schema": {"type": "integer"}},
+}
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["policy_eval"]
+    return found
+
+
+def preferences(header: str | None) -> tuple[bool, float | None]:
+    """``(respond_async, wait)`` from an RFC 7240 ``Prefer`` header; unknown or malformed
+    preferences are ignored, as the RFC requires."""
+    respond_async, wait = False, None
+    for token in (header or "").split(","):
+        if token.split(";")[0].strip().lower() == "respond-async":
+            respond_async = True
+        elif match := _WAIT.match(token.split(";")[0]):
+            wait = float(match.group(1))
+    return respond_async, wait
+
+
+@blp.before_request
+def _require_json_object() -> None:
+    """Check the body before webargs sees it: webargs reads a non-JSON content type as an empty
+    body, and lets ``RecursionError`` from deeply nested JSON escape as a 500."""
+    if request.method != "POST":
+        return
+    if not is_json(request.mimetype):
+        raise Problem(415, f"Send the proposal as application/json, not "
+                           f"{request.mimetype or 'a body without Content-Type'}.",
+                      errors=[{"field": "Content-Type", "location": "header",
+                               "message": "Must be application/json."}])
+    data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not data.strip():
+        raise Problem(400, "The request body is empty; send a proposal as a JSON object.",
+                      errors=[{"field": ROOT, "location": "body", "message": "Empty body."}])
+    try:
+        g.proposal_json = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise invalid_json(error) from None
+
+
+def _location(evaluation_id: str) -> str:
+    return url_for("evaluations.EvaluationById", evaluation_id=evaluation_id)
+
+
+def _accepted(job: jobs.Job, **headers: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return job.as_dict(), 202, {"Location": _location(job.id), "Retry-After": "1", **headers}
+
+
+@blp.route("")
+class Evaluations(MethodView):
+    @blp.arguments(EvaluateQuerySchema, location="query")
+    @blp.arguments(PreferHeaderSchema, location="headers")
+    @blp.arguments(ProposalSchema, location="json", description="The proposal to evaluate.")
+    @blp.response(200, EvaluationJobSchema, description="Evaluated within the wait.",
+                  headers={"Content-Location": {"description": "Where this result stays "
+                                                               "available.",
+                                                "schema": {"type": "string"}}})
+    @blp.alt_response(202, schema=EvaluationJobSchema, headers=_ACCEPTED_HEADERS,
+                      description="Queued: `Prefer: respond-async`, or not done within the "
+                                  "wait. Poll `Location`.")
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @blp.alt_response(500, response="INTERNAL_SERVER_ERROR")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def post(self, query: dict[str, Any], _headers: dict[str, Any],
+             _proposal: dict[str, Any]) -> Any:
+        """Evaluate a proposal.
+
+        Answers 200 with the evaluation when a worker finishes within the wait (at most the
+        server's `SYNC_TIMEOUT`, less with `Prefer: wait=N`), else 202 with `Location`.
+        """
+        state = runtime()
+        respond_async, preferred_wait = preferences(request.headers.get("Prefer"))
+        explain = query["explain"]
+        # The worker gets the document as the client sent it and validates it again, exactly
+        # as `policy-eval evaluate` does with a file: one input, one result.
+        evaluation_id = jobs.submit(state, g.proposal_json, explain)
+        limit = state.settings.sync_timeout
+        wait = 0.0 if respond_async else min(limit, preferred_wait if preferred_wait is not None
+                                             else limit)
+        jobs.wait(state, evaluation_id, wait)
+        job = jobs.lookup(state, evaluation_id)
+        if job is None:  # recorded a moment ago: only a Redis flush can get here
+            raise Problem(500, "The evaluation was queued but its record vanished.")
+        if respond_async:
+            return _accepted(job, **{"Preference-Applied": "respond-async"})
+        if job.status == "done":
+            return job.as_dict(), 200, {"Content-Location": _location(job.id)}
+        if job.status == "failed" and job.error is not None:
+            raise Problem.from_body(job.error, headers={"Content-Location": _location(job.id)})
+        return _accepted(job)
+
+
+@blp.route("/<string:evaluation_id>")
+class EvaluationById(MethodView):
+    @blp.response(200, EvaluationJobSchema, description="Done, or failed (see `error`).")
+    @blp.alt_response(202, schema=EvaluationJobSchema, headers=_ACCEPTED_HEADERS,
+                      description="Still queued or running.")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def get(self, evaluation_id: str) -> Any:
+        """Get an evaluation by id.
+
+        Ids are kept as long as results (`RESULT_TTL`); after that, or for an id this service
+        never issued, the answer is 404.
+        """
+        job = jobs.lookup(runtime(), evaluation_id) if len(evaluation_id) <= 64 else None
+        if job is None:
+            raise Problem(404, f"No evaluation {evaluation_id!r}: never submitted here, or its "
+                               "result has expired.")
+        if job.status in ("queued", "running"):
+            return _accepted(job)
+        return job.as_dict()

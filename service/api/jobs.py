@@ -1,0 +1,124 @@
+"""Submitting evaluations to the workers and reading back where they are.
+
+Kept apart from the HTTP views so the views only translate between HTTP and these calls.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from celery import states
+
+from service.api.problems import Problem
+from service.api.runtime import Runtime
+from service.worker.tasks import TASK_NAME
+
+_RUNNING = {states.STARTED}
+_FAILED = {states.FAILURE, states.REVOKED, states.REJECTED, states.IGNORED}
+# polling a waiting evaluation's result: first after 2 ms, backing off to every 50 ms
+FIRST_POLL_SECONDS = 0.002
+MAX_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    status: str  # queued | running | done | failed
+    explain: str
+    submitted_at: datetime
+    completed_at: datetime | None = None
+    evaluation: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id, "status": self.status, "explain": self.explain,
+            "submitted_at": self.submitted_at, "completed_at": self.completed_at,
+        }
+        if self.evaluation is not None:
+            body["evaluation"] = self.evaluation
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
+    """Enqueue one evaluation; returns its id. Raises the broker's error if it is unreachable."""
+    evaluation_id = str(uuid.uuid4())
+    submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    runtime.celery.tasks[TASK_NAME].apply_async((proposal, explain), task_id=evaluation_id)
+    # Recorded after publishing: a recorded id is always one a worker will see. The client
+    # only learns the id from our response, so it cannot ask before this is written.
+    runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})
+    return evaluation_id
+
+
+def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
+    """Block until the evaluation completes or ``timeout`` seconds pass, whichever is first.
+
+    Polls the stored result, quickly at first (most evaluations take milliseconds), then
+    backing off; see ``service.worker.results`` for why not ``AsyncResult.get()``.
+    """
+    deadline = time.monotonic() + timeout
+    delay = FIRST_POLL_SECONDS
+    while True:
+        meta = runtime.celery.backend.get_task_meta(evaluation_id, cache=False)
+        remaining = deadline - time.monotonic()
+        if meta.get("status") in states.READY_STATES or remaining <= 0:
+            return
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, MAX_POLL_SECONDS)
+
+
+def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
+    """Where the evaluation is now; ``None`` for an id this service never issued (or expired)."""
+    entry = runtime.ledger.lookup(evaluation_id)
+    if entry is None:
+        return None
+    meta = runtime.celery.backend.get_task_meta(evaluation_id)
+    job = Job(evaluation_id, "queued", entry["explain"],
+              datetime.fromisoformat(entry["submitted_at"]))
+    state = meta.get("status")
+    if state == states.SUCCESS:
+        return _finished(job, meta["result"])
+    if state in _RUNNING:
+        return Job(job.id, "running", job.explain, job.submitted_at)
+    if state in _FAILED:
+        failure = Problem(500, f"The worker could not evaluate this proposal "
+                               f"({_exception_name(meta)}); the worker log has the details.",
+                          slug="evaluation-failed", evaluation_id=evaluation_id)
+        return Job(job.id, "failed", job.explain, job.submitted_at, _date(meta.get("date_done")),
+                   error=failure.body())
+    return job
+
+
+def _finished(job: Job, result: dict[str, Any]) -> Job:
+    completed_at = _date(result.get("completed_at"))
+    if result.get("outcome") == "done":
+        return Job(job.id, "done", job.explain, job.submitted_at, completed_at,
+                   evaluation=result["evaluation"])
+    # The API validates before enqueueing, so this means the worker runs a newer schema.
+    invalid = Problem(422, "The worker refused the proposal.", slug="invalid-proposal",
+                      errors=result.get("errors", []), evaluation_id=job.id)
+    return Job(job.id, "failed", job.explain, job.submitted_at, completed_at,
+               error=invalid.body())
+
+
+def _exception_name(meta: dict[str, Any]) -> str:
+    result = meta.get("result")
+    if isinstance(result, dict) and result.get("exc_type"):
+        return str(result["exc_type"])
+    return str(meta.get("status", "unknown")).lower()
+
+
+def _date(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None

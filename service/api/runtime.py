@@ -1,0 +1,112 @@
+"""What the API process holds for its lifetime: settings, the ruleset it describes, the Celery
+app it enqueues with, the record of submitted evaluations and (embedded mode) the worker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import redis
+from celery import Celery
+
+from service.config import Settings
+from service.engine import Ruleset, load_ruleset
+from service.worker.app import create_celery
+from service.worker.embedded import EmbeddedWorker
+
+
+class Ledger(Protocol):
+    """Which evaluation ids this service issued, and when.
+
+    Celery reports an id it has never seen as PENDING, exactly like a queued task; the ledger
+    is how ``GET /v1/evaluations/{id}`` tells "queued" from "no such evaluation" (404).
+    """
+
+    def record(self, evaluation_id: str, entry: dict[str, Any]) -> None: ...
+
+    def lookup(self, evaluation_id: str) -> dict[str, Any] | None: ...
+
+    def ping(self) -> None: ...
+
+
+class RedisLedger:
+    """Entries in Redis with the results' TTL, so an id is known exactly as long as its result."""
+
+    PREFIX = "policy-eval:evaluation:"
+
+    def __init__(self, url: str, ttl: int) -> None:
+        self.ttl = ttl
+        # Short timeouts: when Redis is down the API should say 503 promptly, not hang.
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
+                                            decode_responses=True)
+
+    def record(self, evaluation_id: str, entry: dict[str, Any]) -> None:
+        self._client.set(self.PREFIX + evaluation_id, json.dumps(entry), ex=self.ttl)
+
+    def lookup(self, evaluation_id: str) -> dict[str, Any] | None:
+        raw = self._client.get(self.PREFIX + evaluation_id)
+        return json.loads(str(raw)) if raw is not None else None
+
+    def ping(self) -> None:
+        self._client.ping()
+
+
+class MemoryLedger:
+    """The embedded-mode ledger: this process's memory, like its queue and results."""
+
+    def __init__(self, ttl: int) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, evaluation_id: str, entry: dict[str, Any]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            self._entries[evaluation_id] = (now + self.ttl, entry)
+
+    def lookup(self, evaluation_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._entries.get(evaluation_id)
+        return found[1] if found and found[0] > time.monotonic() else None
+
+    def ping(self) -> None:
+        return None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    ruleset: Ruleset
+    celery: Celery
+    ledger: Ledger
+    worker: EmbeddedWorker | None = None
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        """Load the ruleset (raises ``RulesetError``/``OSError``: a service that cannot describe
+        its rules should not start) and, in embedded mode, start the in-process worker."""
+        ruleset = load_ruleset(settings.ruleset)
+        celery = create_celery(settings)
+        if settings.redis_url is None:
+            worker = EmbeddedWorker(celery).start()
+            return cls(settings, ruleset, celery, MemoryLedger(settings.result_ttl), worker)
+        return cls(settings, ruleset, celery, RedisLedger(settings.redis_url, settings.result_ttl))
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def broker_health(self) -> dict[str, Any]:
+        if self.worker is not None:
+            alive = self.worker.alive
+            return {"kind": "embedded", "reachable": alive,
+                    "detail": "in-process worker " + ("running" if alive else "stopped")}
+        try:
+            self.ledger.ping()
+        except redis.RedisError as error:
+            return {"kind": "redis", "reachable": False, "detail": type(error).__name__}
+        return {"kind": "redis", "reachable": True}

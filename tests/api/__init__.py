@@ -1,0 +1,1 @@
+"""API-level tests without Redis: contracts, settings, error mapping (Flask test client)."""

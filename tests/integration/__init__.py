@@ -1,0 +1,1 @@
+"""Integration tests: a real Redis, real ``celery worker`` processes, real HTTP servers."""

@@ -1,0 +1,56 @@
+"""What a client checks in a response, shared by the test modules."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response: requests.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 problem with ``status``; return its body."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["type"]
+    assert "Traceback" not in response.text and "<html" not in response.text.lower()
+    return body
+
+
+def fields_named(body: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in body.get("errors", [])]
+
+
+def clamp(value: float) -> float:
+    return min(100.0, max(0.0, value))
+
+
+def assert_points_add_up(evaluation: dict[str, Any]) -> None:
+    """Every point is accounted for by a fired rule, and the scores follow from them."""
+    overall = 0.0
+    for criterion in evaluation["criteria"]:
+        findings = criterion["strengths"] + criterion["weaknesses"] + criterion["deficiencies"]
+        points = sum(f["points"] for f in findings)
+        assert criterion["points"] == points, criterion["criterion"]
+        assert criterion["score"] == clamp(criterion["baseline"] + points), criterion["criterion"]
+        assert all(f["points"] > 0 for f in criterion["strengths"])
+        assert all(f["points"] < 0 for f in criterion["weaknesses"])
+        for finding in findings:
+            assert finding["sentence"] and finding["evidence"]
+            assert all(atom["holds"] for atom in finding["evidence"])
+        overall += criterion["weight"] * criterion["score"]
+    assert evaluation["overall_score"] == round(overall, 2)
+
+
+def poll(url: str, timeout: float = 30) -> requests.Response:
+    """GET ``url`` until it stops answering 202."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(url, timeout=10)
+        if response.status_code != 202 or time.monotonic() > deadline:
+            return response
+        time.sleep(min(float(response.headers.get("Retry-After", 1)), 0.1))
