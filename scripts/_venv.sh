@@ -4,9 +4,9 @@ set -euo pipefail
 
 pick_python() {
   # durable-rules does not import on 3.13: take the newest supported interpreter available
-  for candidate in python3.12 python3.11 python3.10 python3; do
+  for candidate in python3 python3.12 python3.11 python3.10; do
     if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 13))'; then
+       "$candidate" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 13))' 2>/dev/null; then
       echo "$candidate"; return 0
     fi
   done
