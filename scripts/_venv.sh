@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pick_python() {
-  # durable-rules does not import on 3.13: take the newest supported interpreter available
+  # durable-rules does not import on 3.13: the default python3 if it fits, else another
   for candidate in python3 python3.12 python3.11 python3.10; do
     if command -v "$candidate" >/dev/null 2>&1 &&
        "$candidate" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 13))' 2>/dev/null; then
