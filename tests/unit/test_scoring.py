@@ -123,3 +123,15 @@ def test_invalid_proposal_never_reaches_the_rules(mini_engine: Engine,
 def test_points_add_up_on_generated_proposals(proposal: dict[str, Any]) -> None:
     engine = shipped()
     _check_arithmetic(engine.evaluate(proposal), engine)
+
+
+def test_evaluate_many_equals_evaluate_and_keeps_invalid_items_in_place(
+    mini_engine: Engine, tomahawk: dict[str, Any]
+) -> None:
+    bad = {**tomahawk, "fiscal_year": "2026"}
+    other = {**tomahawk, "title": "other"}
+    outcomes = mini_engine.evaluate_many([tomahawk, bad, other], "full")
+    assert outcomes[0] == mini_engine.evaluate(tomahawk, "full")
+    assert isinstance(outcomes[1], ProposalInvalid)
+    assert "fiscal_year" in outcomes[1].messages
+    assert outcomes[2] == mini_engine.evaluate(other, "full")
