@@ -6,10 +6,22 @@ always be traced to the budget figures and threat weights that produced it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from schemas.fields import CountryCode, StrictFloat, StrictInteger, StrictString
 from schemas.vocabulary import CAPABILITY_AREAS, THREATS
+
+
+class YearKey(StrictInteger):
+    """A fiscal year as a mapping key: an integer in YAML, a digit string once the context has
+    been through JSON (a published ruleset is stored as JSON, whose keys are strings)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class _Strict(Schema):
@@ -48,7 +60,7 @@ class ContextSchema(_Strict):
     requesting_country = CountryCode(required=True)
     priority_threshold = StrictFloat(required=True, validate=validate.Range(min=0, max=1))
     fiscal_years = fields.Dict(
-        keys=StrictInteger(), values=fields.Nested(FiscalYearSchema), required=True,
+        keys=YearKey(), values=fields.Nested(FiscalYearSchema), required=True,
         validate=validate.Length(min=1),
     )
     capability_areas = fields.Dict(

@@ -28,6 +28,18 @@ class FieldErrorSchema(Schema):
     )
 
 
+class RuleProblemSchema(Schema):
+    file = fields.String(required=True)
+    line = fields.Integer(required=True)
+    col = fields.Integer(required=True)
+    rule_id = fields.String(required=True)
+    message = fields.String(required=True)
+    hint = fields.String(required=True)
+    text = fields.String(required=True, metadata={
+        "description": "As `policy-eval rules check` prints it: file:line:col: rule-id: "
+                       "message (hint)"})
+
+
 class ProblemSchema(Schema):
     """``application/problem+json`` (RFC 9457), with ``errors`` as an extension member."""
 
@@ -43,6 +55,9 @@ class ProblemSchema(Schema):
     errors = fields.List(fields.Nested(FieldErrorSchema),
                          metadata={"description": "One entry per offending field and message."})
     evaluation_id = fields.String(metadata={"description": "The evaluation this problem is about."})
+    problems = fields.List(fields.Nested(RuleProblemSchema),
+                           metadata={"description": "For a ruleset that does not load: every "
+                                                    "problem, with file, line and rule."})
 
 
 def field_errors(messages: Any, location: str | None = None) -> list[dict[str, str]]:

@@ -149,43 +149,6 @@ class EvaluationJobSchema(Schema):
     error = fields.Nested(ProblemSchema, metadata={"description": "When `failed`."})
 
 
-class CriterionSchema(Schema):
-    name = fields.String(required=True)
-    label = fields.String(required=True)
-    weight = fields.Float(required=True)
-    baseline = fields.Float(required=True)
-    rationale = fields.String(required=True)
-
-
-class BandSchema(Schema):
-    rating = _enum(RATINGS, required=True)
-    min_score = fields.Float(required=True)
-    recommendation = _enum(RECOMMENDATIONS, required=True)
-
-
-class RuleSummarySchema(Schema):
-    id = fields.String(required=True)
-    criterion = fields.String(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    points = fields.Float(required=True)
-    deficiency = _enum(RECOMMENDATIONS, allow_none=True,
-                       metadata={"description": "Set for a deficiency: the recommendation it "
-                                                "caps at when it fires."})
-
-
-class RulesetSchema(Schema):
-    name = fields.String(required=True)
-    version = fields.String(required=True)
-    hash = fields.String(required=True)
-    description = fields.String(required=True)
-    engine = _enum(("durable", "native"), required=True)
-    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
-    bands = fields.List(fields.Nested(BandSchema), required=True,
-                        metadata={"description": "Highest first."})
-    rules = fields.List(fields.Nested(RuleSummarySchema), required=True)
-
-
 class BrokerHealthSchema(Schema):
     kind = _enum(("redis", "embedded"), required=True)
     reachable = fields.Boolean(required=True)

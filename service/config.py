@@ -44,6 +44,7 @@ class Settings:
     result_ttl: int = 86_400  # seconds results (and the record of a submission) are kept
     task_time_limit: float = 30.0  # hard limit; the soft limit is a little earlier
     max_content_length: int = 1_048_576  # bytes; a proposal is a few kilobytes
+    worker_max_memory_mb: int = 512  # a pool process is recycled past this (after its task)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINE_MODES:
@@ -52,7 +53,8 @@ class Settings:
         for name, value in (("SYNC_TIMEOUT", self.sync_timeout),
                             ("RESULT_TTL", self.result_ttl),
                             ("TASK_TIME_LIMIT", self.task_time_limit),
-                            ("MAX_CONTENT_LENGTH", self.max_content_length)):
+                            ("MAX_CONTENT_LENGTH", self.max_content_length),
+                            ("WORKER_MAX_MEMORY_MB", self.worker_max_memory_mb)):
             if not math.isfinite(value) or value < 0 or (name != "SYNC_TIMEOUT" and value == 0):
                 raise ConfigError(f"{name} must be positive, not {value!r}")
 
@@ -79,6 +81,8 @@ class Settings:
             task_time_limit=_number(env, "TASK_TIME_LIMIT", float, defaults.task_time_limit),
             max_content_length=_number(env, "MAX_CONTENT_LENGTH", int,
                                        defaults.max_content_length),
+            worker_max_memory_mb=_number(env, "WORKER_MAX_MEMORY_MB", int,
+                                         defaults.worker_max_memory_mb),
         )
 
 

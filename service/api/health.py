@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -24,9 +25,13 @@ class Health(MethodView):
         """
         runtime = current_app.extensions["policy_eval"]
         broker = runtime.broker_health()
+        try:
+            ruleset = runtime.active_ruleset().identity
+        except redis.RedisError:  # the store lives in Redis: report what this process started with
+            ruleset = runtime.seed.identity
         return {
             "status": "ok" if broker["reachable"] else "degraded",
-            "ruleset": runtime.ruleset.identity,
+            "ruleset": ruleset,
             "engine": runtime.settings.engine,
             "broker": broker,
         }

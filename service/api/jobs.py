@@ -50,7 +50,10 @@ def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
     """Enqueue one evaluation; returns its id. Raises the broker's error if it is unreachable."""
     evaluation_id = str(uuid.uuid4())
     submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    runtime.celery.tasks[TASK_NAME].apply_async((proposal, explain), task_id=evaluation_id)
+    # pinned now: activating another version later does not change this evaluation
+    version = runtime.active_version()
+    runtime.celery.tasks[TASK_NAME].apply_async((proposal, explain, version),
+                                                task_id=evaluation_id)
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
     runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})

@@ -45,6 +45,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Invalid parameter",
         "A query parameter or header has a value the API does not accept; `errors` names it.",
     ),
+    "invalid-ruleset": (
+        "Invalid ruleset",
+        "The ruleset does not load. `problems` lists every problem as `policy-eval rules check` "
+        "reports it: file, line, column, rule id, message and a hint; `text` is the whole line. "
+        "Nothing was published and the active version keeps serving.",
+    ),
     "broker-unavailable": (
         "Task queue unavailable",
         "The API cannot reach Redis, which carries evaluations to the workers and their results "

@@ -1,18 +1,47 @@
-"""``/v1/rulesets/active``: the rules proposals are judged by, for analysts and auditors."""
+"""``/v1/rulesets``: the active ruleset, published versions, publishing, activation, impact.
+
+Publishing checks a ruleset exactly as ``policy-eval rules check`` does and refuses it with
+the same ``file:line:col: rule-id: message`` problems; a refused ruleset changes nothing. A
+published version is immutable. Activating one makes evaluations submitted from then on use it
+(this API re-reads the active version at most once a second; each evaluation is pinned to the
+version active when it was submitted, and names it in its result).
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from schemas.evaluation import RulesetSchema
-from service.engine import Ruleset
+from schemas.ruleset import (
+    ActivateSchema,
+    ImpactRequestSchema,
+    ImpactSchema,
+    PublishQuerySchema,
+    RulesetSchema,
+    VersionDetailSchema,
+    VersionListSchema,
+)
+from service.api import jobs
+from service.api.problems import Problem
+from service.api.runtime import Runtime
+from service.engine import Ruleset, RulesetError, parse_ruleset
+from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
+from service.worker.tasks import IMPACT_TASK_NAME
 
 blp = Blueprint("rulesets", __name__, url_prefix="/v1/rulesets",
-                description="The ruleset proposals are evaluated against.")
+                description="Ruleset versions: publish, activate, compare.")
+
+RULESET_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
+                       "application/json", "text/plain")
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["policy_eval"]
+    return found
 
 
 def describe(ruleset: Ruleset, engine: str) -> dict[str, Any]:
@@ -39,6 +68,82 @@ def describe(ruleset: Ruleset, engine: str) -> dict[str, Any]:
     }
 
 
+def _detail(state: Runtime, record: RulesetRecord) -> dict[str, Any]:
+    ruleset = state.registry.ruleset(record.version)
+    active = state.registry.store.active_version()
+    return {**describe(ruleset, state.settings.engine), **record.summary(),
+            "active": record.version == active, "document": ruleset.document}
+
+
+def _record(state: Runtime, version: str) -> RulesetRecord:
+    record = state.registry.store.get(version)
+    if record is None:
+        raise Problem(404, f"No ruleset version {version!r} is published.")
+    return record
+
+
+def _parse_body(source: str) -> Ruleset:
+    if request.mimetype not in RULESET_MEDIA_TYPES:
+        raise Problem(415, "Send the ruleset as YAML (application/yaml) or JSON.",
+                      errors=[{"field": "Content-Type", "location": "header",
+                               "message": f"Must be one of {', '.join(RULESET_MEDIA_TYPES)}."}])
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "The ruleset is not UTF-8 text.") from None
+    try:
+        # a `context:` path is found beside the server's own ruleset file
+        return parse_ruleset(text, source, runtime().settings.ruleset.parent)
+    except RulesetError as error:
+        problems = [{**p.as_dict(), "text": str(p)} for p in error.problems]
+        raise Problem(422, f"The ruleset has {len(problems)} problem(s); nothing was published.",
+                      slug="invalid-ruleset", problems=problems) from None
+
+
+@blp.route("")
+class Rulesets(MethodView):
+    @blp.response(200, VersionListSchema)
+    def get(self) -> dict[str, Any]:
+        """Published versions, oldest first, with note, author and time; the active one."""
+        store = runtime().registry.store
+        active = store.active_version()
+        return {"active": active,
+                "versions": [{**r.summary(), "active": r.version == active}
+                             for r in store.records()],
+                "activations": store.activations()}
+
+    @blp.arguments(PublishQuerySchema, location="query")
+    @blp.response(201, VersionDetailSchema, description="Published.")
+    @blp.alt_response(200, schema=VersionDetailSchema,
+                      description="Already published with this very content: nothing changed.")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @blp.doc(requestBody={"required": True, "content": {
+        "application/yaml": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}}}})
+    def post(self, query: dict[str, Any]) -> Any:
+        """Publish a ruleset version (its YAML file, or the same as JSON).
+
+        Checked as `policy-eval rules check` checks it; any problem refuses the whole ruleset
+        (422, every problem with file, line and rule) and the active version keeps serving.
+        """
+        state = runtime()
+        ruleset = _parse_body(query["source"])
+        record = RulesetRecord.of(ruleset, query["note"], query["author"])
+        try:
+            created = state.registry.store.add(record)
+        except VersionConflict as error:
+            raise Problem(409, str(error), stored_hash=error.stored_hash,
+                          new_hash=error.new_hash) from None
+        if query["activate"]:
+            state.registry.store.activate(ruleset.version, query["author"])
+            state.forget_active()
+        location = url_for("rulesets.RulesetVersion", version=ruleset.version)
+        stored = _record(state, ruleset.version)
+        return _detail(state, stored), 201 if created else 200, {"Location": location}
+
+
 @blp.route("/active")
 class ActiveRuleset(MethodView):
     @blp.response(200, RulesetSchema)
@@ -47,5 +152,62 @@ class ActiveRuleset(MethodView):
 
         `hash` is the one every evaluation reports, so a result can be traced to these rules.
         """
-        runtime = current_app.extensions["policy_eval"]
-        return describe(runtime.ruleset, runtime.settings.engine)
+        state = runtime()
+        return describe(state.active_ruleset(), state.settings.engine)
+
+    @blp.arguments(ActivateSchema)
+    @blp.response(200, RulesetSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Activate a published version (an older one to roll back).
+
+        Evaluations submitted from now on use it; those in flight finish on theirs.
+        """
+        state = runtime()
+        try:
+            state.registry.store.activate(body["version"], body["by"])
+        except UnknownVersion:
+            raise Problem(404, f"No ruleset version {body['version']!r} is published; "
+                               "publish it first.") from None
+        state.forget_active()
+        return describe(state.registry.ruleset(body["version"]), state.settings.engine)
+
+
+@blp.route("/<string:version>")
+class RulesetVersion(MethodView):
+    @blp.response(200, VersionDetailSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, version: str) -> dict[str, Any]:
+        """One published version: its rules, note, author, time and content."""
+        state = runtime()
+        return _detail(state, _record(state, version))
+
+
+@blp.route("/<string:version>/impact")
+class Impact(MethodView):
+    @blp.arguments(ImpactRequestSchema)
+    @blp.response(200, ImpactSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def post(self, body: dict[str, Any], version: str) -> dict[str, Any]:
+        """What activating this version would change for these proposals, before it is active.
+
+        Every proposal is evaluated under both versions (on a worker); the answer lists those
+        whose rating, recommendation or rank changes, old and new side by side, with the
+        rules responsible.
+        """
+        state = runtime()
+        against = body.get("against") or state.active_version()
+        for name in (version, against):
+            _record(state, name)
+        raw = (request.get_json() or {})["proposals"]  # as sent: the worker validates again
+        task_id = str(uuid.uuid4())
+        state.celery.tasks[IMPACT_TASK_NAME].apply_async((against, version, raw),
+                                                         task_id=task_id)
+        jobs.wait(state, task_id, state.settings.task_time_limit)
+        meta = state.celery.backend.get_task_meta(task_id)
+        if meta.get("status") != "SUCCESS":
+            raise Problem(503, "The impact could not be computed in time; send fewer proposals "
+                               "or retry.", headers={"Retry-After": "5"})
+        result: dict[str, Any] = meta["result"]
+        return result

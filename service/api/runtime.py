@@ -4,6 +4,7 @@ app it enqueues with, the record of submitted evaluations and (embedded mode) th
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -14,8 +15,13 @@ from celery import Celery
 
 from service.config import Settings
 from service.engine import Ruleset, load_ruleset
+from service.registry import engines
+from service.registry.engines import EngineCache
 from service.worker.app import create_celery
 from service.worker.embedded import EmbeddedWorker
+from service.worker.tasks import REGISTRY_KEY
+
+log = logging.getLogger(__name__)
 
 
 class Ledger(Protocol):
@@ -77,24 +83,55 @@ class MemoryLedger:
         return None
 
 
+ACTIVE_VERSION_TTL = 1.0  # seconds: how soon this API sees a newly activated version
+
+
 @dataclass
 class Runtime:
     settings: Settings
-    ruleset: Ruleset
+    seed: Ruleset  # the ruleset file, published (and activated if none is) at start
     celery: Celery
     ledger: Ledger
+    registry: EngineCache
     worker: EmbeddedWorker | None = None
+    _active: tuple[float, str] | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
-        """Load the ruleset (raises ``RulesetError``/``OSError``: a service that cannot describe
-        its rules should not start) and, in embedded mode, start the in-process worker."""
-        ruleset = load_ruleset(settings.ruleset)
+        """Load and publish the ruleset file, then (embedded) start the in-process worker.
+
+        Raises ``RulesetError``/``OSError`` for a file that does not load and ``VersionConflict``
+        when its version is already published with other content: a service unsure of its
+        rules should not start. A Redis that is not up yet only delays the publishing.
+        """
+        seed = load_ruleset(settings.ruleset)
         celery = create_celery(settings)
+        registry = engines.lookup(celery.conf[REGISTRY_KEY])
+        try:
+            engines.seed(registry.store, settings.ruleset)
+        except redis.RedisError as error:
+            log.warning("ruleset store unreachable at start (%s); publishing %s on first use",
+                        error, settings.ruleset)
         if settings.redis_url is None:
             worker = EmbeddedWorker(celery).start()
-            return cls(settings, ruleset, celery, MemoryLedger(settings.result_ttl), worker)
-        return cls(settings, ruleset, celery, RedisLedger(settings.redis_url, settings.result_ttl))
+            return cls(settings, seed, celery, MemoryLedger(settings.result_ttl), registry,
+                       worker)
+        return cls(settings, seed, celery, RedisLedger(settings.redis_url, settings.result_ttl),
+                   registry)
+
+    def active_version(self) -> str:
+        """The active version, read at most once a second: new evaluations are pinned to it."""
+        now = time.monotonic()
+        if self._active is None or now - self._active[0] > ACTIVE_VERSION_TTL:
+            self._active = (now, self.registry.active_version())
+        return self._active[1]
+
+    def forget_active(self) -> None:
+        """After this API activates a version itself, it need not wait out the TTL."""
+        self._active = None
+
+    def active_ruleset(self) -> Ruleset:
+        return self.registry.ruleset(self.active_version())
 
     def close(self) -> None:
         if self.worker is not None:

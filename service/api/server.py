@@ -16,6 +16,7 @@ from service.api.app import close_app, create_app
 from service.api.runtime import Runtime
 from service.config import Settings
 from service.engine import RulesetError
+from service.registry.store import VersionConflict
 
 
 def _display_host(host: str) -> str:
@@ -25,7 +26,7 @@ def _display_host(host: str) -> str:
 
 
 def banner(url: str, runtime: Runtime) -> str:
-    settings, ruleset = runtime.settings, runtime.ruleset
+    settings, ruleset = runtime.settings, runtime.active_ruleset()
     if settings.redis_url is None:
         mode = ("embedded: in-process worker on an in-memory queue; nothing else to run "
                 "(single process; use --redis for several)")
@@ -48,7 +49,7 @@ def serve(host: str, port: int, redis_url: str | None) -> None:
     settings = replace(Settings.from_env(), redis_url=redis_url or None)
     try:
         app = create_app(settings)
-    except (RulesetError, OSError) as error:
+    except (RulesetError, OSError, VersionConflict) as error:
         sys.exit(f"policy-eval serve: cannot load ruleset {settings.ruleset}:\n{error}")
     server = make_server(host, port, app, threaded=True)
     url = f"http://{_display_host(host)}:{server.server_port}"

@@ -7,7 +7,7 @@ evaluate conditions, ``scoring`` and ``result`` turn fired rules into scores and
 """
 
 from service.engine.evaluate import Engine, EngineDisagreement, ProposalInvalid
-from service.engine.loader import load_ruleset
+from service.engine.loader import load_ruleset, parse_ruleset
 from service.engine.model import Ruleset
 from service.engine.problems import RuleProblem, RulesetError
 
@@ -19,4 +19,5 @@ __all__ = [
     "Ruleset",
     "RulesetError",
     "load_ruleset",
+    "parse_ruleset",
 ]

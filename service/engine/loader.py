@@ -54,7 +54,14 @@ def _hint(word: str, choices: list[str]) -> str:
 
 
 def canonical_json(data: Any) -> str:
+    """Key order ignored: for inputs, where ``{"a", "b"}`` and ``{"b", "a"}`` are one proposal."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def document_json(document: Any) -> str:
+    """Key order kept: in a ruleset it is meaning (criteria are reported in the order written),
+    so two orders are two rulesets with two hashes."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 class _Checker:
@@ -357,57 +364,95 @@ class _RulesetReader(_Checker):
         return None
 
 
-def _read_yaml(path: Path, checker: _Checker) -> Any:
+def _parse(text: str, checker: _Checker) -> Any:
     try:
-        return parse_yaml(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        checker.problem(Mark(0, 0), f"cannot read file: {error.strerror}")
+        return parse_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(0, 0)
         problem = getattr(error, "problem", None) or str(error)
         checker.problem(where, f"invalid YAML: {problem}")
+    return None
+
+
+def _read(path: Path, checker: _Checker) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        checker.problem(Mark(0, 0), f"cannot read file: {error.strerror}")
     except UnicodeDecodeError:
         checker.problem(Mark(0, 0), "the file is not UTF-8 text")
     return None
 
 
-def _load_context(reader: _RulesetReader, data: Located, base: Path) -> tuple[Context, Any]:
+def _context_data(reader: _RulesetReader, data: Located, base: Path | None) -> Any:
+    """The context mapping: written inline, or read from a file beside the ruleset file."""
+    value = data.get("context")
+    if isinstance(value, Located):
+        return value
     name = reader.text(data, "context")
-    path = base / (name or "")
-    checker = _Checker(str(path))
-    raw = _read_yaml(path, checker) if name else None
+    if name is None:
+        return None
+    if base is None:
+        reader.problem(data.mark_of("context"), "'context' must be written inline here: a "
+                       "path is only allowed in a ruleset file", "paste the context mapping")
+        return None
+    checker = _Checker(str(base / name))
+    text = _read(base / name, checker)
+    raw = _parse(text, checker) if text is not None else None
+    reader.problems.extend(checker.problems)
+    return raw
+
+
+def _load_context(reader: _RulesetReader, data: Located, base: Path | None) -> tuple[Context, Any]:
+    raw = _context_data(reader, data, base)
     context = None
     if raw is not None:
         try:
             context = context_from_data(raw)
         except ValidationError as error:
-            checker.problem(Mark(1, 1), f"invalid context: {error.messages}")
-    reader.problems.extend(checker.problems)
+            mark = raw.mark if isinstance(raw, Located) else Mark(1, 1)
+            reader.problem(mark, f"invalid context: {error.messages}")
     if context is None:
-        raise RulesetError(reader.problems or checker.problems)
+        raise RulesetError(reader.problems)
     return context, raw
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
-    """Load, check and compile one ruleset file; raises ``RulesetError`` listing every problem."""
-    path = Path(path)
-    reader = _RulesetReader(str(path))
-    data = _read_yaml(path, reader)
-    if data is None or not isinstance(data, Located):
+def parse_ruleset(text: str, source: str, base: Path | None = None) -> Ruleset:
+    """Check and compile a ruleset from its text (YAML, or JSON, which YAML reads too).
+
+    ``source`` names it in problems (a file name, or ``store:VERSION``). A ``context`` path is
+    resolved against ``base``; without a base the context must be inline. The content hash is
+    taken over the ruleset with its context inline, so a file and its published copy agree.
+    Raises ``RulesetError`` listing every problem.
+    """
+    reader = _RulesetReader(source)
+    data = _parse(text, reader)
+    if not isinstance(data, Located):
         if not reader.problems:
             reader.problem(Mark(1, 1), "a ruleset file is a mapping with name, version, rules…")
         raise RulesetError(reader.problems)
     reader.unknown_keys(data, HEADER_KEYS, "the ruleset header")
     name, version = reader.text(data, "name"), reader.text(data, "version")
     description = reader.text(data, "description") or ""
-    context, context_raw = _load_context(reader, data, path.parent)
+    context, context_raw = _load_context(reader, data, base)
     criteria = reader.criteria(data)
     bands = reader.bands(data)
     default_cap = reader.deficiency_cap(data)
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
     if reader.problems:
         raise RulesetError(reader.problems)
-    digest = hashlib.sha256(canonical_json({"ruleset": data, "context": context_raw}).encode())
+    document = {**data, "context": context_raw}
+    digest = hashlib.sha256(document_json(document).encode())
     return Ruleset(str(name), str(version), description, criteria, bands, rules, context,
-                   "sha256:" + digest.hexdigest(), str(path), dict(data))
+                   "sha256:" + digest.hexdigest(), source, document)
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load, check and compile one ruleset file; raises ``RulesetError`` listing every problem."""
+    path = Path(path)
+    reader = _RulesetReader(str(path))
+    text = _read(path, reader)
+    if text is None:
+        raise RulesetError(reader.problems)
+    return parse_ruleset(text, str(path), path.parent)

@@ -98,7 +98,8 @@ class Ruleset:
     context: Context
     content_hash: str
     source: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the ruleset as data with its context inline: what is hashed, stored and published
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def identity(self) -> dict[str, str]:

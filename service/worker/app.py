@@ -11,9 +11,12 @@ from typing import Any
 from celery import Celery
 
 from service.config import Settings
+from service.registry import engines
+from service.registry.engines import EngineCache
+from service.registry.store import open_store
 from service.worker import tasks
 from service.worker.results import result_backend_url
-from service.worker.tasks import ENGINE_KEY, RULESET_KEY
+from service.worker.tasks import ENGINE_KEY, REGISTRY_KEY, RULESET_KEY
 
 QUEUE = "policy-evaluations"
 
@@ -40,6 +43,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # Recycle a pool process past this much memory, after its current task: what old
+        # ruleset versions leave in durable-rules cannot be freed any other way.
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
         RULESET_KEY: str(settings.ruleset),
         ENGINE_KEY: settings.engine,
     }
@@ -74,6 +80,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     celery = Celery("policy-eval", set_as_current=False)
     celery.conf.update(celery_config(settings))
+    cache = EngineCache(open_store(settings.redis_url), settings.engine, settings.ruleset)
+    celery.conf[REGISTRY_KEY] = engines.register(cache)
     # shared_task registers the evaluate task with every app as it is finalized (here).
     if tasks.TASK_NAME not in celery.tasks:
         raise RuntimeError(f"task {tasks.TASK_NAME} is not registered")

@@ -11,45 +11,38 @@ state that must not be inherited, so nothing here builds an engine at import tim
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import threading
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+import redis
 from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from schemas.errors import field_errors
-from service.config import EngineMode
 from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
+from service.engine.impact import impact
+from service.registry import engines
+from service.registry.store import VersionConflict
 
 TASK_NAME = "policy.evaluate"
-# custom keys in the Celery configuration, set by service.worker.app.celery_config
+IMPACT_TASK_NAME = "policy.impact"
+# custom keys in the Celery configuration, set by service.worker.app
 RULESET_KEY = "policy_ruleset"
 ENGINE_KEY = "policy_engine"
+REGISTRY_KEY = "policy_registry"
 
 log = logging.getLogger(__name__)
 
-_engine: Engine | None = None
-_engine_key: tuple[int, str, str] | None = None
-_engine_lock = threading.Lock()
+def engine_for(conf: Any, version: str | None = None) -> Engine:
+    """This process's engine for ``version`` (default: the active version), built on first use.
 
-
-def engine_for(conf: Any) -> Engine:
-    """This process's engine for the configured ruleset, built on first use.
-
-    Keyed by pid as well, so a process forked from one that already built an engine builds
-    its own rather than using durable-rules state it inherited.
+    The API pins each evaluation to the version active when it was submitted, so an evaluation
+    in flight finishes on that version even if another is activated meanwhile.
     """
-    global _engine, _engine_key
-    key = (os.getpid(), str(conf[RULESET_KEY]), str(conf[ENGINE_KEY]))
-    with _engine_lock:
-        if _engine is None or _engine_key != key:
-            _engine = Engine.from_path(Path(key[1]), cast(EngineMode, key[2]))
-            _engine_key = key
-        return _engine
+    return engines.lookup(conf[REGISTRY_KEY]).engine(version)
 
 
 def utc_now() -> str:
@@ -57,7 +50,8 @@ def utc_now() -> str:
 
 
 @shared_task(name=TASK_NAME, bind=True)
-def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary") -> dict[str, Any]:
+def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
+             ruleset_version: str | None = None) -> dict[str, Any]:
     """Evaluate one proposal; returns ``{"outcome": "done", "evaluation": ...}``.
 
     A proposal the engine refuses comes back as ``{"outcome": "invalid", "errors": [...]}``:
@@ -67,7 +61,7 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary") -> 
     if explain not in ("summary", "full"):
         return {"outcome": "invalid", "completed_at": utc_now(),
                 "errors": [{"field": "explain", "message": "Must be one of: summary, full."}]}
-    engine = engine_for(self.app.conf)
+    engine = engine_for(self.app.conf, ruleset_version)
     try:
         evaluation = engine.evaluate(proposal, explain="full" if explain == "full" else "summary")
     except ProposalInvalid as error:
@@ -76,20 +70,37 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary") -> 
     return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation}
 
 
+@shared_task(name=IMPACT_TASK_NAME, bind=True)
+def impact_of(self: Task, old_version: str, new_version: str,
+              proposals: list[dict[str, Any]]) -> dict[str, Any]:
+    """What publishing ``new_version`` in place of ``old_version`` would change for
+    ``proposals`` (already validated by the API): run on a worker, as evaluations are."""
+    report = impact(engine_for(self.app.conf, old_version),
+                    engine_for(self.app.conf, new_version), proposals)
+    changes = [{**dataclasses.asdict(change), "changed": change.what}
+               for change in report.changes]
+    return {"old_version": old_version, "new_version": new_version, "total": report.total,
+            "changes": changes}
+
+
 @worker_init.connect
 def _check_ruleset(sender: Any = None, **_: Any) -> None:
     """Refuse to start a worker whose ruleset does not load: it would fail every task it took.
 
     Runs in the parent before the pool forks, and only parses (no durable-rules).
     """
-    path = sender.app.conf.get(RULESET_KEY) if sender is not None else None
-    if path is None:
+    conf = sender.app.conf if sender is not None else None
+    if conf is None or conf.get(RULESET_KEY) is None:
         return
+    path = conf[RULESET_KEY]
     try:
         load_ruleset(path)
-    except (RulesetError, OSError) as error:
+        engines.seed(engines.lookup(conf[REGISTRY_KEY]).store, path)
+    except (RulesetError, OSError, VersionConflict) as error:
         # SystemExit: Celery logs and swallows ordinary exceptions raised by signal handlers.
         raise SystemExit(f"policy-eval worker: cannot load ruleset {path}: {error}") from None
+    except redis.RedisError as error:  # the API seeds it too; tasks will tell if Redis stays down
+        log.warning("could not publish %s to the ruleset store yet: %s", path, error)
 
 
 @worker_process_init.connect

@@ -149,8 +149,20 @@ def test_unexpected_error_is_500_problem_without_details(app: Flask) -> None:
     assert b"secret" not in response.data and b"ZeroDivisionError" not in response.data
 
 
-def test_ruleset_description_comes_from_the_loaded_rules(app: Flask) -> None:
-    active = app.test_client().get("/v1/rulesets/active").json
+def test_ruleset_description_comes_from_the_published_rules() -> None:
+    embedded = create_app(Settings(redis_url=None, ruleset=MINI))
+    try:
+        active = embedded.test_client().get("/v1/rulesets/active").json
+    finally:
+        close_app(embedded)
     assert active is not None
     assert active["name"] == "mini" and active["engine"] == "durable"
     assert sum(c["weight"] for c in active["criteria"]) == pytest.approx(1.0)
+
+
+def test_active_ruleset_without_its_store_is_503_not_a_guess(app: Flask) -> None:
+    # the active version lives in Redis: describing the file instead could describe rules
+    # that are not the ones in force
+    response = app.test_client().get("/v1/rulesets/active")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"

@@ -1,0 +1,150 @@
+"""Ruleset bodies of the HTTP API: the active ruleset, published versions, publishing,
+activation and the impact of a version on proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from schemas.proposal import ProposalSchema
+from service.engine.model import RATINGS, RECOMMENDATIONS
+
+MAX_IMPACT_PROPOSALS = 5000
+
+
+def _enum(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+
+
+class CriterionSchema(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    weight = fields.Float(required=True)
+    baseline = fields.Float(required=True)
+    rationale = fields.String(required=True)
+
+
+class BandSchema(Schema):
+    rating = _enum(RATINGS, required=True)
+    min_score = fields.Float(required=True)
+    recommendation = _enum(RECOMMENDATIONS, required=True)
+
+
+class RuleSummarySchema(Schema):
+    id = fields.String(required=True)
+    criterion = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    points = fields.Float(required=True)
+    deficiency = _enum(RECOMMENDATIONS, allow_none=True,
+                       metadata={"description": "Set for a deficiency: the recommendation it "
+                                                "caps at when it fires."})
+
+
+class RulesetSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True)
+    description = fields.String(required=True)
+    engine = _enum(("durable", "native"), required=True)
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
+    bands = fields.List(fields.Nested(BandSchema), required=True,
+                        metadata={"description": "Highest first."})
+    rules = fields.List(fields.Nested(RuleSummarySchema), required=True)
+
+
+class VersionSchema(Schema):
+    """A published version, without its content."""
+
+    version = fields.String(required=True, metadata={"example": "2026.2.0"})
+    name = fields.String(required=True)
+    hash = fields.String(required=True)
+    note = fields.String(required=True, metadata={"example": "adds IOP-17 (Link 22)"})
+    author = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    active = fields.Boolean(required=True)
+
+
+class ActivationSchema(Schema):
+    version = fields.String(required=True)
+    by = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class VersionListSchema(Schema):
+    active = fields.String(required=True, allow_none=True)
+    versions = fields.List(fields.Nested(VersionSchema), required=True,
+                           metadata={"description": "Oldest first."})
+    activations = fields.List(fields.Nested(ActivationSchema), required=True,
+                              metadata={"description": "Every change of the active version."})
+
+
+class VersionDetailSchema(RulesetSchema):
+    note = fields.String(required=True)
+    author = fields.String(required=True)
+    created_at = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    document = fields.Dict(required=True, metadata={
+        "description": "The ruleset as published, its context inline; POST it back to "
+                       "republish it."})
+
+
+class PublishQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+    author = fields.String(load_default="anonymous", validate=validate.Length(min=1, max=100))
+    activate = fields.Boolean(load_default=False,
+                              metadata={"description": "Activate the version once published."})
+    source = fields.String(load_default="ruleset.yaml", validate=validate.Length(max=300),
+                           metadata={"description": "The file name problems are reported "
+                                                    "against, as `policy-eval rules check` does."})
+
+
+class ActivateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    version = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    by = fields.String(load_default="anonymous", validate=validate.Length(min=1, max=100))
+
+
+class ImpactRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    proposals = fields.List(fields.Nested(ProposalSchema), required=True,
+                            validate=validate.Length(min=1, max=MAX_IMPACT_PROPOSALS))
+    against = fields.String(metadata={"description": "The version to compare with; default: "
+                                                     "the active one."})
+
+
+class SideSchema(Schema):
+    overall = fields.Float(required=True)
+    rating = _enum(RATINGS, required=True)
+    recommendation = _enum(RECOMMENDATIONS, required=True)
+    rank = fields.Integer(required=True, metadata={"description": "1 is the best score among "
+                                                                  "the proposals sent."})
+    points = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
+                         metadata={"description": "Points of each rule that fired."})
+
+
+class ChangeSchema(Schema):
+    proposal = fields.String(required=True, metadata={"description": "Its id, else its title."})
+    old = fields.Nested(SideSchema, required=True)
+    new = fields.Nested(SideSchema, required=True)
+    rules = fields.List(fields.String(), required=True,
+                        metadata={"description": "Rules that fired on one side only, or with "
+                                                 "other points: those responsible."})
+    changed = fields.List(_enum(("rating", "recommendation", "rank")), required=True)
+
+
+class ImpactSchema(Schema):
+    old_version = fields.String(required=True)
+    new_version = fields.String(required=True)
+    total = fields.Integer(required=True)
+    changes = fields.List(fields.Nested(ChangeSchema), required=True,
+                          metadata={"description": "Proposals whose rating, recommendation or "
+                                                   "rank changes."})
