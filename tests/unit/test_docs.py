@@ -6,15 +6,20 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from werkzeug.serving import make_server
 
+from service.api import close_app, create_app
+from service.config import Settings
 from service.engine import Engine
 from service.engine.enrichment import DERIVED_FIELDS
 from service.engine.operators import OPERATORS
@@ -22,11 +27,18 @@ from service.engine.ruletests import fired_ids
 from tests.unit.conftest import MINI, ROOT, load_json
 
 DOC = ROOT / "docs" / "rule-authoring.md"
-FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
+DOC_URL = "http://127.0.0.1:8000"
 
 
 def blocks() -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2)) for m in FENCE.finditer(DOC.read_text())]
+    """(language, text) of each fenced block; a file name after the language (```json name)
+    is kept as a first line ``# tutorial: write name``."""
+    found = []
+    for match in FENCE.finditer(DOC.read_text()):
+        kind, name, text = match.group(1), match.group(2).strip(), match.group(3)
+        found.append((kind, f"# tutorial: write {name}\n{text}" if name else text))
+    return found
 
 
 def examples() -> dict[str, dict[str, Any]]:
@@ -97,9 +109,9 @@ def _expected_lines_found(expected: list[str], output: str) -> None:
         position += 1
 
 
-def _run_console(text: str, workdir: Path) -> None:
+def _run_console(text: str, workdir: Path, url: str) -> None:
     command, *expected = text.strip().splitlines()
-    args = command.removeprefix("$ ").split()
+    args = shlex.split(command.removeprefix("$ ").replace(DOC_URL, url))
     if args[0] == "policy-eval":
         args = [sys.executable, "-c", "from service.cli import run; run()", *args[1:]]
     env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": str(ROOT)}
@@ -111,7 +123,10 @@ def _run_console(text: str, workdir: Path) -> None:
 def _edit(text: str, workdir: Path) -> None:
     first, *rest = text.splitlines()
     action, _, target = first.removeprefix("# tutorial: ").partition(" ")
-    path = workdir / target.split(" ", 1)[1]
+    path = workdir / target.split(" ", 1)[-1]
+    if action == "write":
+        path.write_text("\n".join(rest) + "\n")
+        return
     if action == "append":
         path.write_text(path.read_text().rstrip("\n") + "\n\n" + "\n".join(rest) + "\n")
         return
@@ -126,11 +141,20 @@ def _edit(text: str, workdir: Path) -> None:
 def test_tutorial_runs_as_written(tmp_path: Path) -> None:
     for folder in ("rules", "examples"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    # the service the tutorial publishes to, as `scripts/serve` runs it (embedded)
+    app = create_app(Settings(redis_url=None, ruleset=tmp_path / "rules" / "japan-fy2026.yaml"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     steps = [(kind, text) for kind, text in blocks()
              if kind == "console" or text.startswith("# tutorial: ")]
-    assert len(steps) >= 8
-    for kind, text in steps:
-        if kind == "console":
-            _run_console(text, tmp_path)
-        else:
-            _edit(text, tmp_path)
+    assert len(steps) >= 12
+    try:
+        for kind, text in steps:
+            if kind == "console":
+                _run_console(text, tmp_path, f"http://127.0.0.1:{server.server_port}")
+            else:
+                _edit(text, tmp_path)
+    finally:
+        server.shutdown()
+        close_app(app)
