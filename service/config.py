@@ -24,6 +24,49 @@ DEFAULT_RULESET = PROJECT_ROOT / "rules" / "japan-fy2026.yaml"
 
 T = TypeVar("T")
 
+# Every environment variable the service reads, and what reads it. It is the one list to look
+# in: tests/unit/test_deployment.py holds the README's settings table, docker-compose.yml, the
+# Dockerfile and the code's own reads to it, so a module that reads a new variable adds it here
+# and to the README table, or that test names the variable.
+ENVIRONMENT: dict[str, str] = {
+    "REDIS_URL": "Settings",
+    "POLICY_RULESET": "Settings",
+    "POLICY_ENGINE": "Settings",
+    "SYNC_TIMEOUT": "Settings",
+    "RESULT_TTL": "Settings",
+    "TASK_TIME_LIMIT": "Settings",
+    "MAX_CONTENT_LENGTH": "Settings",
+    "WORKER_MAX_MEMORY_MB": "Settings",
+    "WORKER_CONCURRENCY": "Settings (the workers' Celery configuration)",
+    "DECISION_LOG_MASK": "Settings",
+    "API_KEYS": "Settings",
+    "API_KEYS_FILE": "Settings",
+    "RATE_LIMIT": "Settings",
+    "CORS_ORIGINS": "Settings",
+    "BATCH_MAX_ITEMS": "service.batch.settings",
+    "BATCH_MAX_BYTES": "service.batch.settings",
+    "BATCH_CHUNK_SIZE": "service.batch.settings",
+    "BATCH_RESULT_TTL": "service.batch.settings",
+    "LOG_FORMAT": "service.observability.settings",
+    "LOG_LEVEL": "service.observability.settings",
+    "PROMETHEUS_MULTIPROC_DIR": "service.observability.multiproc and prometheus-client",
+    "API_BIND": "service.api.gunicorn_conf",
+    "WEB_CONCURRENCY": "service.api.gunicorn_conf",
+    "API_THREADS": "service.api.gunicorn_conf",
+}
+
+
+def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of the registered variable ``name``, stripped; ``None`` when unset or blank.
+
+    Refuses a name missing from ``ENVIRONMENT``, so a new setting cannot be read without being
+    listed (and so documented and checked against the deployment files).
+    """
+    if name not in ENVIRONMENT:
+        raise KeyError(f"{name} is not in service.config.ENVIRONMENT; register it there")
+    env = os.environ if environ is None else environ
+    return (env.get(name) or "").strip() or None
+
 
 class ConfigError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -45,6 +88,12 @@ class Settings:
     task_time_limit: float = 30.0  # hard limit; the soft limit is a little earlier
     max_content_length: int = 1_048_576  # bytes; a proposal is a few kilobytes
     worker_max_memory_mb: int = 512  # a pool process is recycled past this (after its task)
+    worker_concurrency: int = 0  # pool processes per worker; 0: Celery's default (one per CPU)
+    decision_log_mask: tuple[str, ...] = ()  # proposal fields the decision log keeps as "***"
+    api_keys: str = ""  # "name:role:sha256hex, ..." (see service.api.auth)
+    api_keys_file: Path | None = None  # the same as a YAML list of {name, role, sha256}
+    rate_limit: str = "1200/minute"  # per API key (per address when auth is off)
+    cors_origins: tuple[str, ...] = ()  # origins allowed to call /v1 from a browser
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINE_MODES:
@@ -57,6 +106,9 @@ class Settings:
                             ("WORKER_MAX_MEMORY_MB", self.worker_max_memory_mb)):
             if not math.isfinite(value) or value < 0 or (name != "SYNC_TIMEOUT" and value == 0):
                 raise ConfigError(f"{name} must be positive, not {value!r}")
+        if self.worker_concurrency < 0:
+            raise ConfigError("WORKER_CONCURRENCY must be 0 or more, "
+                              f"not {self.worker_concurrency!r}")
 
     @property
     def embedded(self) -> bool:
@@ -83,6 +135,13 @@ class Settings:
                                        defaults.max_content_length),
             worker_max_memory_mb=_number(env, "WORKER_MAX_MEMORY_MB", int,
                                          defaults.worker_max_memory_mb),
+            worker_concurrency=_number(env, "WORKER_CONCURRENCY", int,
+                                       defaults.worker_concurrency),
+            decision_log_mask=_names(env, "DECISION_LOG_MASK"),
+            api_keys=env.get("API_KEYS", ""),
+            api_keys_file=Path(env["API_KEYS_FILE"]) if env.get("API_KEYS_FILE") else None,
+            rate_limit=env.get("RATE_LIMIT", "").strip() or defaults.rate_limit,
+            cors_origins=_names(env, "CORS_ORIGINS"),
         )
 
 
@@ -94,3 +153,9 @@ def _number(env: Mapping[str, str], name: str, kind: Callable[[str], T], default
         return kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number ({kind.__name__}), not {raw!r}") from None
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of names, blanks dropped."""
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+

@@ -12,9 +12,20 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from schemas.errors import ProblemSchema
-from service.api import evaluations, health, problems, rulesets
+from service.api import (
+    auth,
+    batches,
+    decisions,
+    evaluations,
+    hardening,
+    health,
+    metrics,
+    problems,
+    rulesets,
+)
 from service.api.runtime import Runtime
 from service.config import Settings
+from service.observability.http import instrument
 
 SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 DESCRIPTION = """\
@@ -69,15 +80,27 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_CDN,
-        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
+        API_SPEC_OPTIONS={
+            "info": {"description": DESCRIPTION},
+            "security": [{"apiKey": []}],
+            "components": {"securitySchemes": {"apiKey": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API key: `Authorization: Bearer <key>`. Roles: evaluator "
+                               "(evaluations, batches), analyst (also publish rulesets, "
+                               "impact), admin (also activate rulesets, the decision log)."}}},
+        },
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     # Keep the engine's key order (decision first, explanation after) and real characters.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    auth.install(app, settings)  # before the limiter: it counts per authenticated key
+    hardening.install(app, settings)
     app.extensions["policy_eval"] = Runtime.start(settings)
+    instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app)
-    for blueprint in (evaluations.blp, rulesets.blp, health.blp, problems.blp):
+    for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,
+                      problems.blp, metrics.blp):
         api.register_blueprint(blueprint)
     return app
 

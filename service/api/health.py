@@ -1,4 +1,5 @@
-"""``/healthz``: is this process up, with its ruleset, and can it reach the broker?"""
+"""``/healthz``: is this process up, with its ruleset, and can it reach the broker?
+``/readyz``: can it get an evaluation done now (Redis and a live worker)?"""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.evaluation import HealthSchema
+from schemas.readiness import ReadinessSchema
+from service.api.problems import Problem
+from service.observability.http import readiness
 
 blp = Blueprint("health", __name__, description="Liveness and readiness.")
 
@@ -35,3 +39,22 @@ class Health(MethodView):
             "engine": runtime.settings.engine,
             "broker": broker,
         }
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, ReadinessSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])  # public: probes carry no key
+    def get(self) -> Any:
+        """Ready to evaluate: Redis answers and at least one worker answers a ping within a
+        second (embedded: the in-process worker runs). 503 problem+json naming what is not.
+
+        For a load balancer or an orchestrator's readiness probe; `/healthz` is liveness.
+        """
+        report = readiness(current_app).check()
+        if not report.ready:
+            raise Problem(503, f"Not ready: {report.failures()}.", slug="not-ready",
+                          headers={"Retry-After": "5", "Cache-Control": "no-store"},
+                          checks=report.as_list())
+        return {"status": "ready", "checks": report.as_list()}, {"Cache-Control": "no-store"}

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import states
 
+from service.api.auth import current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.worker.tasks import TASK_NAME
@@ -52,8 +53,8 @@ def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
     submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     # pinned now: activating another version later does not change this evaluation
     version = runtime.active_version()
-    runtime.celery.tasks[TASK_NAME].apply_async((proposal, explain, version),
-                                                task_id=evaluation_id)
+    runtime.celery.tasks[TASK_NAME].apply_async(
+        (proposal, explain, version), {"caller": current_caller().name}, task_id=evaluation_id)
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
     runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})

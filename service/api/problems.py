@@ -56,6 +56,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The API cannot reach Redis, which carries evaluations to the workers and their results "
         "back. Nothing was lost on the client's side: retry after `Retry-After` seconds.",
     ),
+    "not-ready": (
+        "Not ready",
+        "This API cannot get an evaluation done right now: Redis does not answer, or no worker "
+        "answered a ping (embedded: the in-process worker stopped). `checks` says which. "
+        "Liveness (`/healthz`) is unaffected: restarting the API would not help.",
+    ),
     "evaluation-failed": (
         "Evaluation failed",
         "A worker accepted the evaluation but could not complete it (for instance a time limit, "

@@ -26,6 +26,7 @@ from schemas.ruleset import (
     VersionListSchema,
 )
 from service.api import jobs
+from service.api.auth import ANONYMOUS, current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.engine import Ruleset, RulesetError, parse_ruleset
@@ -73,6 +74,12 @@ def _detail(state: Runtime, record: RulesetRecord) -> dict[str, Any]:
     active = state.registry.store.active_version()
     return {**describe(ruleset, state.settings.engine), **record.summary(),
             "active": record.version == active, "document": ruleset.document}
+
+
+def _author(claimed: str) -> str:
+    """The API key's name when callers authenticate; what the caller claims otherwise."""
+    caller = current_caller()
+    return claimed if caller is ANONYMOUS else caller.name
 
 
 def _record(state: Runtime, version: str) -> RulesetRecord:
@@ -130,14 +137,15 @@ class Rulesets(MethodView):
         """
         state = runtime()
         ruleset = _parse_body(query["source"])
-        record = RulesetRecord.of(ruleset, query["note"], query["author"])
+        author = _author(query["author"])
+        record = RulesetRecord.of(ruleset, query["note"], author)
         try:
             created = state.registry.store.add(record)
         except VersionConflict as error:
             raise Problem(409, str(error), stored_hash=error.stored_hash,
                           new_hash=error.new_hash) from None
         if query["activate"]:
-            state.registry.store.activate(ruleset.version, query["author"])
+            state.registry.store.activate(ruleset.version, author)
             state.forget_active()
         location = url_for("rulesets.RulesetVersion", version=ruleset.version)
         stored = _record(state, ruleset.version)
@@ -165,7 +173,7 @@ class ActiveRuleset(MethodView):
         """
         state = runtime()
         try:
-            state.registry.store.activate(body["version"], body["by"])
+            state.registry.store.activate(body["version"], _author(body["by"]))
         except UnknownVersion:
             raise Problem(404, f"No ruleset version {body['version']!r} is published; "
                                "publish it first.") from None

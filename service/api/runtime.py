@@ -18,8 +18,8 @@ from service.engine import Ruleset, load_ruleset
 from service.registry import engines
 from service.registry.engines import EngineCache
 from service.worker.app import create_celery
+from service.worker.context import context_of
 from service.worker.embedded import EmbeddedWorker
-from service.worker.tasks import REGISTRY_KEY
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,9 @@ class Runtime:
         when its version is already published with other content: a service unsure of its
         rules should not start. A Redis that is not up yet only delays the publishing.
         """
-        seed = load_ruleset(settings.ruleset)
+        from_file = load_ruleset(settings.ruleset)
         celery = create_celery(settings)
-        registry = engines.lookup(celery.conf[REGISTRY_KEY])
+        registry = context_of(celery.conf).engines
         try:
             engines.seed(registry.store, settings.ruleset)
         except redis.RedisError as error:
@@ -114,10 +114,10 @@ class Runtime:
                         error, settings.ruleset)
         if settings.redis_url is None:
             worker = EmbeddedWorker(celery).start()
-            return cls(settings, seed, celery, MemoryLedger(settings.result_ttl), registry,
+            return cls(settings, from_file, celery, MemoryLedger(settings.result_ttl), registry,
                        worker)
-        return cls(settings, seed, celery, RedisLedger(settings.redis_url, settings.result_ttl),
-                   registry)
+        ledger = RedisLedger(settings.redis_url, settings.result_ttl)
+        return cls(settings, from_file, celery, ledger, registry)
 
     def active_version(self) -> str:
         """The active version, read at most once a second: new evaluations are pinned to it."""

@@ -16,6 +16,7 @@ from service.api.app import close_app, create_app
 from service.api.runtime import Runtime
 from service.config import Settings
 from service.engine import RulesetError
+from service.observability import logs
 from service.registry.store import VersionConflict
 
 
@@ -46,6 +47,7 @@ def banner(url: str, runtime: Runtime) -> str:
 
 def serve(host: str, port: int, redis_url: str | None) -> None:
     """Serve until interrupted. ``port`` 0 picks a free port (the banner shows which)."""
+    logs.configure("text")  # a person reads this terminal; LOG_FORMAT=json overrides
     settings = replace(Settings.from_env(), redis_url=redis_url or None)
     try:
         app = create_app(settings)

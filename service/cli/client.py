@@ -4,6 +4,7 @@ not need more than the engine does)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -29,15 +30,29 @@ class ServiceError(Exception):
         super().__init__(problem.get("detail") or problem.get("title") or f"HTTP {status}")
 
 
+KEY_ENV = "POLICY_API_KEY"
+
+
+def add_remote_arguments(parser: Any, required: bool = True) -> None:
+    """``--url`` and ``--key`` for the commands that talk to a running service."""
+    parser.add_argument("--url", required=required,
+                        help="the service, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--key", default=os.environ.get(KEY_ENV),
+                        help=f"its API key (default: ${KEY_ENV}); not needed by an embedded "
+                             "server without keys")
+
+
 def call(url: str, method: str, path: str, body: Any = None,
-         query: dict[str, str] | None = None) -> dict[str, Any]:
+         query: dict[str, str] | None = None, key: str | None = None) -> dict[str, Any]:
     """JSON in, JSON out; a problem raises ``ServiceError``, no service exits with status 2."""
     target = f"{url.rstrip('/')}{path}"
     if query:
         target += "?" + urllib.parse.urlencode(query)
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(target, data=data, method=method, headers={
-        "Content-Type": "application/json", "Accept": "application/json"})
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(target, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             answer: dict[str, Any] = json.loads(response.read())

@@ -14,16 +14,28 @@ from typing import Any
 
 from rich.console import Console
 
-from service.cli.client import BAD_INPUT, OK, ServiceError, call, fail, read_json
+from service.cli.client import (
+    BAD_INPUT,
+    OK,
+    ServiceError,
+    add_remote_arguments,
+    call,
+    fail,
+    read_json,
+)
+from service.cli.decisions import add_decisions_commands
+from service.cli.keys import add_keys_commands
 from service.cli.render import print_evaluation
 from service.cli.rules import add_rules_commands
+from service.cli.score import add_score_command
 from service.config import Settings
 from service.engine import Engine, ProposalInvalid
 
 
-def _evaluate_remotely(url: str, proposal: Any, explain: str) -> dict[str, Any]:
+def _evaluate_remotely(url: str, key: str | None, proposal: Any,
+                       explain: str) -> dict[str, Any]:
     try:
-        answer = call(url, "POST", "/v1/evaluations", proposal, {"explain": explain})
+        answer = call(url, "POST", "/v1/evaluations", proposal, {"explain": explain}, key)
     except ServiceError as error:
         if error.status == 422:
             raise ProposalInvalid(error.problem.get("errors", error.problem)) from None
@@ -36,7 +48,7 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     proposal = read_json(Path(args.file))
     try:
         if args.url:
-            result = _evaluate_remotely(args.url, proposal, args.explain)
+            result = _evaluate_remotely(args.url, args.key, proposal, args.explain)
         else:
             engine = Engine.from_path(args.ruleset or Settings.from_env().ruleset,
                                       mode=args.engine)
@@ -89,10 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ruleset", type=Path, default=None,
                           help="default: POLICY_RULESET, else the shipped ruleset")
     evaluate.add_argument("--engine", choices=("durable", "native"), default="durable")
-    evaluate.add_argument("--url", help="evaluate on a running service instead of locally")
+    add_remote_arguments(evaluate, required=False)  # with --url: on a running service
     evaluate.set_defaults(run=cmd_evaluate)
 
+    add_score_command(commands)
     add_rules_commands(commands)
+    add_decisions_commands(commands)
+    add_keys_commands(commands)
     return parser
 
 

@@ -12,7 +12,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from service.cli.client import BAD_INPUT, OK, ServiceError, call, read_json
+from service.cli.client import (
+    BAD_INPUT,
+    OK,
+    ServiceError,
+    add_remote_arguments,
+    call,
+    read_json,
+)
 from service.config import PROJECT_ROOT as ROOT
 from service.engine import Engine, RulesetError, load_ruleset
 from service.engine.impact import impact
@@ -156,7 +163,7 @@ def cmd_rules_publish(args: argparse.Namespace, console: Console) -> int:
              "activate": "true" if args.activate else "false"}
     try:
         published = call(args.url, "POST", "/v1/rulesets", json.loads(document_json(
-            ruleset.document)), query)
+            ruleset.document)), query, args.key)
     except ServiceError as error:
         return _problem(error, console)
     state = "and made it active" if published["active"] else "(not active)"
@@ -168,7 +175,7 @@ def cmd_rules_publish(args: argparse.Namespace, console: Console) -> int:
 def cmd_rules_activate(args: argparse.Namespace, console: Console) -> int:
     try:
         active = call(args.url, "PUT", "/v1/rulesets/active",
-                      {"version": args.version, "by": args.author})
+                      {"version": args.version, "by": args.author}, key=args.key)
     except ServiceError as error:
         return _problem(error, console)
     console.print(f"active: {active['name']} {active['version']} ({active['hash']})",
@@ -177,7 +184,7 @@ def cmd_rules_activate(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_rules_versions(args: argparse.Namespace, console: Console) -> int:
-    listing = call(args.url, "GET", "/v1/rulesets")
+    listing = call(args.url, "GET", "/v1/rulesets", key=args.key)
     table = Table(title=f"Ruleset versions on {args.url}", title_justify="left")
     for column in ("version", "active", "published", "author", "note", "hash"):
         table.add_column(column)
@@ -211,7 +218,7 @@ def add_rules_commands(commands: Any) -> None:
     diff.set_defaults(run=cmd_rules_diff)
     publish = rule_commands.add_parser("publish", help="publish a ruleset to a running service")
     publish.add_argument("file", type=Path)
-    publish.add_argument("--url", required=True, help="the service, e.g. http://127.0.0.1:8000")
+    add_remote_arguments(publish)
     publish.add_argument("--note", default="", help="what changed, for the version list")
     publish.add_argument("--author", default="analyst")
     publish.add_argument("--activate", action="store_true", help="make it the active version")
@@ -220,10 +227,10 @@ def add_rules_commands(commands: Any) -> None:
     activate = rule_commands.add_parser("activate", help="make a published version active "
                                                          "(an older one rolls back)")
     activate.add_argument("version")
-    activate.add_argument("--url", required=True)
+    add_remote_arguments(activate)
     activate.add_argument("--author", default="analyst")
     activate.set_defaults(run=cmd_rules_activate)
 
     versions = rule_commands.add_parser("versions", help="list the published versions")
-    versions.add_argument("--url", required=True)
+    add_remote_arguments(versions)
     versions.set_defaults(run=cmd_rules_versions)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 
@@ -97,18 +96,3 @@ class EngineCache:
             while len(self._engines) > self.capacity:
                 self._engines.popitem(last=False)
         return engine
-
-
-_caches: dict[str, EngineCache] = {}
-
-
-def register(cache: EngineCache) -> str:
-    """An id for ``cache`` that can travel in Celery's configuration (which must stay plain
-    data), so the tasks of one app find the store and engines of that app."""
-    cache_id = uuid.uuid4().hex
-    _caches[cache_id] = cache
-    return cache_id
-
-
-def lookup(cache_id: str) -> EngineCache:
-    return _caches[cache_id]

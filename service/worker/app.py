@@ -11,12 +11,14 @@ from typing import Any
 from celery import Celery
 
 from service.config import Settings
-from service.registry import engines
+from service.decisions.log import open_log
+from service.observability import worker as _observability  # noqa: F401  (signal handlers)
 from service.registry.engines import EngineCache
 from service.registry.store import open_store
-from service.worker import tasks
+from service.worker import batches, tasks
+from service.worker.context import CONTEXT_KEY, WorkerContext, register
 from service.worker.results import result_backend_url
-from service.worker.tasks import ENGINE_KEY, REGISTRY_KEY, RULESET_KEY
+from service.worker.tasks import ENGINE_KEY, RULESET_KEY
 
 QUEUE = "policy-evaluations"
 
@@ -49,6 +51,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         RULESET_KEY: str(settings.ruleset),
         ENGINE_KEY: settings.engine,
     }
+    if settings.worker_concurrency:  # else Celery's default, one pool process per CPU
+        config["worker_concurrency"] = settings.worker_concurrency
+    config.update(batches.batch_celery_config(QUEUE))  # batch chunks: their own queue (issue 3)
     if settings.redis_url is None:
         config.update(
             broker_url="memory://",
@@ -81,7 +86,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
     celery = Celery("policy-eval", set_as_current=False)
     celery.conf.update(celery_config(settings))
     cache = EngineCache(open_store(settings.redis_url), settings.engine, settings.ruleset)
-    celery.conf[REGISTRY_KEY] = engines.register(cache)
+    decisions = open_log(settings.redis_url, settings.result_ttl)
+    celery.conf[CONTEXT_KEY] = register(WorkerContext(cache, decisions,
+                                                      settings.decision_log_mask))
     # shared_task registers the evaluate task with every app as it is finalized (here).
     if tasks.TASK_NAME not in celery.tasks:
         raise RuntimeError(f"task {tasks.TASK_NAME} is not registered")

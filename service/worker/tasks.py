@@ -22,17 +22,19 @@ from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from schemas.errors import field_errors
+from service.decisions.entry import decision_entry
+from service.decisions.log import keyed
 from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
 from service.engine.impact import impact
-from service.registry import engines
+from service.registry.engines import seed
 from service.registry.store import VersionConflict
+from service.worker.context import context_of
 
 TASK_NAME = "policy.evaluate"
 IMPACT_TASK_NAME = "policy.impact"
 # custom keys in the Celery configuration, set by service.worker.app
 RULESET_KEY = "policy_ruleset"
 ENGINE_KEY = "policy_engine"
-REGISTRY_KEY = "policy_registry"
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def engine_for(conf: Any, version: str | None = None) -> Engine:
     The API pins each evaluation to the version active when it was submitted, so an evaluation
     in flight finishes on that version even if another is activated meanwhile.
     """
-    return engines.lookup(conf[REGISTRY_KEY]).engine(version)
+    return context_of(conf).engines.engine(version)
 
 
 def utc_now() -> str:
@@ -51,8 +53,12 @@ def utc_now() -> str:
 
 @shared_task(name=TASK_NAME, bind=True)
 def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
-             ruleset_version: str | None = None) -> dict[str, Any]:
+             ruleset_version: str | None = None, caller: str = "anonymous") -> dict[str, Any]:
     """Evaluate one proposal; returns ``{"outcome": "done", "evaluation": ...}``.
+
+    The decision is appended to the decision log before the task returns, so before it is
+    acknowledged: a worker lost in between leaves the task to be redelivered, and the log's
+    once-per-evaluation key keeps the redelivery from logging it twice.
 
     A proposal the engine refuses comes back as ``{"outcome": "invalid", "errors": [...]}``:
     it is an answer, not a crash, and retrying it could never succeed. Anything else raises,
@@ -61,12 +67,15 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
     if explain not in ("summary", "full"):
         return {"outcome": "invalid", "completed_at": utc_now(),
                 "errors": [{"field": "explain", "message": "Must be one of: summary, full."}]}
-    engine = engine_for(self.app.conf, ruleset_version)
+    context = context_of(self.app.conf)
+    engine = context.engines.engine(ruleset_version)
     try:
         evaluation = engine.evaluate(proposal, explain="full" if explain == "full" else "summary")
     except ProposalInvalid as error:
         return {"outcome": "invalid", "completed_at": utc_now(),
                 "errors": field_errors(error.messages, "body")}
+    entry = decision_entry(str(self.request.id), evaluation, proposal, caller, context.log_mask)
+    context.decisions.append(keyed([entry]))
     return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation}
 
 
@@ -95,7 +104,7 @@ def _check_ruleset(sender: Any = None, **_: Any) -> None:
     path = conf[RULESET_KEY]
     try:
         load_ruleset(path)
-        engines.seed(engines.lookup(conf[REGISTRY_KEY]).store, path)
+        seed(context_of(conf).engines.store, path)
     except (RulesetError, OSError, VersionConflict) as error:
         # SystemExit: Celery logs and swallows ordinary exceptions raised by signal handlers.
         raise SystemExit(f"policy-eval worker: cannot load ruleset {path}: {error}") from None

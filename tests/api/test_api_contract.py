@@ -19,6 +19,7 @@ from service.api.evaluations import preferences
 from service.config import DEFAULT_RULESET, ConfigError, Settings
 from service.engine import Engine, RulesetError
 from service.worker.app import celery_config
+from tests.keys import ADMIN, API_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"
@@ -124,14 +125,14 @@ def test_celery_is_configured_for_safe_delivery(redis_url: str | None) -> None:
 
 def test_a_missing_ruleset_stops_the_api_from_starting(tmp_path: Path) -> None:
     with pytest.raises((RulesetError, OSError)):
-        create_app(Settings(redis_url="redis://127.0.0.1:1/0",
+        create_app(Settings(api_keys=API_KEYS, redis_url="redis://127.0.0.1:1/0",
                             ruleset=tmp_path / "missing.yaml"))
 
 
 @pytest.fixture
 def app() -> Iterator[Flask]:
     # A Redis URL nobody listens on: no worker thread, and nothing here needs Redis.
-    app = create_app(Settings(redis_url="redis://127.0.0.1:1/0", ruleset=MINI))
+    app = create_app(Settings(api_keys=API_KEYS, redis_url="redis://127.0.0.1:1/0", ruleset=MINI))
     yield app
     close_app(app)
 
@@ -163,6 +164,6 @@ def test_ruleset_description_comes_from_the_published_rules() -> None:
 def test_active_ruleset_without_its_store_is_503_not_a_guess(app: Flask) -> None:
     # the active version lives in Redis: describing the file instead could describe rules
     # that are not the ones in force
-    response = app.test_client().get("/v1/rulesets/active")
+    response = app.test_client().get("/v1/rulesets/active", headers=ADMIN)
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"

@@ -7,7 +7,37 @@ from typing import Any
 
 import requests
 
+from tests.keys import ADMIN
+
 PROBLEM = "application/problem+json"
+
+
+class _Authorized:
+    """``requests``' calls with the admin key, unless a call sends its own Authorization:
+    most tests are about something other than who may call."""
+
+    @staticmethod
+    def _headers(headers: dict[str, str] | None) -> dict[str, str]:
+        return {**ADMIN, **(headers or {})}
+
+    def get(self, url: str, headers: dict[str, str] | None = None,
+            **kwargs: Any) -> requests.Response:
+        return requests.get(url, headers=self._headers(headers), **kwargs)
+
+    def post(self, url: str, headers: dict[str, str] | None = None,
+             **kwargs: Any) -> requests.Response:
+        return requests.post(url, headers=self._headers(headers), **kwargs)
+
+    def put(self, url: str, headers: dict[str, str] | None = None,
+            **kwargs: Any) -> requests.Response:
+        return requests.put(url, headers=self._headers(headers), **kwargs)
+
+    def delete(self, url: str, headers: dict[str, str] | None = None,
+               **kwargs: Any) -> requests.Response:
+        return requests.delete(url, headers=self._headers(headers), **kwargs)
+
+
+http = _Authorized()
 
 
 def problem(response: requests.Response, status: int) -> dict[str, Any]:
@@ -50,7 +80,7 @@ def poll(url: str, timeout: float = 30) -> requests.Response:
     """GET ``url`` until it stops answering 202."""
     deadline = time.monotonic() + timeout
     while True:
-        response = requests.get(url, timeout=10)
+        response = http.get(url, timeout=10)
         if response.status_code != 202 or time.monotonic() > deadline:
             return response
         time.sleep(min(float(response.headers.get("Retry-After", 1)), 0.1))

@@ -18,6 +18,8 @@ import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.keys import API_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 MINI_RULESET = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"
 
@@ -100,19 +102,21 @@ class LoggedProcess:
 def service_env(redis_url: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "POLICY_RULESET", "POLICY_ENGINE", "SYNC_TIMEOUT")}
-    env.update({"POLICY_RULESET": str(MINI_RULESET), "PYTHONUNBUFFERED": "1", **extra})
+    env.update({"POLICY_RULESET": str(MINI_RULESET), "PYTHONUNBUFFERED": "1",
+                "API_KEYS": API_KEYS, **extra})
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
 
 
-def celery_worker(redis_url: str, log_dir: Path, name: str = "worker") -> LoggedProcess:
+def celery_worker(redis_url: str, log_dir: Path, name: str = "worker",
+                  **env: str) -> LoggedProcess:
     """``celery worker`` as deployed (docker-compose.yml): prefork pool, two processes."""
     worker = LoggedProcess(name, [
         sys.executable, "-m", "celery", "-A", "service.worker.app", "worker",
         "--loglevel=INFO", "--concurrency=2", "--pool=prefork", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ], service_env(redis_url), log_dir)
+    ], service_env(redis_url, **env), log_dir)
     worker.wait_for_log(" ready.")
     return worker
 

@@ -12,13 +12,13 @@ import requests
 
 from service.engine import Engine
 
-from .checks import assert_points_add_up, poll
+from .checks import assert_points_add_up, http, poll
 from .proposals import ISOLATED_RADAR, TOMAHAWK
 from .servers import MINI_RULESET
 
 
 def evaluate(url: str, proposal: Any, explain: str = "summary") -> requests.Response:
-    return requests.post(f"{url}/v1/evaluations", json=proposal, params={"explain": explain},
+    return http.post(f"{url}/v1/evaluations", json=proposal, params={"explain": explain},
                          timeout=30)
 
 
@@ -35,7 +35,7 @@ def test_embedded_answers_what_the_engine_computes(embedded_url: str,
 
 
 def test_embedded_async_path(embedded_url: str) -> None:
-    response = requests.post(f"{embedded_url}/v1/evaluations", json=TOMAHAWK,
+    response = http.post(f"{embedded_url}/v1/evaluations", json=TOMAHAWK,
                              headers={"Prefer": "respond-async"}, timeout=30)
 
     assert response.status_code == 202
@@ -45,7 +45,7 @@ def test_embedded_async_path(embedded_url: str) -> None:
 
 
 def test_embedded_health(embedded_url: str) -> None:
-    health = requests.get(f"{embedded_url}/healthz", timeout=10).json()
+    health = http.get(f"{embedded_url}/healthz", timeout=10).json()
 
     assert health["status"] == "ok"
     assert health["broker"]["kind"] == "embedded"

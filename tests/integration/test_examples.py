@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from service.api import close_app, create_app
 from service.config import DEFAULT_RULESET, Settings
 
-from .checks import assert_points_add_up
+from .checks import assert_points_add_up, http
 from .servers import ROOT, ThreadedServer
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -36,7 +35,7 @@ def test_there_are_examples_to_serve() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_gets_a_scored_explained_recommendation(default_url: str, path: Path) -> None:
-    response = requests.post(f"{default_url}/v1/evaluations", data=path.read_bytes(),
+    response = http.post(f"{default_url}/v1/evaluations", data=path.read_bytes(),
                              headers={"Content-Type": "application/json"}, timeout=30)
 
     assert response.status_code == 200, response.text
@@ -54,6 +53,6 @@ def test_weak_examples_are_not_recommended(default_url: str) -> None:
     weak = [p for p in EXAMPLES if p.stem.startswith("weak-")]
     assert weak
     for path in weak:
-        evaluation = requests.post(f"{default_url}/v1/evaluations",
+        evaluation = http.post(f"{default_url}/v1/evaluations",
                                    json=json.loads(path.read_text()), timeout=30).json()
         assert evaluation["evaluation"]["recommendation"] != "recommend", path.name

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from .checks import fields_named, problem
+from tests.keys import ADMIN
+
+from .checks import fields_named, http, problem
 from .proposals import TOMAHAWK, variant
 
 pytestmark = pytest.mark.integration
@@ -74,7 +76,7 @@ INVALID_PROPOSALS: list[tuple[str, Any, str]] = [
                          ids=[case for case, _, _ in INVALID_PROPOSALS])
 def test_invalid_proposal_is_422_naming_the_field(api_url: str, proposal: Any,
                                                   field: str) -> None:
-    response = requests.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10)
+    response = http.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10)
 
     body = problem(response, 422)
     assert body["type"] == "/problems/invalid-proposal"
@@ -86,7 +88,7 @@ def test_every_bad_field_is_named_at_once(api_url: str) -> None:
     proposal = variant(T, fiscal_year="2026", system__category="battleship",
                        capabilities__datalinks=["link16", "smoke", "fog"])
 
-    body = problem(requests.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10), 422)
+    body = problem(http.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10), 422)
 
     assert sorted(fields_named(body)) == [
         "capabilities.datalinks.1", "capabilities.datalinks.2", "fiscal_year",
@@ -96,7 +98,7 @@ def test_every_bad_field_is_named_at_once(api_url: str) -> None:
 def post_raw(url: str, data: bytes, content_type: str | None = "application/json",
              path: str = "/v1/evaluations") -> requests.Response:
     headers = {"Content-Type": content_type} if content_type else {}
-    return requests.post(f"{url}{path}", data=data, headers=headers, timeout=10)
+    return http.post(f"{url}{path}", data=data, headers=headers, timeout=10)
 
 
 NAN_AMOUNT = json.dumps(T).replace('"amount": 2350000000', '"amount": NaN').encode()
@@ -152,14 +154,14 @@ def test_json_with_a_charset_is_accepted(stack: str) -> None:
 def test_huge_body_is_413(api_url: str) -> None:
     huge = variant(T, title="x" * 200_000)  # over the server's 64 KiB MAX_CONTENT_LENGTH
 
-    body = problem(requests.post(f"{api_url}/v1/evaluations", json=huge, timeout=10), 413)
+    body = problem(http.post(f"{api_url}/v1/evaluations", json=huge, timeout=10), 413)
 
     assert "65536" in body["detail"]
     assert fields_named(body) == ["$"]
 
 
 def test_bad_explain_parameter_is_422_naming_it(api_url: str) -> None:
-    response = requests.post(f"{api_url}/v1/evaluations", params={"explain": "verbose"},
+    response = http.post(f"{api_url}/v1/evaluations", params={"explain": "verbose"},
                              json=T, timeout=10)
 
     body = problem(response, 422)
@@ -172,7 +174,7 @@ def test_bad_explain_parameter_is_422_naming_it(api_url: str) -> None:
                                               ("POST", "/v1/rulesets/active"),
                                               ("POST", "/healthz")])
 def test_method_not_allowed_is_405_with_allow(api_url: str, method: str, path: str) -> None:
-    response = requests.request(method, f"{api_url}{path}", json=T, timeout=10)
+    response = requests.request(method, f"{api_url}{path}", json=T, timeout=10, headers=ADMIN)
 
     body = problem(response, 405)
     assert method in body["detail"]
@@ -182,14 +184,14 @@ def test_method_not_allowed_is_405_with_allow(api_url: str, method: str, path: s
 @pytest.mark.parametrize("path", ["/", "/v1", "/v1/evaluation", "/v2/evaluations",
                                   "/v1/rulesets/latest"])
 def test_unknown_path_is_404(api_url: str, path: str) -> None:
-    body = problem(requests.get(f"{api_url}{path}", timeout=10), 404)
+    body = problem(http.get(f"{api_url}{path}", timeout=10), 404)
     assert body["instance"] == path
 
 
 def test_problem_types_are_documented(api_url: str) -> None:
-    body = problem(requests.post(f"{api_url}/v1/evaluations", json={}, timeout=10), 422)
+    body = problem(http.post(f"{api_url}/v1/evaluations", json={}, timeout=10), 422)
 
-    described = requests.get(f"{api_url}{body['type']}", timeout=10)
+    described = http.get(f"{api_url}{body['type']}", timeout=10)
 
     assert described.status_code == 200
     assert described.json()["type"] == body["type"]
@@ -201,7 +203,7 @@ def test_problem_types_are_documented(api_url: str) -> None:
                          ids=[case for case, _, _ in INVALID_PROPOSALS[::5]])
 def test_embedded_server_refuses_the_same_way(embedded_url: str, api_url: str, proposal: Any,
                                               field: str) -> None:
-    embedded = requests.post(f"{embedded_url}/v1/evaluations", json=proposal, timeout=10)
-    redis_backed = requests.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10)
+    embedded = http.post(f"{embedded_url}/v1/evaluations", json=proposal, timeout=10)
+    redis_backed = http.post(f"{api_url}/v1/evaluations", json=proposal, timeout=10)
 
     assert problem(embedded, 422)["errors"] == problem(redis_backed, 422)["errors"]

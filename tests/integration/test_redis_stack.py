@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from .checks import assert_points_add_up, poll, problem
+from .checks import assert_points_add_up, http, poll, problem
 from .proposals import ISOLATED_RADAR, TOMAHAWK, variant
 from .servers import MINI_RULESET, ROOT, service_env
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def evaluate(url: str, proposal: Any, params: dict[str, str] | None = None,
              headers: dict[str, str] | None = None) -> requests.Response:
-    return requests.post(f"{url}/v1/evaluations", json=proposal, params=params,
+    return http.post(f"{url}/v1/evaluations", json=proposal, params=params,
                          headers=headers, timeout=30)
 
 
@@ -43,7 +43,7 @@ def test_sync_evaluation_scores_rates_and_explains(stack: str) -> None:
         "Tomahawk Block V carries Link 16.")
     assert_points_add_up(evaluation)
     # the result stays available where Content-Location says
-    again = requests.get(urljoin(stack, response.headers["Content-Location"]), timeout=10)
+    again = http.get(urljoin(stack, response.headers["Content-Location"]), timeout=10)
     assert again.status_code == 200
     assert again.json() == body
 
@@ -106,12 +106,12 @@ def test_concurrent_requests_each_get_their_own_result(stack: str) -> None:
 
 def test_unknown_evaluation_is_404(stack: str) -> None:
     for unknown in ("0f8fad5b-d9cb-469f-a165-70867728950e", "not-an-id", "x" * 200):
-        body = problem(requests.get(f"{stack}/v1/evaluations/{unknown}", timeout=10), 404)
+        body = problem(http.get(f"{stack}/v1/evaluations/{unknown}", timeout=10), 404)
         assert "No evaluation" in body["detail"]
 
 
 def test_active_ruleset_lists_weights_bands_and_rules(stack: str) -> None:
-    response = requests.get(f"{stack}/v1/rulesets/active", timeout=10)
+    response = http.get(f"{stack}/v1/rulesets/active", timeout=10)
 
     assert response.status_code == 200
     active = response.json()
@@ -132,7 +132,7 @@ def test_active_ruleset_lists_weights_bands_and_rules(stack: str) -> None:
 
 
 def test_health_reports_ruleset_and_redis(stack: str) -> None:
-    health = requests.get(f"{stack}/healthz", timeout=10).json()
+    health = http.get(f"{stack}/healthz", timeout=10).json()
 
     assert health["status"] == "ok"
     assert health["ruleset"]["name"] == "mini"
@@ -140,7 +140,7 @@ def test_health_reports_ruleset_and_redis(stack: str) -> None:
 
 
 def test_openapi_document_describes_the_api(api_url: str) -> None:
-    response = requests.get(f"{api_url}/openapi.json", timeout=10)
+    response = http.get(f"{api_url}/openapi.json", timeout=10)
 
     assert response.status_code == 200
     document = response.json()
@@ -159,7 +159,7 @@ def test_openapi_document_describes_the_api(api_url: str) -> None:
 
 
 def test_docs_page_is_html(api_url: str) -> None:
-    response = requests.get(f"{api_url}/docs", timeout=10)
+    response = http.get(f"{api_url}/docs", timeout=10)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")

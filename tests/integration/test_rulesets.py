@@ -15,8 +15,9 @@ import requests
 
 from service.api import close_app, create_app
 from service.config import Settings
+from tests.keys import API_KEYS, bearer
 
-from .checks import poll, problem
+from .checks import http, poll, problem
 from .proposals import TOMAHAWK
 from .servers import (
     MINI_RULESET,
@@ -48,7 +49,7 @@ def service(logs: Path) -> Iterator[tuple[str, LoggedProcess]]:
 
 
 def evaluate(url: str, proposal: dict[str, Any] = TOMAHAWK) -> dict[str, Any]:
-    response = requests.post(f"{url}/v1/evaluations", json=proposal, timeout=30)
+    response = http.post(f"{url}/v1/evaluations", json=proposal, timeout=30)
     assert response.status_code == 200, response.text
     evaluation: dict[str, Any] = response.json()["evaluation"]
     return evaluation
@@ -58,13 +59,13 @@ def scores(evaluation: dict[str, Any]) -> dict[str, float]:
     return {c["criterion"]: c["score"] for c in evaluation["criteria"]}
 
 
-def publish(url: str, text: str, **params: str) -> requests.Response:
-    return requests.post(f"{url}/v1/rulesets", data=text.encode(), headers=YAML,
-                         params=params, timeout=30)
+def publish(url: str, text: str, role: str = "analyst", **params: str) -> requests.Response:
+    return http.post(f"{url}/v1/rulesets", data=text.encode(), headers={**YAML, **bearer(role)},
+                     params=params, timeout=30)
 
 
 def activate(url: str, version: str) -> requests.Response:
-    return requests.put(f"{url}/v1/rulesets/active", json={"version": version, "by": "tester"},
+    return http.put(f"{url}/v1/rulesets/active", json={"version": version, "by": "tester"},
                         timeout=30)
 
 
@@ -92,7 +93,7 @@ def test_a_broken_ruleset_is_refused_with_file_line_errors_and_changes_nothing(
     assert found["text"] == (f"candidate.yaml:{line}:{found['col']}: I-LINK16: unknown field "
                              "'capabilites.datalinks' (hint: did you mean "
                              "'capabilities.datalinks'?)")
-    listed = requests.get(f"{url}/v1/rulesets", timeout=10).json()
+    listed = http.get(f"{url}/v1/rulesets", timeout=10).json()
     assert [v["version"] for v in listed["versions"]] == ["1.0.0"]
     assert evaluate(url) == before
 
@@ -102,16 +103,17 @@ def test_publish_activate_and_roll_back_without_restarting_the_worker(
     url, worker = service
     pid = worker.process.pid
     old = evaluate(url)
-    response = publish(url, CANDIDATE, note="Link 16 now a weakness", author="analyst-a")
+    response = publish(url, CANDIDATE, note="Link 16 now a weakness", author="ignored")
     assert response.status_code == 201, response.text
     assert response.headers["Location"].endswith("/v1/rulesets/1.1.0")
     assert response.json()["active"] is False
 
-    listed = requests.get(f"{url}/v1/rulesets", timeout=10).json()
+    listed = http.get(f"{url}/v1/rulesets", timeout=10).json()
     assert listed["active"] == "1.0.0"
     published = {v["version"]: v for v in listed["versions"]}
+    # with keys, the author is the key's name, whatever the request claims
     assert (published["1.1.0"]["note"], published["1.1.0"]["author"]) == (
-        "Link 16 now a weakness", "analyst-a")
+        "Link 16 now a weakness", "analyst")
     assert published["1.1.0"]["created_at"]
     assert evaluate(url)["ruleset"]["version"] == "1.0.0"  # published is not active
 
@@ -124,9 +126,9 @@ def test_publish_activate_and_roll_back_without_restarting_the_worker(
     assert activate(url, "1.0.0").status_code == 200  # roll back
     assert wait_for_version(url, "1.0.0") == old
     assert worker.alive() and worker.process.pid == pid
-    history = requests.get(f"{url}/v1/rulesets", timeout=10).json()["activations"]
-    assert [(a["version"], a["by"]) for a in history[-2:]] == [("1.1.0", "tester"),
-                                                               ("1.0.0", "tester")]
+    history = http.get(f"{url}/v1/rulesets", timeout=10).json()["activations"]
+    assert [(a["version"], a["by"]) for a in history[-2:]] == [("1.1.0", "admin"),
+                                                               ("1.0.0", "admin")]
 
 
 def test_versions_are_immutable(service: tuple[str, LoggedProcess]) -> None:
@@ -137,8 +139,8 @@ def test_versions_are_immutable(service: tuple[str, LoggedProcess]) -> None:
     body = problem(publish(url, other), 409)
     assert "1.1.0" in body["detail"]
     problem(activate(url, "9.9.9"), 404)
-    problem(requests.get(f"{url}/v1/rulesets/9.9.9", timeout=10), 404)
-    detail = requests.get(f"{url}/v1/rulesets/1.1.0", timeout=10).json()
+    problem(http.get(f"{url}/v1/rulesets/9.9.9", timeout=10), 404)
+    detail = http.get(f"{url}/v1/rulesets/1.1.0", timeout=10).json()
     assert detail["document"]["context"]["name"] == "mini"  # published self-contained
     assert [r["points"] for r in detail["rules"] if r["id"] == "I-LINK16"] == [-30.0]
 
@@ -149,7 +151,7 @@ def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
     publish(url, CANDIDATE)
     without_link16 = {**TOMAHAWK, "id": "no-link16",
                       "capabilities": {**TOMAHAWK["capabilities"], "datalinks": ["satcom"]}}
-    response = requests.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60, json={
+    response = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60, json={
         "proposals": [TOMAHAWK, without_link16], "against": "1.0.0"})
     assert response.status_code == 200, response.text
     report = response.json()
@@ -159,7 +161,7 @@ def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
     assert change["rules"] == ["I-LINK16"]
     assert change["old"]["rating"] != change["new"]["rating"]
     assert "rating" in change["changed"]
-    bad = requests.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
+    bad = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
                         json={"proposals": [{**TOMAHAWK, "fiscal_year": "2026"}]})
     assert "proposals.0.fiscal_year" in [e["field"] for e in problem(bad, 422)["errors"]]
 
@@ -168,7 +170,8 @@ def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
 def stalled(logs: Path) -> Iterator[tuple[str, str]]:
     """An API with no worker yet, so an evaluation can wait in the queue."""
     redis_url = flushed_redis(PINNED_DB)
-    app = create_app(Settings(redis_url=redis_url, ruleset=MINI_RULESET, sync_timeout=0.2))
+    app = create_app(Settings(api_keys=API_KEYS, redis_url=redis_url, ruleset=MINI_RULESET,
+                              sync_timeout=0.2))
     server = ThreadedServer(app)
     yield server.url, redis_url
     server.stop()
@@ -178,7 +181,7 @@ def stalled(logs: Path) -> Iterator[tuple[str, str]]:
 def test_an_evaluation_in_flight_finishes_on_the_version_it_started_with(
         stalled: tuple[str, str], logs: Path) -> None:
     url, redis_url = stalled
-    queued = requests.post(f"{url}/v1/evaluations", json=TOMAHAWK, timeout=30,
+    queued = http.post(f"{url}/v1/evaluations", json=TOMAHAWK, timeout=30,
                            headers={"Prefer": "respond-async"})
     assert queued.status_code == 202
     publish(url, CANDIDATE)

@@ -11,12 +11,12 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-import requests
 
 from service.api import close_app, create_app
 from service.config import Settings
+from tests.keys import API_KEYS
 
-from .checks import assert_points_add_up, poll
+from .checks import assert_points_add_up, http, poll
 from .proposals import TOMAHAWK
 from .servers import (
     MINI_RULESET,
@@ -35,7 +35,7 @@ SYNC_TIMEOUT = 1.0
 def stalled() -> Iterator[tuple[str, str]]:
     """An API on its own Redis database, where no worker listens (yet)."""
     redis_url = flushed_redis(STALLED_DB)
-    app = create_app(Settings(redis_url=redis_url, ruleset=MINI_RULESET,
+    app = create_app(Settings(api_keys=API_KEYS, redis_url=redis_url, ruleset=MINI_RULESET,
                               sync_timeout=SYNC_TIMEOUT))
     server = ThreadedServer(app)
     yield server.url, redis_url
@@ -47,7 +47,7 @@ def test_timed_out_wait_answers_202_then_completes_when_a_worker_starts(
         stalled: tuple[str, str], logs: Path) -> None:
     url, redis_url = stalled
     started = time.monotonic()
-    response = requests.post(f"{url}/v1/evaluations", json=TOMAHAWK, timeout=30)
+    response = http.post(f"{url}/v1/evaluations", json=TOMAHAWK, timeout=30)
     waited = time.monotonic() - started
 
     assert response.status_code == 202, response.text
@@ -55,7 +55,7 @@ def test_timed_out_wait_answers_202_then_completes_when_a_worker_starts(
     assert "Preference-Applied" not in response.headers
     location = urljoin(url, response.headers["Location"])
     assert response.json()["status"] == "queued"
-    pending = requests.get(location, timeout=10)
+    pending = http.get(location, timeout=10)
     assert pending.status_code == 202
     assert pending.json()["status"] == "queued"
     assert pending.headers["Location"] == response.headers["Location"]
@@ -76,7 +76,7 @@ def test_timed_out_wait_answers_202_then_completes_when_a_worker_starts(
 def test_prefer_wait_shortens_the_wait(stalled: tuple[str, str]) -> None:
     url, _ = stalled
     started = time.monotonic()
-    response = requests.post(f"{url}/v1/evaluations", json=TOMAHAWK,
+    response = http.post(f"{url}/v1/evaluations", json=TOMAHAWK,
                              headers={"Prefer": "wait=0.2"}, timeout=30)
 
     assert response.status_code == 202

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from service.api import close_app, create_app
 from service.config import Settings
+from tests.keys import API_KEYS
 
-from .checks import problem
+from .checks import http, problem
 from .proposals import TOMAHAWK
 from .servers import MINI_RULESET, ThreadedServer, free_port
 
@@ -20,7 +20,7 @@ from .servers import MINI_RULESET, ThreadedServer, free_port
 @pytest.fixture(scope="module")
 def no_redis_url() -> Iterator[str]:
     nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    app = create_app(Settings(redis_url=nowhere, ruleset=MINI_RULESET))
+    app = create_app(Settings(api_keys=API_KEYS, redis_url=nowhere, ruleset=MINI_RULESET))
     server = ThreadedServer(app)
     yield server.url
     server.stop()
@@ -29,7 +29,7 @@ def no_redis_url() -> Iterator[str]:
 
 def test_submitting_without_redis_is_503(no_redis_url: str) -> None:
     started = time.monotonic()
-    response = requests.post(f"{no_redis_url}/v1/evaluations", json=TOMAHAWK, timeout=30)
+    response = http.post(f"{no_redis_url}/v1/evaluations", json=TOMAHAWK, timeout=30)
 
     body = problem(response, 503)
     assert body["type"] == "/problems/broker-unavailable"
@@ -38,11 +38,11 @@ def test_submitting_without_redis_is_503(no_redis_url: str) -> None:
 
 
 def test_polling_without_redis_is_503(no_redis_url: str) -> None:
-    problem(requests.get(f"{no_redis_url}/v1/evaluations/abc", timeout=30), 503)
+    problem(http.get(f"{no_redis_url}/v1/evaluations/abc", timeout=30), 503)
 
 
 def test_health_reports_the_broker_down(no_redis_url: str) -> None:
-    response = requests.get(f"{no_redis_url}/healthz", timeout=30)
+    response = http.get(f"{no_redis_url}/healthz", timeout=30)
 
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"
@@ -50,4 +50,4 @@ def test_health_reports_the_broker_down(no_redis_url: str) -> None:
 
 
 def test_validation_does_not_need_redis(no_redis_url: str) -> None:
-    problem(requests.post(f"{no_redis_url}/v1/evaluations", json={"title": 1}, timeout=30), 422)
+    problem(http.post(f"{no_redis_url}/v1/evaluations", json={"title": 1}, timeout=30), 422)

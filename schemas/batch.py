@@ -1,0 +1,204 @@
+"""Request and response bodies of ``/v1/batches`` (issue 3): the contract the OpenAPI document
+publishes. Result items embed ``EvaluationSchema`` unchanged: a batch result is the single
+evaluation of its proposal."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from schemas.errors import FieldErrorSchema
+from schemas.evaluation import EXPLAIN_LEVELS, EvaluationSchema
+
+BATCH_STATUSES = ("queued", "running", "done", "cancelled")
+EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_cost",
+                     "crowded_out")
+DOWNLOAD_FORMATS = ("json", "jsonl", "csv")
+MAX_PAGE_SIZE = 1000
+
+
+def _enum(values: tuple[str, ...], **kwargs: object) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)  # type: ignore[arg-type]
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class BatchSubmitQuerySchema(Schema):
+    explain = fields.String(
+        load_default="summary", validate=validate.OneOf(EXPLAIN_LEVELS),
+        metadata={"description": "`full` also lists, for every proposal, the rules that did not "
+                                 "fire (results are about twice as large)."})
+
+
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", validate=validate.Length(min=1, max=255),
+        metadata={"description": "Makes a retried submission safe: the same key with the same "
+                                 "upload answers with the batch the first one created (header "
+                                 "`Idempotent-Replayed: true`); with a different upload, 422; "
+                                 "while the first is still uploading, 409. Kept as long as "
+                                 "the batch.", "example": "3f2b7c1e-import-2026-11-25"})
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class ResultsQuerySchema(PageQuerySchema):
+    sort = fields.String(
+        load_default="overall_score",
+        metadata={"description": "`overall_score` or a criterion name (e.g. `budget_fit`); "
+                                 "ties keep upload order."})
+    order = _enum(("desc", "asc"), load_default="desc",
+                  metadata={"description": "`desc`: best first. `asc` is its exact reverse."})
+    format = _enum(DOWNLOAD_FORMATS, load_default="json",
+                   metadata={"description": "`json`: one page. `jsonl` / `csv`: every result, "
+                                            "ranked, then every failure, as a streamed "
+                                            "download (`page` and `page_size` ignored)."})
+
+
+class PortfolioQuerySchema(Schema):
+    budget = fields.Float(
+        validate=validate.Range(min=0, min_inclusive=False, max=1e16),
+        metadata={"description": "Total budget. Default: each capability area competes for "
+                                 "what remains of its Defense Buildup Program envelope (JPY)."})
+    currency = _enum(("JPY", "USD"), load_default="JPY")
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class BatchLinksSchema(Schema):
+    self = fields.String(required=True)
+    results = fields.String(required=True)
+    failures = fields.String(required=True)
+    portfolio = fields.String(required=True)
+
+
+class BatchSchema(Schema):
+    """A batch and its progress; poll it until `status` is `done` or `cancelled`."""
+
+    id = fields.String(required=True, metadata={"example": "6f1c0e2a9b7d4c3e8f5a1b2c3d4e5f60"})
+    status = _enum(BATCH_STATUSES, required=True)
+    format = _enum(("json", "jsonl", "csv"), required=True)
+    explain = _enum(EXPLAIN_LEVELS, required=True)
+    total = fields.Integer(required=True, metadata={"description": "Proposals in the upload."})
+    done = fields.Integer(required=True, metadata={"description": "Proposals scored."})
+    failed = fields.Integer(required=True,
+                            metadata={"description": "Proposals that could not be scored "
+                                                     "(invalid, or the engine failed); see "
+                                                     "`failures`."})
+    pending = fields.Integer(required=True, metadata={"description": "total − done − failed"})
+    percent = fields.Float(required=True)
+    rate_per_second = fields.Float(allow_none=True)
+    eta_seconds = fields.Float(allow_none=True,
+                               metadata={"description": "At the rate so far; null before the "
+                                                        "first chunk and once finished."})
+    submitted_at = fields.String(required=True)
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    expires_in_seconds = fields.Integer(allow_none=True,
+                                        metadata={"description": "Results are kept "
+                                                                 "`BATCH_RESULT_TTL` seconds "
+                                                                 "after the batch finishes."})
+    links = fields.Nested(BatchLinksSchema, required=True)
+
+
+class BatchResultSchema(Schema):
+    rank = fields.Integer(required=True, metadata={"description": "1 = best by `sort`."})
+    index = fields.Integer(required=True, metadata={"description": "Position in the upload, "
+                                                                   "from 0."})
+    line = fields.Integer(required=True, metadata={"description": "Line where the item starts "
+                                                                  "(CSV: the header is line "
+                                                                  "1)."})
+    proposal_id = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    overall_score = fields.Float(required=True)
+    rating = fields.String(required=True)
+    recommendation = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    deficiencies = fields.List(fields.String(), required=True)
+    evaluation = fields.Nested(EvaluationSchema, required=True)
+
+
+class ResultsPageSchema(Schema):
+    batch_id = fields.String(required=True)
+    status = _enum(BATCH_STATUSES, required=True)
+    complete = fields.Boolean(required=True, metadata={"description": "False while the batch "
+                                                                      "runs: ranks may move."})
+    sort = fields.String(required=True)
+    order = fields.String(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Results so far."})
+    pages = fields.Integer(required=True)
+    items = fields.List(fields.Nested(BatchResultSchema), required=True)
+
+
+class BatchFailureSchema(Schema):
+    index = fields.Integer(required=True)
+    line = fields.Integer(required=True)
+    status = _enum(("invalid", "failed"), required=True,
+                   metadata={"description": "`invalid`: fix the proposal; `failed`: the engine "
+                                            "could not evaluate it (the worker log says why)."})
+    proposal_id = fields.String(allow_none=True)
+    errors = fields.List(fields.Nested(FieldErrorSchema), required=True)
+
+
+class FailuresPageSchema(Schema):
+    batch_id = fields.String(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    items = fields.List(fields.Nested(BatchFailureSchema), required=True)
+
+
+class PortfolioEntrySchema(Schema):
+    index = fields.Integer(required=True)
+    line = fields.Integer(allow_none=True)
+    proposal_id = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    overall_score = fields.Float(allow_none=True)
+    cost = fields.Float(allow_none=True, metadata={"description": "In the budget's currency."})
+    score_per_billion = fields.Float(allow_none=True,
+                                     metadata={"description": "Score points per 1e9 of the "
+                                                              "currency."})
+    group = fields.String(allow_none=True)
+    reason = _enum(EXCLUSION_REASONS, metadata={"description": "Excluded entries only."})
+    detail = fields.String(metadata={"description": "The reason in a sentence."})
+
+
+class PortfolioGroupSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "`all`, or a capability "
+                                                                 "area."})
+    budget = fields.Float(required=True)
+    spent = fields.Float(required=True)
+    remaining = fields.Float(required=True)
+    total_score = fields.Float(required=True)
+    upper_bound = fields.Float(required=True)
+    exact = fields.Boolean(required=True)
+    method = fields.String(required=True)
+    proposals = fields.Integer(required=True)
+    funded = fields.Integer(required=True)
+
+
+class PortfolioSchema(Schema):
+    """The funded set maximizing the total overall score within the budget, and a reason for
+    every proposal left out."""
+
+    batch_id = fields.String(required=True)
+    currency = _enum(("JPY", "USD"), required=True)
+    budget_basis = _enum(("given", "capability_area_envelopes"), required=True)
+    budget = fields.Float(required=True)
+    spent = fields.Float(required=True)
+    total_score = fields.Float(required=True)
+    exact = fields.Boolean(required=True, metadata={"description": "Optimality proven."})
+    upper_bound = fields.Float(required=True, metadata={"description": "No set within the "
+                                                                       "budget scores more."})
+    max_shortfall = fields.Float(required=True)
+    groups = fields.List(fields.Nested(PortfolioGroupSchema), required=True)
+    chosen = fields.List(fields.Nested(PortfolioEntrySchema), required=True)
+    excluded = fields.List(fields.Nested(PortfolioEntrySchema), required=True)

@@ -1,0 +1,405 @@
+"""``/v1/batches``: score up to ``BATCH_MAX_ITEMS`` proposals in one job (issue 3).
+
+POST an upload (JSON array, JSON Lines or CSV; as the body or a multipart file) and get 202
+with ``Location`` once every item is stored and queued. Poll the batch for progress, read its
+results ranked by any criterion (a page, or the whole as a streamed JSON Lines / CSV download),
+its failures, and the best portfolio within a budget; DELETE cancels what is still queued.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from flask import Response, current_app, request, stream_with_context, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from schemas.batch import (
+    BatchSchema,
+    BatchSubmitQuerySchema,
+    FailuresPageSchema,
+    IdempotencyHeaderSchema,
+    PageQuerySchema,
+    PortfolioQuerySchema,
+    PortfolioSchema,
+    ResultsPageSchema,
+    ResultsQuerySchema,
+)
+from schemas.errors import ROOT
+from service.api import batch_intake
+from service.api.auth import current_caller
+from service.api.problems import Problem
+from service.api.runtime import Runtime
+from service.batch import portfolio, report
+from service.batch.formats import FORMATS, MEDIA_TYPES, format_for
+from service.batch.settings import BatchSettings
+from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore, store_for
+from service.worker.tasks import utc_now
+
+blp = Blueprint(
+    "batches", __name__, url_prefix="/v1/batches",
+    description="Score many proposals in one job: progress, failures, ranking, portfolio.",
+)
+
+DOWNLOAD_PAGE = 500  # results read from the store per round trip while streaming
+_UPLOAD_BODY = {
+    "description": "The proposals: a JSON array of proposal objects, JSON Lines (one proposal "
+                   "a line), or CSV with one column per field path (see the README's "
+                   "\"CSV columns\"; lists as `link16|cec`). Or a multipart form with the file "
+                   "in a part named `file` (its content type, else its extension, gives the "
+                   "format).",
+    "content": {
+        "application/json": {"schema": {"type": "array",
+                                        "items": {"$ref": "#/components/schemas/Proposal"}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}}}},
+    },
+}
+
+
+def _runtime() -> Runtime:
+    found: Runtime = current_app.extensions["policy_eval"]
+    return found
+
+
+def _store() -> BatchStore:
+    return store_for(_runtime().celery.conf)
+
+
+def _settings() -> BatchSettings:
+    found: BatchSettings | None = current_app.extensions.get("policy_eval_batches")
+    if found is None:
+        found = current_app.extensions["policy_eval_batches"] = BatchSettings.from_env()
+    return found
+
+
+def _meta(batch_id: str) -> dict[str, str]:
+    meta = _store().meta(batch_id) if len(batch_id) <= 64 else None
+    if meta is None or meta["state"] == RECEIVING:
+        raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired "
+                           "(BATCH_RESULT_TTL after it finished).")
+    return meta
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def describe(batch_id: str, meta: dict[str, str]) -> dict[str, Any]:
+    """The batch resource: counts, percent, rate and ETA, derived from the store."""
+    done, failed = _store().counts(batch_id)
+    total = int(meta.get("total", 0))
+    processed = done + failed
+    state = meta["state"]
+    status = {DONE: "done", CANCELLED: "cancelled"}.get(
+        state, "running" if meta.get("started_at") or processed else "queued")
+    now = datetime.now(timezone.utc)
+    started = _parse_time(meta.get("started_at"))
+    rate = eta = None
+    if started is not None and processed:
+        end = _parse_time(meta.get("finished_at") or meta.get("cancelled_at")) or now
+        elapsed = max((end - started).total_seconds(), 1e-3)
+        rate = round(processed / elapsed, 1)
+        if status == "running":
+            eta = round((total - processed) / rate, 1)
+    links = {name: url_for(f"batches.{view}", batch_id=batch_id)
+             for name, view in (("self", "BatchById"), ("results", "BatchResults"),
+                                ("failures", "BatchFailures"), ("portfolio", "BatchPortfolio"))}
+    return {
+        "id": batch_id, "status": status, "format": meta["format"], "explain": meta["explain"],
+        "total": total, "done": done, "failed": failed, "pending": max(total - processed, 0),
+        "percent": round(100 * processed / total, 1) if total else 100.0,
+        "rate_per_second": rate, "eta_seconds": eta,
+        "submitted_at": meta["submitted_at"], "started_at": meta.get("started_at"),
+        "finished_at": meta.get("finished_at"), "cancelled_at": meta.get("cancelled_at"),
+        "expires_in_seconds": _expires_in(meta),
+        "links": links,
+    }
+
+
+def _expires_in(meta: dict[str, str]) -> int | None:
+    finished = _parse_time(meta.get("finished_at") or meta.get("cancelled_at"))
+    if finished is None:
+        return None
+    left = int(meta["ttl"]) - (datetime.now(timezone.utc) - finished).total_seconds()
+    return max(int(left), 0)
+
+
+def _upload(explain: str) -> batch_intake.Upload:
+    """The upload's format and stream, from the body or a multipart file part."""
+    request.max_content_length = _settings().max_bytes  # batches are larger than proposals
+    accepted = ", ".join(sorted({*MEDIA_TYPES, "multipart/form-data"}))
+    if request.mimetype == "multipart/form-data":
+        try:
+            files = request.files
+        except RequestEntityTooLarge:
+            raise _too_large() from None
+        # the part named `file`, else the one part with a file name (browsers send an empty
+        # part without a name when no file was chosen)
+        named = [f for f in files.values() if f.filename]
+        part = files.get("file") or (named[0] if len(named) == 1 else None)
+        if part is None:
+            raise Problem(400, "The multipart form has no file part; send the file as `file`.",
+                          slug="invalid-upload",
+                          errors=[{"field": "file", "location": "body",
+                                   "message": "Missing file part."}])
+        fmt = format_for(part.mimetype, part.filename)
+        if fmt is None:
+            raise Problem(415, f"Cannot tell the format of {part.filename!r} "
+                               f"({part.mimetype}); use one of {accepted}, or a .json, "
+                               ".jsonl or .csv file name.", slug="invalid-upload",
+                          errors=[{"field": "file", "location": "body",
+                                   "message": f"Format must be one of {', '.join(FORMATS)}."}])
+        return batch_intake.Upload(fmt, part.stream, explain)  # type: ignore[arg-type]
+    fmt = format_for(request.mimetype)
+    if fmt is None:
+        raise Problem(415, f"Send the batch as one of {accepted}, not "
+                           f"{request.mimetype or 'a body without Content-Type'}.",
+                      slug="invalid-upload",
+                      errors=[{"field": "Content-Type", "location": "header",
+                               "message": f"Must be one of {accepted}."}])
+    try:
+        stream = request.stream
+    except RequestEntityTooLarge:
+        raise _too_large() from None
+    return batch_intake.Upload(fmt, stream, explain)  # type: ignore[arg-type]
+
+
+def _too_large() -> Problem:
+    limit = _settings().max_bytes
+    return Problem(413, f"The upload is larger than {limit:,} bytes (BATCH_MAX_BYTES); split "
+                        "it.", slug="too-many-proposals",
+                   errors=[{"field": ROOT, "location": "body",
+                            "message": f"Larger than {limit} bytes."}])
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialized with orjson: pages embed full evaluations, and portfolios list every item."""
+    response = current_app.response_class(orjson.dumps(body), status=status,
+                                          mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
+@blp.route("")
+class Batches(MethodView):
+    @blp.arguments(BatchSubmitQuerySchema, location="query")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.doc(requestBody=_UPLOAD_BODY)
+    @blp.response(202, BatchSchema, description="Stored and queued: poll `Location`.",
+                  headers={"Location": {"description": "The batch.",
+                                        "schema": {"type": "string"}}})
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def post(self, query: dict[str, Any], headers: dict[str, Any]) -> Any:
+        """Submit a batch of proposals.
+
+        Every item is stored, and its chunk queued, before this answers 202. Items are
+        validated one by one as they are scored: an invalid one appears in the batch's
+        failures (with its index, line and field errors) and the others are scored anyway.
+        An unreadable upload (400), an unknown content type (415) or more than
+        `BATCH_MAX_ITEMS` proposals (413) stores nothing.
+        """
+        upload = _upload(query["explain"])
+        runtime = _runtime()
+        pinned = {"ruleset_version": runtime.active_version(), "caller": current_caller().name}
+        accepted = batch_intake.submit(runtime.celery, _store(), _settings(), upload,
+                                       headers.get("idempotency_key"), pinned)
+        meta = _meta(accepted.batch_id)
+        extra = {"Location": url_for("batches.BatchById", batch_id=accepted.batch_id),
+                 "Retry-After": "1"}
+        if accepted.replayed:
+            extra["Idempotent-Replayed"] = "true"
+        return describe(accepted.batch_id, meta), 202, extra
+
+
+@blp.route("/<string:batch_id>")
+class BatchById(MethodView):
+    @blp.response(200, BatchSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, batch_id: str) -> Any:
+        """Progress of a batch: counts, percent, rate, ETA, start and end times."""
+        body = describe(batch_id, _meta(batch_id))
+        running = body["status"] in ("queued", "running")
+        return body, 200, {"Retry-After": "1"} if running else {}
+
+    @blp.response(200, BatchSchema, description="Cancelled (or already cancelled).")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, batch_id: str) -> Any:
+        """Cancel a batch: chunks not yet started are dropped, chunks in progress stop at their
+        next checkpoint. What was scored stays readable until the batch expires."""
+        _meta(batch_id)
+        state = _store().cancel(batch_id, utc_now())
+        if state == DONE:
+            raise Problem(409, "The batch has already finished; its results expire after "
+                               "BATCH_RESULT_TTL.", slug="batch-not-finished")
+        return describe(batch_id, _meta(batch_id))
+
+
+def _sort(meta: dict[str, str], sort: str) -> str:
+    criteria = json.loads(meta.get("criteria") or "[]")
+    allowed = [OVERALL, *criteria]
+    if sort not in allowed and criteria:
+        raise Problem(422, f"Cannot sort by {sort!r}; use one of {', '.join(allowed)}.",
+                      slug="invalid-parameter",
+                      errors=[{"field": "sort", "location": "query",
+                               "message": f"Must be one of: {', '.join(allowed)}."}])
+    return sort
+
+
+@blp.route("/<string:batch_id>/results")
+class BatchResults(MethodView):
+    @blp.arguments(ResultsQuerySchema, location="query")
+    @blp.response(200, ResultsPageSchema, description="A page of results (`format=json`); "
+                  "with `format=jsonl` or `csv`, the whole batch as a download.",
+                  content_type="application/json")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, query: dict[str, Any], batch_id: str) -> Any:
+        """Results ranked by the overall score or a criterion.
+
+        While the batch runs this is what is scored so far (`complete` is false). Downloads
+        list every scored proposal by rank, then every failed one in upload order; CSV text
+        cells that a spreadsheet would run as a formula are prefixed with `'`.
+        """
+        meta = _meta(batch_id)
+        sort = _sort(meta, query["sort"])
+        reverse = query["order"] == "asc"
+        if query["format"] != "json":
+            return _download(batch_id, meta, sort, reverse, query["format"])
+        store = _store()
+        total, _ = store.counts(batch_id)
+        size, page = query["page_size"], query["page"]
+        start = (page - 1) * size
+        indexes = store.ranked(batch_id, sort, start, start + size - 1, reverse)
+        items = []
+        for position, index, summary, evaluation in zip(
+                range(start, start + len(indexes)), indexes, store.summaries(batch_id, indexes),
+                store.results(batch_id, indexes), strict=True):
+            if summary is None or evaluation is None:
+                continue
+            items.append({
+                "rank": total - position if reverse else position + 1, "index": index,
+                "line": summary["line"], "proposal_id": summary["proposal_id"],
+                "title": summary["title"], "overall_score": summary["overall_score"],
+                "rating": summary["rating"], "recommendation": summary["recommendation"],
+                "scores": summary["scores"], "deficiencies": summary["deficiencies"],
+                "evaluation": orjson.Fragment(evaluation),
+            })
+        status = describe(batch_id, meta)["status"]
+        return _json({"batch_id": batch_id, "status": status, "complete": status == "done",
+                      "sort": sort, "order": query["order"], "page": page, "page_size": size,
+                      "total": total, "pages": math.ceil(total / size), "items": items})
+
+
+def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt: str
+              ) -> Response:
+    store = _store()
+    criteria = json.loads(meta.get("criteria") or "[]")
+    total, _ = store.counts(batch_id)
+
+    def generate() -> Iterator[bytes]:
+        if fmt == "csv":
+            yield report.csv_bytes([report.csv_header(criteria)])
+        position = 0
+        while True:
+            indexes = store.ranked(batch_id, sort, position, position + DOWNLOAD_PAGE - 1,
+                                   reverse)
+            if not indexes:
+                break
+            summaries = store.summaries(batch_id, indexes)
+            ranks = [total - p if reverse else p + 1
+                     for p in range(position, position + len(indexes))]
+            if fmt == "csv":
+                yield report.csv_bytes(report.scored_row(rank, s, criteria)
+                                       for rank, s in zip(ranks, summaries, strict=True)
+                                       if s is not None)
+            else:
+                evaluations = store.results(batch_id, indexes)
+                yield b"".join(report.jsonl_scored(rank, s, e)
+                               for rank, s, e in zip(ranks, summaries, evaluations, strict=True)
+                               if s is not None and e is not None)
+            position += len(indexes)
+        for failures in _failure_pages(store, batch_id):
+            if fmt == "csv":
+                yield report.csv_bytes(report.failed_row(f, criteria) for f in failures)
+            else:
+                yield b"".join(report.jsonl_failed(f) for f in failures)
+
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    name = f"batch-{batch_id}-by-{sort}.{fmt}"
+    return current_app.response_class(stream_with_context(generate()), mimetype=media,
+                                       headers={"Content-Disposition":
+                                                f'attachment; filename="{name}"'})
+
+
+def _failure_pages(store: BatchStore, batch_id: str) -> Iterator[list[dict[str, Any]]]:
+    position = 0
+    while True:
+        page = store.failures(batch_id, position, position + DOWNLOAD_PAGE - 1)
+        if not page:
+            return
+        yield page
+        position += len(page)
+
+
+@blp.route("/<string:batch_id>/failures")
+class BatchFailures(MethodView):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, FailuresPageSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, query: dict[str, Any], batch_id: str) -> Any:
+        """Items that could not be scored, in upload order: index, line and field errors."""
+        _meta(batch_id)
+        store = _store()
+        _, total = store.counts(batch_id)
+        size, page = query["page_size"], query["page"]
+        items = store.failures(batch_id, (page - 1) * size, page * size - 1)
+        return _json({"batch_id": batch_id, "page": page, "page_size": size, "total": total,
+                      "pages": math.ceil(total / size), "items": items})
+
+
+@blp.route("/<string:batch_id>/portfolio")
+class BatchPortfolio(MethodView):
+    @blp.arguments(PortfolioQuerySchema, location="query")
+    @blp.response(200, PortfolioSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, query: dict[str, Any], batch_id: str) -> Any:
+        """The set of proposals with the greatest total score within the budget.
+
+        Exact 0/1 knapsack (branch and bound; `exact` says optimality was proven, else
+        `upper_bound` bounds the optimum). Deficient proposals are never funded; every
+        proposal left out has a `reason`. Without `budget`, each capability area competes
+        for what remains of its Defense Buildup Program envelope.
+        """
+        meta = _meta(batch_id)
+        if meta["state"] == ACTIVE:
+            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
+                               "the batch until it is done (or cancel it).",
+                          slug="batch-not-finished", headers={"Retry-After": "1"})
+        budget = query.get("budget")
+        if budget is None and query["currency"] != "JPY":
+            raise Problem(422, "Envelopes are in JPY: give a budget to use USD.",
+                          slug="invalid-parameter",
+                          errors=[{"field": "currency", "location": "query",
+                                   "message": "USD needs a budget."}])
+        store = _store()
+        failures = [f for page in _failure_pages(store, batch_id) for f in page]
+        body = portfolio.build(store.all_summaries(batch_id), failures, budget,
+                               query["currency"])
+        return _json({"batch_id": batch_id, **body})

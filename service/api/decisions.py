@@ -1,0 +1,39 @@
+"""``/v1/decisions``: the decision log, filtered and paged with a cursor (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.decision import DecisionPageSchema, DecisionQuerySchema
+from service.decisions.log import Filters
+from service.worker.context import context_of
+
+blp = Blueprint("decisions", __name__, url_prefix="/v1/decisions",
+                description="Every decision made, with its input, result and explanation.")
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+@blp.route("")
+class Decisions(MethodView):
+    @blp.arguments(DecisionQuerySchema, location="query")
+    @blp.response(200, DecisionPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Decisions in the order they were made, oldest first.
+
+        Filter by time range, ruleset version, rating and caller; follow `next_cursor` (as
+        `cursor`) until it is null to read them all.
+        """
+        runtime = current_app.extensions["policy_eval"]
+        filters = Filters(_ms(query.get("since")), _ms(query.get("until")),
+                          query.get("ruleset_version"), query.get("rating"), query.get("caller"))
+        page = context_of(runtime.celery.conf).decisions.page(filters, query.get("cursor"),
+                                                              query["limit"])
+        return {"decisions": page.entries, "next_cursor": page.next_cursor}

@@ -1,0 +1,51 @@
+"""Limits and headers every response gets: a rate limit per API key, CORS only for origins an
+operator names, and the security headers a JSON API should send."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from service.config import Settings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+# JSON only: nothing to run, frame or load (the /docs page sets none of this: it needs its CDN)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _rate_key() -> str:
+    """The caller's key name once authenticated, else the client address."""
+    caller = g.get("caller")
+    return f"key:{caller.name}" if caller is not None else f"ip:{get_remote_address()}"
+
+
+def _secure(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith("/v1/"):
+        response.headers["Content-Security-Policy"] = API_CSP
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def install(app: Flask, settings: Settings) -> Limiter:
+    """Call after authentication is installed: the limit is counted per authenticated key."""
+    limiter = Limiter(
+        _rate_key, app=app, default_limits=[settings.rate_limit],
+        storage_uri=settings.redis_url or "memory://",
+        storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
+        headers_enabled=True,  # X-RateLimit-* and Retry-After
+        default_limits_exempt_when=lambda: not request.path.startswith("/v1/"),
+        swallow_errors=True,  # a Redis hiccup must not turn into 500s; the broker check says 503
+    )
+    if settings.cors_origins:
+        CORS(app, resources={r"/v1/*": {"origins": list(settings.cors_origins)}},
+             expose_headers=["Location", "Retry-After", "X-Request-ID"])
+    app.after_request(_secure)
+    return limiter

@@ -1,0 +1,80 @@
+"""Batch results as files: ranked CSV and JSON Lines, written the same way by the API's
+downloads and by ``policy-eval score``, so the two can be compared line for line.
+
+Scored items come first, by rank; failed items follow in upload order, with an empty rank and
+their errors, so a download accounts for every item of the upload.
+
+CSV cells are neutralized against formula injection (OWASP "CSV injection"): a text cell that a
+spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+return) gets a leading apostrophe. Only text cells: numbers are written by us, never negative.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BASE_COLUMNS = ("rank", "index", "line", "status", "proposal_id", "title", "overall_score",
+                "rating", "recommendation")
+TAIL_COLUMNS = ("deficiencies", "capped_by", "total_cost_jpy", "total_cost_usd",
+                "capability_area", "decision_id", "errors")
+
+
+def neutralize(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else repr(value)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else neutralize(str(value))
+
+
+def csv_header(criteria: Sequence[str]) -> list[str]:
+    return [*BASE_COLUMNS, *criteria, *TAIL_COLUMNS]
+
+
+def scored_row(rank: int, summary: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+    scores = summary.get("scores", {})
+    return [
+        str(rank), str(summary["index"]), str(summary.get("line", "")), "done",
+        _text(summary.get("proposal_id")), _text(summary.get("title")),
+        _number(summary.get("overall_score")), _text(summary.get("rating")),
+        _text(summary.get("recommendation")),
+        *(_number(scores.get(name)) for name in criteria),
+        _text("|".join(summary.get("deficiencies", []))),
+        _text("|".join(summary.get("capped_by", []))),
+        _number(summary.get("total_cost_jpy")), _number(summary.get("total_cost_usd")),
+        _text(summary.get("capability_area")), _text(summary.get("decision_id")), "",
+    ]
+
+
+def failed_row(failure: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+    errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in failure["errors"])
+    row = ["", str(failure["index"]), str(failure.get("line", "")), _text(failure["status"]),
+           _text(failure.get("proposal_id"))]
+    row += [""] * (len(BASE_COLUMNS) - len(row) + len(criteria) + len(TAIL_COLUMNS) - 1)
+    return [*row, _text(errors)]
+
+
+def csv_bytes(rows: Iterable[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def jsonl_scored(rank: int, summary: Mapping[str, Any], evaluation: bytes) -> bytes:
+    head = orjson.dumps({"rank": rank, "index": summary["index"], "line": summary.get("line"),
+                         "status": "done"})
+    return head[:-1] + b',"evaluation":' + evaluation + b"}\n"
+
+
+def jsonl_failed(failure: Mapping[str, Any]) -> bytes:
+    return orjson.dumps({"rank": None, **failure}) + b"\n"

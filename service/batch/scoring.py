@@ -1,0 +1,175 @@
+"""Scoring one chunk of a batch: decode each item, evaluate the valid ones with the engine.
+
+The Celery chunk task and ``policy-eval score`` both call ``score_chunk``, so the service and
+the command line give the same results. Each result is ``Engine.evaluate_many``'s, which equals
+``Engine.evaluate`` of the same proposal, byte for byte: a batch result is the single
+evaluation of that proposal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from schemas.errors import ROOT, field_errors
+from service.batch.csvmap import row_to_proposal
+from service.batch.formats import Format, RawItem
+from service.engine import Engine, ProposalInvalid
+
+log = logging.getLogger(__name__)
+
+Explain = Literal["summary", "full"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What a chunk task needs, self-contained: the CSV header travels with every chunk."""
+
+    format: Format
+    explain: Explain
+    items: list[RawItem]
+    header: list[str] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"format": self.format, "explain": self.explain,
+                             "header": self.header,
+                             "items": [(i.index, i.line, i.data) for i in self.items]})
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Chunk:
+        data = orjson.loads(payload)
+        return cls(data["format"], data["explain"],
+                   [RawItem(index, line, item) for index, line, item in data["items"]],
+                   data["header"])
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    index: int
+    line: int
+    evaluation: dict[str, Any]
+    summary: dict[str, Any]
+    proposal: dict[str, Any]  # as sent: the decision log keeps the input with the result
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """An item without a result: ``invalid`` (the proposal is wrong; resending it cannot help)
+    or ``failed`` (the engine could not evaluate it; the worker log says why)."""
+
+    index: int
+    line: int
+    kind: Literal["invalid", "failed"]
+    errors: list[dict[str, str]]
+    proposal_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "line": self.line, "status": self.kind,
+                "proposal_id": self.proposal_id, "errors": self.errors}
+
+
+Outcome = Scored | Failed
+
+
+def decode_item(chunk: Chunk, item: RawItem) -> tuple[Any, list[dict[str, str]]]:
+    """The JSON-like proposal of ``item``, or the errors that stop it being one."""
+    if chunk.format == "csv":
+        assert isinstance(item.data, list)
+        proposal, errors = row_to_proposal(chunk.header, item.data)
+        return (None, errors) if errors else (proposal, [])
+    assert isinstance(item.data, str)
+    try:
+        # the stdlib parser, as POST /v1/evaluations uses: one input, one result
+        return json.loads(item.data), []
+    except (ValueError, RecursionError) as error:
+        return None, [{"field": ROOT, "message": f"Not JSON: {error}"}]
+
+
+def _proposal_id(proposal: Any) -> str | None:
+    found = proposal.get("id") if isinstance(proposal, Mapping) else None
+    if isinstance(found, str) and found.strip():
+        return found.strip()
+    return None
+
+
+def summarize(evaluation: Mapping[str, Any], proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """The few figures ranking, CSV downloads and the portfolio need, so they never parse a
+    full evaluation."""
+    derived = evaluation.get("derived", {})
+    acquisition = proposal.get("acquisition", {})
+    area = acquisition.get("capability_area") if isinstance(acquisition, Mapping) else None
+    criteria = evaluation["criteria"]
+    return {
+        "proposal_id": evaluation.get("proposal_id"),
+        "title": evaluation["title"],
+        "overall_score": evaluation["overall_score"],
+        "rating": evaluation["rating"],
+        "recommendation": evaluation["recommendation"],
+        "scores": {c["criterion"]: c["score"] for c in criteria},
+        "deficiencies": [f["rule_id"] for c in criteria for f in c["deficiencies"]],
+        "capped_by": list(evaluation.get("capped_by", [])),
+        "total_cost_jpy": derived.get("total_cost_jpy"),
+        "total_cost_usd": derived.get("total_cost_usd"),
+        "capability_area": area.strip() if isinstance(area, str) else None,
+        "envelope_remaining_jpy": derived.get("envelope_remaining_jpy"),
+        "decision_id": evaluation["decision_id"],
+    }
+
+
+def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = None
+                ) -> list[Outcome]:
+    """Outcomes of ``items`` (default: the whole chunk), in order; never raises for an item.
+
+    One item the engine cannot evaluate (e.g. the two evaluators disagree) must not cost the
+    others their results, so the chunk is then evaluated item by item to isolate it.
+    """
+    items = chunk.items if items is None else items
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending: list[tuple[int, Any]] = []
+    for position, item in enumerate(items):
+        proposal, errors = decode_item(chunk, item)
+        if errors:
+            outcomes[position] = Failed(item.index, item.line, "invalid", errors)
+        elif not isinstance(proposal, dict):
+            outcomes[position] = Failed(item.index, item.line, "invalid", [{
+                "field": ROOT, "message": "Not a JSON object: each item is one proposal."}])
+        else:
+            pending.append((position, proposal))
+    results = _evaluate(engine, pending, chunk.explain)
+    for (position, proposal), result in zip(pending, results, strict=True):
+        item = items[position]
+        if isinstance(result, ProposalInvalid):
+            outcomes[position] = Failed(item.index, item.line, "invalid",
+                                        field_errors(result.messages), _proposal_id(proposal))
+        elif isinstance(result, Exception):
+            outcomes[position] = Failed(item.index, item.line, "failed", [{
+                "field": ROOT, "message": f"The engine could not evaluate this proposal "
+                                         f"({type(result).__name__}); the worker log has the "
+                                         "details."}], _proposal_id(proposal))
+        else:
+            outcomes[position] = Scored(item.index, item.line, result,
+                                        summarize(result, proposal), proposal)
+    return [o for o in outcomes if o is not None]
+
+
+def _evaluate(engine: Engine, pending: list[tuple[int, Any]], explain: Explain
+              ) -> list[dict[str, Any] | Exception]:
+    proposals = [proposal for _, proposal in pending]
+    try:
+        return list(engine.evaluate_many(proposals, explain))
+    except Exception:
+        log.warning("a chunk raised; evaluating its %d proposals one by one", len(proposals))
+    results: list[dict[str, Any] | Exception] = []
+    for proposal in proposals:
+        try:
+            results.append(engine.evaluate(proposal, explain))
+        except Exception as error:  # ProposalInvalid included: it is the item's answer
+            if not isinstance(error, ProposalInvalid):
+                log.exception("evaluation failed for a batch item")
+            results.append(error)
+    return results

@@ -1,0 +1,98 @@
+"""Generated proposals for benchmarks, tests and trying batches out: varied enough that scores,
+costs and deficiencies spread, deterministic for a seed.
+
+``invalid`` mutations break one field each, the way client data goes wrong (a number sent as a
+string, a missing field, a value outside the vocabulary, not an object at all), and report
+which field the service must name.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from schemas.vocabulary import (
+    ACQUISITION_PATHS,
+    CAPABILITY_AREAS,
+    DATALINKS,
+    IFF_MODES,
+    MUNITIONS_COMMONALITY,
+    STANDARDS,
+    SYSTEM_CATEGORIES,
+    THREATS,
+)
+
+COUNTRIES = ("US", "AU", "GB", "KR", "CA", "DE", "IT", "NL", "NO", "DK", "PL", "IN", "FR")
+SYSTEMS = ("F-35A", "Tomahawk Block V", "SM-6 Block I", "SM-3 Block IIA", "E-2D Advanced Hawkeye",
+           "KC-46A", "AMRAAM AIM-120D", "JASSM-ER", "Aegis", "Global Hawk", "MQ-9B",
+           "Indigenous widget")
+
+
+def _some(rng: random.Random, values: tuple[str, ...], most: int) -> list[str]:
+    return rng.sample(values, rng.randint(0, min(most, len(values))))
+
+
+def proposal(rng: random.Random, number: int) -> dict[str, Any]:
+    quantity = rng.randint(1, 400)
+    cost_kind = rng.choice(("unit_cost", "total_cost"))
+    amount = round(10 ** rng.uniform(6.5, 9.5) * (1 if cost_kind == "unit_cost" else quantity))
+    currency = rng.choice(("USD", "USD", "JPY"))
+    if currency == "JPY":
+        amount *= 150
+    acquisition: dict[str, Any] = {
+        "path": rng.choice(ACQUISITION_PATHS), "quantity": quantity,
+        cost_kind: {"amount": amount, "currency": currency},
+        "capability_area": rng.choice(CAPABILITY_AREAS),
+        "delivery_start_year": rng.randint(2024, 2034),
+    }
+    if rng.random() < 0.7:
+        acquisition["sustainment_cost_per_year"] = {"amount": round(amount * rng.uniform(0.01,
+                                                                                         0.1)),
+                                                    "currency": currency}
+    return {
+        "id": f"gen-{number}",
+        "title": f"Generated proposal {number}",
+        "fiscal_year": rng.randint(2024, 2027),
+        "system": {"name": rng.choice(SYSTEMS), "category": rng.choice(SYSTEM_CATEGORIES),
+                   "origin_country": rng.choice(("US", "US", "JP", "GB"))},
+        "acquisition": acquisition,
+        "capabilities": {"datalinks": _some(rng, DATALINKS, 3),
+                         "iff_modes": _some(rng, IFF_MODES, 2),
+                         "standards": _some(rng, STANDARDS, 3),
+                         "munitions_commonality": rng.choice(MUNITIONS_COMMONALITY)},
+        "threats_addressed": _some(rng, THREATS, 4),
+        "partners": {"operators": _some(rng, COUNTRIES, 5),
+                     "co_developers": _some(rng, COUNTRIES, 2),
+                     "training_with": _some(rng, COUNTRIES, 3)},
+    }
+
+
+def invalid(rng: random.Random, number: int) -> tuple[Any, str]:
+    """A broken proposal and the field path the service must report."""
+    broken = proposal(rng, number)
+    kind = rng.randrange(5)
+    if kind == 0:
+        broken["acquisition"]["quantity"] = str(broken["acquisition"]["quantity"])
+        return broken, "acquisition.quantity"
+    if kind == 1:
+        del broken["title"]
+        return broken, "title"
+    if kind == 2:
+        broken["system"]["category"] = "starship"
+        return broken, "system.category"
+    if kind == 3:
+        broken["capabilities"]["datalinks"] = ["link16", "smoke signals"]
+        return broken, "capabilities.datalinks.1"
+    return [broken["title"]], "$"
+
+
+def batch(count: int, invalid_share: float = 0.0, seed: int = 2026
+          ) -> Iterator[tuple[Any, str | None]]:
+    """``count`` items: each a proposal and None, or a broken one and its bad field."""
+    rng = random.Random(seed)
+    for number in range(count):
+        if rng.random() < invalid_share:
+            yield invalid(rng, number)
+        else:
+            yield proposal(rng, number), None

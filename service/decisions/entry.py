@@ -1,0 +1,46 @@
+"""One decision as the log keeps it: who asked, what they sent (masked), which ruleset answered,
+and the whole result with its explanation."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from typing import Any
+
+MASK = "***"
+
+
+def masked(proposal: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``proposal`` with each dotted path that is present replaced by ``***``: some
+    integrators must not keep, say, titles or contractor names in a log."""
+    copied = copy.deepcopy(proposal)
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node: Any = copied
+        for name in parents:
+            node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            node[leaf] = MASK
+    return copied
+
+
+def decision_entry(evaluation_id: str, evaluation: dict[str, Any], proposal: dict[str, Any],
+                   caller: str, mask: tuple[str, ...], batch_id: str | None = None
+                   ) -> dict[str, Any]:
+    entry = {
+        "evaluation_id": evaluation_id,
+        "decision_id": evaluation["decision_id"],
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "caller": caller,
+        "input_hash": evaluation["input_hash"],
+        "input": masked(proposal, mask),
+        "ruleset_version": evaluation["ruleset"]["version"],
+        "ruleset_hash": evaluation["ruleset"]["hash"],
+        "rating": evaluation["rating"],
+        "recommendation": evaluation["recommendation"],
+        "overall_score": evaluation["overall_score"],
+        "result": evaluation,
+    }
+    if batch_id is not None:
+        entry["batch_id"] = batch_id
+    return entry

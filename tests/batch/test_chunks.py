@@ -1,0 +1,180 @@
+"""Scoring a chunk, and the chunk task's bookkeeping on the in-memory store: results equal the
+single evaluation, invalid items are reported, redelivery is harmless, cancel stops work, and a
+chunk that keeps failing still lets the batch finish."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from service.batch.csvmap import header_for, proposal_to_row
+from service.batch.formats import RawItem
+from service.batch.memory_store import MemoryBatchStore
+from service.batch.scoring import Chunk, Failed, Scored, score_chunk
+from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING
+from service.engine import Engine
+from service.worker.batches import MAX_ATTEMPTS, process_chunk
+
+from .conftest import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.from_path(SHIPPED, mode="native")
+
+
+def json_chunk(proposals: list[Any], explain: str = "summary") -> Chunk:
+    return Chunk("json", explain,  # type: ignore[arg-type]
+                 [RawItem(i, i + 1, p if isinstance(p, str) else json.dumps(p))
+                  for i, p in enumerate(proposals)])
+
+
+@pytest.mark.parametrize("explain", ["summary", "full"])
+def test_results_equal_single_evaluations(engine: Engine, examples: list[dict[str, Any]],
+                                          explain: str) -> None:
+    outcomes = score_chunk(engine, json_chunk(examples, explain))
+
+    assert all(isinstance(o, Scored) for o in outcomes)
+    for example, outcome in zip(examples, outcomes, strict=True):
+        assert isinstance(outcome, Scored)
+        single = engine.evaluate(example, explain)  # type: ignore[arg-type]
+        assert json.dumps(outcome.evaluation) == json.dumps(single)
+
+
+def test_csv_rows_score_as_their_json_proposals(engine: Engine,
+                                                examples: list[dict[str, Any]]) -> None:
+    header = header_for(examples)
+    chunk = Chunk("csv", "summary", [RawItem(i, i + 2, proposal_to_row(p, header))
+                                     for i, p in enumerate(examples)], header)
+
+    for example, outcome in zip(examples, score_chunk(engine, chunk), strict=True):
+        assert isinstance(outcome, Scored)
+        assert outcome.evaluation == engine.evaluate(example)
+
+
+def test_invalid_items_are_reported_and_the_rest_scored(engine: Engine,
+                                                        examples: list[dict[str, Any]]) -> None:
+    bad_quantity = copy.deepcopy(examples[0]) | {"id": "bad"}
+    bad_quantity["acquisition"]["quantity"] = "12"
+    outcomes = score_chunk(engine, json_chunk([examples[1], "{not json", [1, 2], bad_quantity,
+                                               examples[2]]))
+
+    assert [type(o).__name__ for o in outcomes] == ["Scored", "Failed", "Failed", "Failed",
+                                                    "Scored"]
+    failed = [o for o in outcomes if isinstance(o, Failed)]
+    assert [(f.index, f.kind, f.errors[0]["field"]) for f in failed] == [
+        (1, "invalid", "$"), (2, "invalid", "$"), (3, "invalid", "acquisition.quantity")]
+    assert failed[2].proposal_id == "bad"
+
+
+class _Flaky(Engine):
+    """Fails on one proposal, as an evaluator disagreement would."""
+
+    def evaluate(self, raw: Any, explain: Any = "summary") -> dict[str, Any]:
+        if raw.get("id") == "boom":
+            raise RuntimeError("evaluators disagree")
+        return super().evaluate(raw, explain)
+
+
+def test_an_engine_failure_costs_only_its_item(examples: list[dict[str, Any]]) -> None:
+    flaky = _Flaky.from_path(SHIPPED, mode="native")
+    outcomes = score_chunk(flaky, json_chunk([examples[0], examples[1] | {"id": "boom"},
+                                              examples[2]]))
+
+    assert [type(o).__name__ for o in outcomes] == ["Scored", "Failed", "Scored"]
+    assert isinstance(outcomes[1], Failed) and outcomes[1].kind == "failed"
+
+
+class Hooks:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.logged: list[str] = []
+
+    def engine(self, version: str | None) -> Engine:
+        return self._engine
+
+    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+        self.logged.extend(f"{batch_id}/{s.index}" for s in scored)
+
+
+def make_batch(store: MemoryBatchStore, proposals: list[Any], chunk_size: int) -> str:
+    store.create("b1", {"id": "b1", "state": RECEIVING, "ttl": "60", "format": "json",
+                        "explain": "summary", "submitted_at": "now"}, 60)
+    chunks = [json_chunk(proposals).items[i:i + chunk_size]
+              for i in range(0, len(proposals), chunk_size)]
+    store.put_chunks("b1", [(n, Chunk("json", "summary", items).encode())
+                            for n, items in enumerate(chunks)], 60)
+    store.finalize("b1", {"total": str(len(proposals)), "chunks": str(len(chunks))})
+    return "b1"
+
+
+def test_a_redelivered_chunk_neither_loses_nor_doubles(engine: Engine,
+                                                       examples: list[dict[str, Any]]) -> None:
+    store, hooks = MemoryBatchStore(), Hooks(engine)
+    batch = make_batch(store, [*examples, "oops"], chunk_size=10)
+    process_chunk(store, hooks, batch, 0)
+    # a worker lost after recording chunk 0 gives the message back: chunk 0 runs again
+    store.put_chunks(batch, [(0, Chunk("json", "summary",
+                                       json_chunk([*examples, "oops"]).items[:10]).encode())], 60)
+    assert process_chunk(store, hooks, batch, 0) == "scored 0 of 10"
+    process_chunk(store, hooks, batch, 1)
+
+    assert store.counts(batch) == (len(examples), 1)
+    assert store.meta(batch)["state"] == DONE  # type: ignore[index]
+    assert sorted(hooks.logged) == sorted(f"b1/{i}" for i in range(len(examples)))
+    ranked = store.ranked(batch, "overall_score", 0, 100, False)
+    assert sorted(ranked) == list(range(len(examples)))
+
+
+def test_cancel_stops_chunks_not_started(engine: Engine, examples: list[dict[str, Any]]) -> None:
+    store = MemoryBatchStore()
+    batch = make_batch(store, examples, chunk_size=5)
+    process_chunk(store, Hooks(engine), batch, 0)
+    assert store.cancel(batch, "later") == CANCELLED
+
+    assert process_chunk(store, Hooks(engine), batch, 1).startswith("skipped")
+    assert store.counts(batch) == (5, 0)
+    assert store.meta(batch)["state"] == CANCELLED  # type: ignore[index]
+
+
+def test_a_chunk_that_keeps_failing_fails_its_items_so_the_batch_ends(
+        engine: Engine, examples: list[dict[str, Any]]) -> None:
+    store = MemoryBatchStore()
+    batch = make_batch(store, examples[:3], chunk_size=3)
+    for _ in range(MAX_ATTEMPTS):  # each start counts, as if the worker died mid-chunk
+        store.begin_chunk(batch, 0, "now")
+
+    process_chunk(store, Hooks(engine), batch, 0)
+
+    assert store.counts(batch) == (0, 3)
+    assert store.failures(batch, 0, 10)[0]["status"] == "failed"
+    assert store.meta(batch)["state"] == DONE  # type: ignore[index]
+
+
+def test_finishing_waits_for_the_upload_to_end(engine: Engine,
+                                               examples: list[dict[str, Any]]) -> None:
+    """Workers may finish every chunk while the upload is still being read."""
+    store = MemoryBatchStore()
+    store.create("b2", {"id": "b2", "state": RECEIVING, "ttl": "60"}, 60)
+    store.put_chunks("b2", [(0, json_chunk(examples[:2]).encode())], 60)
+    process_chunk(store, Hooks(engine), "b2", 0)
+    assert store.meta("b2")["state"] == RECEIVING  # type: ignore[index]
+
+    store.finalize("b2", {"total": "2"})
+    assert store.meta("b2")["state"] == ACTIVE  # type: ignore[index]
+    assert store.try_finish("b2", "end")
+    assert store.meta("b2")["state"] == DONE  # type: ignore[index]
+
+
+def test_each_queue_gets_only_its_own_messages() -> None:
+    """Bare queue names would bind both queues to Celery's default exchange and key, so every
+    message would reach both and run twice."""
+    from service.worker.batches import BATCH_QUEUE, CHUNK_TASK, batch_celery_config
+
+    config = batch_celery_config("policy-evaluations")
+    bindings = [(q.exchange.name, q.routing_key) for q in config["task_queues"]]
+    assert len(set(bindings)) == len(bindings) == 2
+    assert config["task_routes"][CHUNK_TASK] == {"queue": BATCH_QUEUE}

@@ -1,0 +1,51 @@
+"""CSV columns are proposal field paths; a row converts to exactly the JSON proposal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.proposal import ProposalSchema
+from service.batch.csvmap import columns, header_for, proposal_to_row, row_to_proposal
+
+
+def test_columns_are_the_schema_field_paths_with_types() -> None:
+    found = columns()
+
+    assert found["acquisition.unit_cost.amount"].kind == "number"
+    assert found["acquisition.quantity"].kind == "integer"
+    assert found["capabilities.datalinks"].kind == "list"
+    assert "link16" in found["capabilities.datalinks"].description
+    assert found["title"].required and not found["acquisition.unit_cost.amount"].required
+
+
+def test_every_example_round_trips_through_a_csv_row(examples: list[dict[str, Any]]) -> None:
+    """Equal once validated: an empty list or section has no cell, and left out it loads as
+    the same default."""
+    header = header_for(examples)
+    schema = ProposalSchema()
+    for example in examples:
+        proposal, errors = row_to_proposal(header, proposal_to_row(example, header))
+        assert errors == []
+        assert schema.load(proposal) == schema.load(example)
+
+
+def test_cells_convert_by_field_type() -> None:
+    header = ["title", "fiscal_year", "acquisition.unit_cost.amount",
+              "acquisition.total_cost.amount", "capabilities.datalinks", "partners.operators"]
+    proposal, errors = row_to_proposal(header, [" T ", "2026", "2.35e9", "400", "link16| cec |",
+                                                ""])
+
+    assert errors == []
+    assert proposal == {"title": "T", "fiscal_year": 2026,
+                        "acquisition": {"unit_cost": {"amount": 2.35e9},
+                                        "total_cost": {"amount": 400}},
+                        "capabilities": {"datalinks": ["link16", "cec"]}}
+
+
+def test_cells_that_do_not_convert_are_named_by_field() -> None:
+    header = ["fiscal_year", "acquisition.quantity", "acquisition.unit_cost.amount"]
+    _, errors = row_to_proposal(header, ["2026.0", "1,000", "nan"])
+
+    assert [e["field"] for e in errors] == ["fiscal_year", "acquisition.quantity",
+                                            "acquisition.unit_cost.amount"]
+    assert "integer" in errors[0]["message"] and "number" in errors[2]["message"]

@@ -1,0 +1,113 @@
+"""Splitting uploads: items found whatever the block boundaries, lines right, and every way an
+upload can be unreadable reported as ``UploadError`` with its line."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from service.batch import formats
+from service.batch.formats import UploadError, format_for, split
+
+
+def items(fmt: formats.Format, data: bytes, block: int | None = None,
+          monkeypatch: pytest.MonkeyPatch | None = None) -> list[formats.RawItem]:
+    if block is not None and monkeypatch is not None:
+        monkeypatch.setattr(formats, "BLOCK", block)
+    return list(split(fmt, io.BytesIO(data), max_item_bytes=4096))
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 65536])
+def test_json_array_items_survive_any_block_boundary(block: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    elements: list[Any] = [{"a": 1, "s": 'x,]}"y\\'}, 12345, "é and ✓", [1, [2]], None,
+                           {"n": -1.5e300}]
+    text = '[\n ' + ',\n '.join(json.dumps(e, ensure_ascii=False) for e in elements) + "\n]\n"
+
+    found = items("json", text.encode(), block, monkeypatch)
+
+    assert [json.loads(i.data) for i in found] == elements  # type: ignore[arg-type]
+    assert [i.index for i in found] == list(range(len(elements)))
+    assert [i.line for i in found] == [2, 3, 4, 5, 6, 7]
+
+
+def test_json_array_of_nothing_and_byte_order_mark() -> None:
+    assert items("json", b"\xef\xbb\xbf [ ] ") == []
+
+
+@pytest.mark.parametrize(("body", "message", "line"), [
+    (b"", "found an empty body", 1),
+    (b'{"title": "x"}', "expected a JSON array", 1),
+    (b'[{"a": 1},\n {"a": 2,}]', "not valid JSON", 2),
+    (b'[{"a": 1}\n {"a": 2}]', "expected ',' or ']'", 2),
+    (b'[{"a": 1},', "not closed", 1),
+    (b'[{"a": 1}] [', "unexpected data after the JSON array", 1),
+    (b'[{"a": "\xff"}]', "not UTF-8", 1),
+    (b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]", "nested too deeply", 1),
+])
+def test_unreadable_json_arrays(body: bytes, message: str, line: int) -> None:
+    with pytest.raises(UploadError, match=message) as raised:
+        list(split("json", io.BytesIO(body), max_item_bytes=1 << 20))
+    assert raised.value.line == line
+
+
+def test_json_item_larger_than_the_limit() -> None:
+    body = json.dumps([{"title": "x" * 5000}]).encode()
+    with pytest.raises(UploadError, match="larger than 4096 bytes"):
+        items("json", body)
+
+
+def test_json_lines_skip_blank_lines_and_keep_line_numbers() -> None:
+    found = items("jsonl", b'{"a": 1}\n\n  \r\n{"a": 2}\r\nnot json\n{"a": 3}')
+
+    assert [(i.index, i.line, i.data) for i in found] == [
+        (0, 1, '{"a": 1}'), (1, 4, '{"a": 2}'), (2, 5, "not json"), (3, 6, '{"a": 3}')]
+
+
+def test_json_lines_refuse_bad_encoding_and_huge_lines() -> None:
+    with pytest.raises(UploadError, match="not UTF-8") as raised:
+        items("jsonl", b'{"a": 1}\n{"a": "\xff"}\n')
+    assert raised.value.line == 2
+    with pytest.raises(UploadError, match="longer than 4096 bytes"):
+        items("jsonl", b"x" * 5000 + b"\n")
+
+
+def test_csv_header_rows_and_quoted_line_breaks() -> None:
+    data = ("\ufefftitle,system.name,capabilities.datalinks\n"
+            '"A, with comma",F-35,link16|cec\n'
+            "\n"
+            '"Two\nlines",E-2D,\n').encode()
+
+    found = items("csv", data)
+
+    assert found[0].index == -1 and found[0].data == ["title", "system.name",
+                                                     "capabilities.datalinks"]
+    assert [(i.index, i.line, i.data) for i in found[1:]] == [
+        (0, 2, ["A, with comma", "F-35", "link16|cec"]), (1, 4, ["Two\nlines", "E-2D", ""])]
+
+
+@pytest.mark.parametrize(("body", "message", "line"), [
+    (b"", "no header row", None),
+    (b"title,colour\nx,red\n", "unknown column 'colour'", 1),
+    (b"title,title\nx,y\n", "given more than once", 1),
+    (b"title,fiscal_year\nx,2026\ny\n", "1 cells where the header has 2", 3),
+    (b'title,fiscal_year\n"x,2026\n', "not valid CSV", 2),
+    (b"title,fiscal_year\nx,2026\n\xff,1\n", "not UTF-8", None),
+])
+def test_broken_csv(body: bytes, message: str, line: int | None) -> None:
+    with pytest.raises(UploadError, match=message) as raised:
+        items("csv", body)
+    if line is not None:
+        assert raised.value.line == line
+
+
+@pytest.mark.parametrize(("media", "name", "expected"), [
+    ("application/json", None, "json"), ("application/x-ndjson", None, "jsonl"),
+    ("text/csv; charset=utf-8", None, "csv"), ("application/octet-stream", "a.CSV", "csv"),
+    (None, "b.ndjson", "jsonl"), ("text/plain", "c.txt", None), ("application/xml", None, None),
+])
+def test_format_for(media: str | None, name: str | None, expected: str | None) -> None:
+    assert format_for(media, name) == expected
