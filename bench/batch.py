@@ -42,7 +42,7 @@ from service.worker.app import create_celery
 from service.worker.tasks import engine_for
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+REDIS = os.environ.get("BENCH_REDIS_URL", "")
 KEY = "bench-evaluator-key-0123456789abcdef"
 
 
@@ -134,7 +134,7 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         try:
             if check():  # type: ignore[operator]
                 return
-        except (requests.ConnectionError, OSError):
+        except (requests.ConnectionError, redis.RedisError, OSError):
             pass
         time.sleep(0.1)
     raise SystemExit(f"bench: {what} within {timeout:.0f} s")
@@ -150,9 +150,20 @@ def single_latencies(url: str, proposal: dict[str, object], stop_flag: threading
             found.append(time.perf_counter() - started)
 
 
-def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Path) -> Run:
-    redis.Redis.from_url(REDIS).flushdb()
-    env = {**os.environ, "REDIS_URL": REDIS, "POLICY_ENGINE": mode,
+def own_redis(logs: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    server = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", str(logs)], dict(os.environ),
+                   logs / "redis.log")
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: redis.Redis.from_url(url).ping(), 30, "no Redis")
+    return url, server
+
+
+def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Path,
+        redis_url: str, redis_process: int | None) -> Run:
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {**os.environ, "REDIS_URL": redis_url, "POLICY_ENGINE": mode,
            "API_KEYS": f"bench:evaluator:{digest(KEY)}", "RATE_LIMIT": "1000000/minute",
            "BATCH_CHUNK_SIZE": str(chunk_size), "PYTHONUNBUFFERED": "1"}
     worker = start([sys.executable, "-m", "celery", "-A", "service.worker.app", "worker",
@@ -184,7 +195,7 @@ def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Pa
         location = url + response.headers["Location"]
         pool = children(worker.pid)
         watched = {"worker pool": pool, "worker main": [worker.pid], "API": children(api.pid),
-                   "Redis": [p for p in [redis_pid()] if p]}
+                   "Redis": [p for p in [redis_process or redis_pid()] if p]}
         before = {name: sum(cpu_seconds(p) for p in pids) for name, pids in watched.items()}
         while True:
             status = requests.get(location, headers=auth, timeout=60).json()
@@ -242,17 +253,28 @@ def main() -> None:
     proposals = [synthetic.proposal(rng, i) for i in range(max(sizes))]
     runs = []
     load = os.getloadavg()[0]
-    for mode in args.engines.split(","):
-        rate = alone_in_a_fresh_process(mode, args.engine_seconds)
-        print(f"{mode}: engine alone {rate:,.0f} proposals/s (1 process)", flush=True)
-        for size in sizes:
-            path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
-            result = run(mode, size, path, args.chunk_size, rate, logs)
-            runs.append(result)
-            print(f"  {size:,}: {result.rate:,.0f}/s end to end "
-                  f"({result.rate / rate:.2f}× the engine alone), API peak "
-                  f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
-                  flush=True)
+    server = None
+    if REDIS:
+        redis_url, redis_process = REDIS, None
+    else:
+        redis_url, server = own_redis(logs)
+        redis_process = server.pid
+    try:
+        for mode in args.engines.split(","):
+            rate = alone_in_a_fresh_process(mode, args.engine_seconds)
+            print(f"{mode}: engine alone {rate:,.0f} proposals/s (1 process)", flush=True)
+            for size in sizes:
+                path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
+                result = run(mode, size, path, args.chunk_size, rate, logs, redis_url,
+                             redis_process)
+                runs.append(result)
+                print(f"  {size:,}: {result.rate:,.0f}/s end to end "
+                      f"({result.rate / rate:.2f}× the engine alone), API peak "
+                      f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
+                      flush=True)
+    finally:
+        if server is not None:
+            stop(server)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {date.today()}; chunk {args.chunk_size}; load "
           f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after; logs in {logs}")

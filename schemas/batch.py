@@ -36,8 +36,9 @@ class IdempotencyHeaderSchema(Schema):
         metadata={"description": "Makes a retried submission safe: the same key with the same "
                                  "upload answers with the batch the first one created (header "
                                  "`Idempotent-Replayed: true`); with a different upload, 422; "
-                                 "while the first is still uploading, 409. Kept as long as "
-                                 "the batch.", "example": "3f2b7c1e-import-2026-11-25"})
+                                 "while the first is still uploading, 409. Kept "
+                                 "`BATCH_RESULT_TTL` seconds from the submission.",
+                  "example": "3f2b7c1e-import-2026-11-25"})
 
 
 class PageQuerySchema(Schema):
