@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.install(app, settings)  # before the limiter: it counts per authenticated key
     hardening.install(app, settings)
     app.extensions["policy_eval"] = Runtime.start(settings)
+    batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app)
     for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,

@@ -40,6 +40,7 @@ from service.batch import portfolio, report
 from service.batch.formats import FORMATS, MEDIA_TYPES, format_for
 from service.batch.settings import BatchSettings
 from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore, store_for
+from service.observability import metrics
 from service.worker.tasks import utc_now
 
 blp = Blueprint(
@@ -403,3 +404,20 @@ class BatchPortfolio(MethodView):
         body = portfolio.build(store.all_summaries(batch_id), failures, budget,
                                query["currency"])
         return _json({"batch_id": batch_id, **body})
+
+
+def report_progress(runtime: Runtime) -> None:
+    """Feed /metrics the progress of unfinished batches, read from their records at scrape time
+    (the records are the truth; a gauge pushed by workers would go stale when they exit)."""
+    store = store_for(runtime.celery.conf)
+
+    def unfinished() -> list[metrics.BatchProgress]:
+        found = []
+        for batch_id, meta in store.unfinished():
+            scored, failed = store.counts(batch_id)
+            found.append(metrics.BatchProgress(batch_id, int(meta.get("total") or 0),
+                                               scored + failed, failed))
+        return found
+
+    metrics.set_batch_progress_source(unfinished)
+

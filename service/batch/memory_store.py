@@ -94,6 +94,12 @@ class MemoryBatchStore:
                 if batch.meta["state"] == RECEIVING:
                     batch.meta["state"] = ACTIVE
 
+    def unfinished(self) -> list[tuple[str, dict[str, str]]]:
+        with self._lock:
+            self._expire_old()
+            return [(batch_id, dict(batch.meta)) for batch_id, batch in self._batches.items()
+                    if batch.meta["state"] in (RECEIVING, ACTIVE)]
+
     def discard(self, batch_id: str) -> None:
         with self._lock:
             self._batches.pop(batch_id, None)

@@ -38,6 +38,7 @@ from service.batch.store import (
 
 PREFIX = "policy-eval:batch:"
 KEY_PREFIX = "policy-eval:batch-key:"
+UNFINISHED = "policy-eval:batches:unfinished"  # ids of batches receiving or being scored
 
 # KEYS: the record, summary, errors, then every key to expire; ARGV: finished_at
 _FINISH = """
@@ -103,6 +104,7 @@ class RedisBatchStore:
         with self._redis.pipeline() as pipe:
             pipe.hset(key(batch_id), mapping=dict(meta))
             pipe.expire(key(batch_id), ttl)
+            pipe.sadd(UNFINISHED, batch_id)
             pipe.execute()
 
     def put_chunks(self, batch_id: str, chunks: Sequence[tuple[int, bytes]], ttl: int
@@ -127,12 +129,14 @@ class RedisBatchStore:
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         self._redis.delete(key(batch_id), *keys)
+        self._redis.srem(UNFINISHED, batch_id)
         chunks = list(self._redis.scan_iter(match=key(batch_id, "chunk", "*"), count=1000))
         for start in range(0, len(chunks), 1000):
             self._redis.delete(*chunks[start:start + 1000])
 
     def cancel(self, batch_id: str, at: str) -> str | None:
         state = self._cancel(keys=[key(batch_id)], args=[at])
+        self._redis.srem(UNFINISHED, batch_id)
         return state.decode() if isinstance(state, bytes) else state
 
     def try_finish(self, batch_id: str, at: str) -> bool:
@@ -140,7 +144,10 @@ class RedisBatchStore:
         keys = [key(batch_id), key(batch_id, "summary"), key(batch_id, "errors"),
                 key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "attempts")]
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
-        return bool(self._finish(keys=keys, args=[at]))
+        finished = bool(self._finish(keys=keys, args=[at]))
+        if finished:
+            self._redis.srem(UNFINISHED, batch_id)
+        return finished
 
     # --- reading ---
 
@@ -149,6 +156,17 @@ class RedisBatchStore:
         if not found or b"state" not in found:
             return None
         return {k.decode(): v.decode() for k, v in found.items()}
+
+    def unfinished(self) -> list[tuple[str, dict[str, str]]]:
+        found = []
+        for raw in self._redis.smembers(UNFINISHED):
+            batch_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+            meta = self.meta(batch_id)
+            if meta is None or meta["state"] not in (RECEIVING, ACTIVE):
+                self._redis.srem(UNFINISHED, batch_id)  # expired or ended without us seeing it
+                continue
+            found.append((batch_id, meta))
+        return found
 
     def counts(self, batch_id: str) -> tuple[int, int]:
         with self._redis.pipeline(transaction=False) as pipe:

@@ -94,6 +94,10 @@ class BatchStore(Protocol):
     # --- reading ---
     def meta(self, batch_id: str) -> dict[str, str] | None: ...
 
+    def unfinished(self) -> list[tuple[str, dict[str, str]]]:
+        """``(batch_id, meta)`` of the batches still receiving or being scored, for progress
+        metrics."""
+
     def counts(self, batch_id: str) -> tuple[int, int]:
         """(scored, failed)"""
 

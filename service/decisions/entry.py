@@ -13,6 +13,8 @@ MASK = "***"
 def masked(proposal: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
     """A copy of ``proposal`` with each dotted path that is present replaced by ``***``: some
     integrators must not keep, say, titles or contractor names in a log."""
+    if not paths:
+        return proposal  # nothing masked: the entry may share it, it is only serialized
     copied = copy.deepcopy(proposal)
     for path in paths:
         *parents, leaf = path.split(".")

