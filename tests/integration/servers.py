@@ -9,8 +9,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -18,6 +20,8 @@ import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from service.api import close_app, create_app
+from service.config import Settings
 from tests.keys import API_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,11 +134,12 @@ def gunicorn_api(redis_url: str, log_dir: Path, **env: str) -> tuple[LoggedProce
         "--worker-class", "gthread", "--workers", "1", "--threads", "8",
         "service.api.wsgi:app",
     ], service_env(redis_url, **env), log_dir)
-    wait_for(lambda: _answers(url, api), 60, "gunicorn did not answer /healthz", api.log)
+    wait_for(lambda: answers(url, api), 60, "gunicorn did not answer /healthz", api.log)
     return api, url
 
 
-def _answers(url: str, process: LoggedProcess) -> bool:
+def answers(url: str, process: LoggedProcess) -> bool:
+    """Whether the API ``process`` serves ``/healthz`` yet; raises if it has exited."""
     if not process.alive():
         raise AssertionError(f"gunicorn exited\n{process.log()}")
     try:
@@ -157,3 +162,19 @@ class ThreadedServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
+
+
+@contextmanager
+def api_without_workers(db: int, **settings: Any) -> Iterator[tuple[str, str]]:
+    """An API (in a thread of the test process) on its own Redis database where no worker
+    listens yet, so evaluations wait in the queue: ``(url, redis_url)``."""
+    redis_url = flushed_redis(db)
+    app = create_app(Settings(api_keys=API_KEYS, redis_url=redis_url, ruleset=MINI_RULESET,
+                              **settings))
+    server = ThreadedServer(app)
+    try:
+        yield server.url, redis_url
+    finally:
+        server.stop()
+        close_app(app)
+

@@ -31,6 +31,7 @@ from .checks import problem
 from .proposals import ISOLATED_RADAR, TOMAHAWK
 from .servers import (
     LoggedProcess,
+    answers,
     flushed_redis,
     free_port,
     service_env,
@@ -83,15 +84,7 @@ def start_api(redis_url: str, metrics_dir: Path, log_dir: Path, name: str,
                                "python:service.api.gunicorn_conf", "service.api.wsgi:app"],
                         env, log_dir)
 
-    def answers() -> bool:
-        if not api.alive():
-            raise AssertionError(f"gunicorn exited\n{api.log()}")
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    wait_for(answers, 60, "gunicorn did not answer /healthz", api.log)
+    wait_for(lambda: answers(url, api), 60, "gunicorn did not answer /healthz", api.log)
     return api, url
 
 

@@ -13,16 +13,14 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from service.api import close_app, create_app
-from service.config import Settings
-from tests.keys import API_KEYS, bearer
+from tests.keys import bearer
 
 from .checks import http, poll, problem
 from .proposals import TOMAHAWK
 from .servers import (
     MINI_RULESET,
     LoggedProcess,
-    ThreadedServer,
+    api_without_workers,
     celery_worker,
     flushed_redis,
     gunicorn_api,
@@ -169,13 +167,8 @@ def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
 @pytest.fixture(scope="module")
 def stalled(logs: Path) -> Iterator[tuple[str, str]]:
     """An API with no worker yet, so an evaluation can wait in the queue."""
-    redis_url = flushed_redis(PINNED_DB)
-    app = create_app(Settings(api_keys=API_KEYS, redis_url=redis_url, ruleset=MINI_RULESET,
-                              sync_timeout=0.2))
-    server = ThreadedServer(app)
-    yield server.url, redis_url
-    server.stop()
-    close_app(app)
+    with api_without_workers(PINNED_DB, sync_timeout=0.2) as api:
+        yield api
 
 
 def test_an_evaluation_in_flight_finishes_on_the_version_it_started_with(

@@ -12,18 +12,12 @@ from urllib.parse import urljoin
 
 import pytest
 
-from service.api import close_app, create_app
-from service.config import Settings
-from tests.keys import API_KEYS
-
 from .checks import assert_points_add_up, http, poll
 from .proposals import TOMAHAWK
 from .servers import (
-    MINI_RULESET,
     STALLED_DB,
     LoggedProcess,
-    ThreadedServer,
-    flushed_redis,
+    api_without_workers,
     service_env,
 )
 
@@ -34,13 +28,8 @@ SYNC_TIMEOUT = 1.0
 @pytest.fixture(scope="module")
 def stalled() -> Iterator[tuple[str, str]]:
     """An API on its own Redis database, where no worker listens (yet)."""
-    redis_url = flushed_redis(STALLED_DB)
-    app = create_app(Settings(api_keys=API_KEYS, redis_url=redis_url, ruleset=MINI_RULESET,
-                              sync_timeout=SYNC_TIMEOUT))
-    server = ThreadedServer(app)
-    yield server.url, redis_url
-    server.stop()
-    close_app(app)
+    with api_without_workers(STALLED_DB, sync_timeout=SYNC_TIMEOUT) as api:
+        yield api
 
 
 def test_timed_out_wait_answers_202_then_completes_when_a_worker_starts(
