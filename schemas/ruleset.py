@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.proposal import ProposalSchema
 from service.engine.model import RATINGS, RECOMMENDATIONS
@@ -115,10 +115,19 @@ class ImpactRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    proposals = fields.List(fields.Nested(ProposalSchema), required=True,
+    proposals = fields.List(fields.Nested(ProposalSchema),
                             validate=validate.Length(min=1, max=MAX_IMPACT_PROPOSALS))
+    batch_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "Instead of `proposals`: the proposals of a stored batch (at most "
+                       f"{MAX_IMPACT_PROPOSALS:,} items)."})
     against = fields.String(metadata={"description": "The version to compare with; default: "
                                                      "the active one."})
+
+    @validates_schema
+    def _one_source(self, data: dict[str, Any], **_: Any) -> None:
+        if ("proposals" in data) == ("batch_id" in data):
+            raise ValidationError("Give exactly one of proposals or batch_id.",
+                                  field_name="proposals")
 
 
 class SideSchema(Schema):

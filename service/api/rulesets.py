@@ -17,6 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.ruleset import (
+    MAX_IMPACT_PROPOSALS,
     ActivateSchema,
     ImpactRequestSchema,
     ImpactSchema,
@@ -29,6 +30,7 @@ from service.api import jobs
 from service.api.auth import ANONYMOUS, current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
+from service.batch.store import store_for
 from service.engine import Ruleset, RulesetError, parse_ruleset
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
 from service.worker.tasks import IMPACT_TASK_NAME
@@ -87,6 +89,19 @@ def _record(state: Runtime, version: str) -> RulesetRecord:
     if record is None:
         raise Problem(404, f"No ruleset version {version!r} is published.")
     return record
+
+
+def _stored_batch(state: Runtime, batch_id: str) -> str:
+    """A batch the impact can be computed on now: stored and small enough to answer in time."""
+    meta = store_for(state.celery.conf).meta(batch_id)
+    if meta is None:
+        raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired.")
+    total = int(meta.get("total") or 0)
+    if total > MAX_IMPACT_PROPOSALS:
+        raise Problem(413, f"Batch {batch_id} holds {total:,} proposals; the impact is computed "
+                           f"while you wait for at most {MAX_IMPACT_PROPOSALS:,}. Compare the "
+                           "versions on its file with `policy-eval rules diff`.")
+    return batch_id
 
 
 def _parse_body(source: str) -> Ruleset:
@@ -208,10 +223,12 @@ class Impact(MethodView):
         against = body.get("against") or state.active_version()
         for name in (version, against):
             _record(state, name)
-        raw = (request.get_json() or {})["proposals"]  # as sent: the worker validates again
+        if "batch_id" in body:
+            args: tuple[Any, ...] = (against, version, None, _stored_batch(state, body["batch_id"]))
+        else:  # as sent: the worker validates again
+            args = (against, version, (request.get_json() or {})["proposals"])
         task_id = str(uuid.uuid4())
-        state.celery.tasks[IMPACT_TASK_NAME].apply_async((against, version, raw),
-                                                         task_id=task_id)
+        state.celery.tasks[IMPACT_TASK_NAME].apply_async(args, task_id=task_id)
         jobs.wait(state, task_id, state.settings.task_time_limit)
         meta = state.celery.backend.get_task_meta(task_id)
         if meta.get("status") != "SUCCESS":

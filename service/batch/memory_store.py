@@ -26,6 +26,7 @@ class _Batch:
     meta: dict[str, str]
     expires: float
     chunks: dict[int, bytes] = field(default_factory=dict)
+    inputs: dict[int, bytes] = field(default_factory=dict)
     attempts: dict[int, int] = field(default_factory=dict)
     results: dict[int, bytes] = field(default_factory=dict)
     summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -85,6 +86,7 @@ class MemoryBatchStore:
             batch = self._get(batch_id)
             if batch is not None:
                 batch.chunks.update(chunks)
+                batch.inputs.update(chunks)
 
     def finalize(self, batch_id: str, fields: Mapping[str, str]) -> None:
         with self._lock:
@@ -185,6 +187,11 @@ class MemoryBatchStore:
         with self._lock:
             batch = self._get(batch_id)
             return batch.meta.get("state") if batch else None
+
+    def inputs(self, batch_id: str) -> list[bytes]:
+        with self._lock:
+            batch = self._get(batch_id)
+            return [batch.inputs[n] for n in sorted(batch.inputs)] if batch else []
 
     def chunk(self, batch_id: str, number: int) -> bytes | None:
         with self._lock:

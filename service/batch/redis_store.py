@@ -112,6 +112,8 @@ class RedisBatchStore:
         with self._redis.pipeline(transaction=False) as pipe:
             for number, payload in chunks:
                 pipe.set(key(batch_id, "chunk", str(number)), payload, ex=ttl)
+                pipe.hset(key(batch_id, "inputs"), str(number), payload)
+            pipe.expire(key(batch_id, "inputs"), ttl)
             pipe.execute()
 
     def finalize(self, batch_id: str, fields: Mapping[str, str]) -> None:
@@ -125,7 +127,7 @@ class RedisBatchStore:
 
     def discard(self, batch_id: str) -> None:
         keys = [key(batch_id, part) for part in ("results", "summary", "errors", "failed",
-                                                   "attempts")]
+                                                   "attempts", "inputs")]
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         self._redis.delete(key(batch_id), *keys)
@@ -142,7 +144,8 @@ class RedisBatchStore:
     def try_finish(self, batch_id: str, at: str) -> bool:
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys = [key(batch_id), key(batch_id, "summary"), key(batch_id, "errors"),
-                key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "attempts")]
+                key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "attempts"),
+                key(batch_id, "inputs")]
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         finished = bool(self._finish(keys=keys, args=[at]))
         if finished:
@@ -167,6 +170,10 @@ class RedisBatchStore:
                 continue
             found.append((batch_id, meta))
         return found
+
+    def inputs(self, batch_id: str) -> list[bytes]:
+        stored = self._redis.hgetall(key(batch_id, "inputs"))
+        return [stored[number] for number in sorted(stored, key=int)]
 
     def counts(self, batch_id: str) -> tuple[int, int]:
         with self._redis.pipeline(transaction=False) as pipe:

@@ -173,3 +173,17 @@ def _evaluate(engine: Engine, pending: list[tuple[int, Any]], explain: Explain
                 log.exception("evaluation failed for a batch item")
             results.append(error)
     return results
+
+
+def stored_proposals(payloads: Sequence[bytes]) -> list[dict[str, Any]]:
+    """The proposals of a stored batch, in upload order, from its chunks as uploaded; items
+    that are not proposals are left out (they have no evaluation under any ruleset)."""
+    proposals = []
+    for payload in payloads:
+        chunk = Chunk.decode(payload)
+        for item in chunk.items:
+            proposal, errors = decode_item(chunk, item)
+            if not errors and isinstance(proposal, dict):
+                proposals.append(proposal)
+    return proposals
+

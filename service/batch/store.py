@@ -123,6 +123,10 @@ class BatchStore(Protocol):
 
     def chunk(self, batch_id: str, number: int) -> bytes | None: ...
 
+    def inputs(self, batch_id: str) -> list[bytes]:
+        """Every chunk as uploaded, in order, kept after scoring: the impact of a ruleset
+        version can be measured on a stored batch."""
+
     def begin_chunk(self, batch_id: str, number: int, at: str) -> int:
         """Note that a worker starts ``number`` (and the batch, if first); returns how many
         times this chunk has been started, this time included."""

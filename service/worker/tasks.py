@@ -22,6 +22,8 @@ from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from schemas.errors import field_errors
+from service.batch.scoring import stored_proposals
+from service.batch.store import store_for
 from service.decisions.entry import decision_entry
 from service.decisions.log import keyed
 from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
@@ -81,11 +83,15 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
 
 @shared_task(name=IMPACT_TASK_NAME, bind=True)
 def impact_of(self: Task, old_version: str, new_version: str,
-              proposals: list[dict[str, Any]]) -> dict[str, Any]:
+              proposals: list[dict[str, Any]] | None = None,
+              batch_id: str | None = None) -> dict[str, Any]:
     """What publishing ``new_version`` in place of ``old_version`` would change for
-    ``proposals`` (already validated by the API): run on a worker, as evaluations are."""
+    ``proposals`` (already validated by the API), or for the proposals of a stored batch: run
+    on a worker, as evaluations are."""
+    if batch_id is not None:
+        proposals = stored_proposals(store_for(self.app.conf).inputs(batch_id))
     report = impact(engine_for(self.app.conf, old_version),
-                    engine_for(self.app.conf, new_version), proposals)
+                    engine_for(self.app.conf, new_version), proposals or [])
     changes = [{**dataclasses.asdict(change), "changed": change.what}
                for change in report.changes]
     return {"old_version": old_version, "new_version": new_version, "total": report.total,

@@ -164,6 +164,41 @@ def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
     assert "proposals.0.fiscal_year" in [e["field"] for e in problem(bad, 422)["errors"]]
 
 
+def test_impact_on_a_stored_batch_equals_the_impact_on_its_proposals(
+        service: tuple[str, LoggedProcess]) -> None:
+    url, _ = service
+    publish(url, CANDIDATE)
+    without_link16 = {**TOMAHAWK, "id": "no-link16",
+                      "capabilities": {**TOMAHAWK["capabilities"], "datalinks": ["satcom"]}}
+    proposals = [TOMAHAWK, without_link16, "not a proposal"]
+    submitted = http.post(f"{url}/v1/batches", json=proposals, timeout=60)
+    assert submitted.status_code == 202, submitted.text
+    status = poll_until_done(urljoin(url, submitted.headers["Location"]))
+    batch_id = status["id"]
+
+    by_batch = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60,
+                         json={"batch_id": batch_id, "against": "1.0.0"})
+    by_proposals = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60,
+                             json={"proposals": proposals[:2], "against": "1.0.0"})
+    assert by_batch.status_code == by_proposals.status_code == 200, by_batch.text
+    assert by_batch.json() == by_proposals.json()
+    assert by_batch.json()["total"] == 2  # the item that is no proposal has no evaluation
+    problem(http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
+                      json={"batch_id": "no-such-batch"}), 404)
+    both = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
+                     json={"batch_id": batch_id, "proposals": [TOMAHAWK]})
+    assert "proposals" in [e["field"] for e in problem(both, 422)["errors"]]
+
+
+def poll_until_done(location: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = http.get(location, timeout=10).json()
+        if status["status"] == "done" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def stalled(logs: Path) -> Iterator[tuple[str, str]]:
     """An API with no worker yet, so an evaluation can wait in the queue."""
