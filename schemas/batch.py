@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.errors import FieldErrorSchema
 from schemas.evaluation import EXPLAIN_LEVELS, EvaluationSchema
+from schemas.fields import one_of
 
 BATCH_STATUSES = ("queued", "running", "done", "cancelled")
 EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_cost",
@@ -15,9 +16,6 @@ EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_co
 DOWNLOAD_FORMATS = ("json", "jsonl", "csv")
 MAX_PAGE_SIZE = 1000
 
-
-def _enum(values: tuple[str, ...], **kwargs: object) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), **kwargs)  # type: ignore[arg-type]
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -51,9 +49,9 @@ class ResultsQuerySchema(PageQuerySchema):
         load_default="overall_score",
         metadata={"description": "`overall_score` or a criterion name (e.g. `budget_fit`); "
                                  "ties keep upload order."})
-    order = _enum(("desc", "asc"), load_default="desc",
+    order = one_of(("desc", "asc"), load_default="desc",
                   metadata={"description": "`desc`: best first. `asc` is its exact reverse."})
-    format = _enum(DOWNLOAD_FORMATS, load_default="json",
+    format = one_of(DOWNLOAD_FORMATS, load_default="json",
                    metadata={"description": "`json`: one page. `jsonl` / `csv`: every result, "
                                             "ranked, then every failure, as a streamed "
                                             "download (`page` and `page_size` ignored)."})
@@ -64,7 +62,7 @@ class PortfolioQuerySchema(Schema):
         validate=validate.Range(min=0, min_inclusive=False, max=1e16),
         metadata={"description": "Total budget. Default: each capability area competes for "
                                  "what remains of its Defense Buildup Program envelope (JPY)."})
-    currency = _enum(("JPY", "USD"), load_default="JPY")
+    currency = one_of(("JPY", "USD"), load_default="JPY")
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -81,9 +79,9 @@ class BatchSchema(Schema):
     """A batch and its progress; poll it until `status` is `done` or `cancelled`."""
 
     id = fields.String(required=True, metadata={"example": "6f1c0e2a9b7d4c3e8f5a1b2c3d4e5f60"})
-    status = _enum(BATCH_STATUSES, required=True)
-    format = _enum(("json", "jsonl", "csv"), required=True)
-    explain = _enum(EXPLAIN_LEVELS, required=True)
+    status = one_of(BATCH_STATUSES, required=True)
+    format = one_of(("json", "jsonl", "csv"), required=True)
+    explain = one_of(EXPLAIN_LEVELS, required=True)
     total = fields.Integer(required=True, metadata={"description": "Proposals in the upload."})
     done = fields.Integer(required=True, metadata={"description": "Proposals scored."})
     failed = fields.Integer(required=True,
@@ -126,7 +124,7 @@ class BatchResultSchema(Schema):
 
 class ResultsPageSchema(Schema):
     batch_id = fields.String(required=True)
-    status = _enum(BATCH_STATUSES, required=True)
+    status = one_of(BATCH_STATUSES, required=True)
     complete = fields.Boolean(required=True, metadata={"description": "False while the batch "
                                                                       "runs: ranks may move."})
     sort = fields.String(required=True)
@@ -141,7 +139,7 @@ class ResultsPageSchema(Schema):
 class BatchFailureSchema(Schema):
     index = fields.Integer(required=True)
     line = fields.Integer(required=True)
-    status = _enum(("invalid", "failed"), required=True,
+    status = one_of(("invalid", "failed"), required=True,
                    metadata={"description": "`invalid`: fix the proposal; `failed`: the engine "
                                             "could not evaluate it (the worker log says why)."})
     proposal_id = fields.String(allow_none=True)
@@ -168,7 +166,7 @@ class PortfolioEntrySchema(Schema):
                                      metadata={"description": "Score points per 1e9 of the "
                                                               "currency."})
     group = fields.String(allow_none=True)
-    reason = _enum(EXCLUSION_REASONS, metadata={"description": "Excluded entries only."})
+    reason = one_of(EXCLUSION_REASONS, metadata={"description": "Excluded entries only."})
     detail = fields.String(metadata={"description": "The reason in a sentence."})
 
 
@@ -191,8 +189,8 @@ class PortfolioSchema(Schema):
     every proposal left out."""
 
     batch_id = fields.String(required=True)
-    currency = _enum(("JPY", "USD"), required=True)
-    budget_basis = _enum(("given", "capability_area_envelopes"), required=True)
+    currency = one_of(("JPY", "USD"), required=True)
+    budget_basis = one_of(("given", "capability_area_envelopes"), required=True)
     budget = fields.Float(required=True)
     spent = fields.Float(required=True)
     total_score = fields.Float(required=True)

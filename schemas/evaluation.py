@@ -7,19 +7,15 @@ the engine's result exactly: dumping an engine result through them must give it 
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import ProblemSchema
+from schemas.fields import one_of
 from service.engine.model import RATINGS, RECOMMENDATIONS
 
 EXPLAIN_LEVELS = ("summary", "full")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
-
-def _enum(values: tuple[str, ...], **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), **kwargs)
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -79,7 +75,7 @@ class FindingSchema(Schema):
     sentence = fields.String(required=True, metadata={"description": "The rule's explanation, "
                                                                      "rendered for this proposal."})
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
-    caps_at = _enum(RECOMMENDATIONS, metadata={"description": "For a deficiency: the strongest "
+    caps_at = one_of(RECOMMENDATIONS, metadata={"description": "For a deficiency: the strongest "
                                                               "recommendation still allowed."})
 
 
@@ -120,9 +116,9 @@ class EvaluationSchema(Schema):
     title = fields.String(required=True)
     ruleset = fields.Nested(RulesetIdentitySchema, required=True)
     overall_score = fields.Float(required=True, metadata={"description": "Σ weight × score"})
-    rating = _enum(RATINGS, required=True)
-    recommendation = _enum(RECOMMENDATIONS, required=True)
-    band_recommendation = _enum(RECOMMENDATIONS, required=True,
+    rating = one_of(RATINGS, required=True)
+    recommendation = one_of(RECOMMENDATIONS, required=True)
+    band_recommendation = one_of(RECOMMENDATIONS, required=True,
                                 metadata={"description": "What the rating alone recommends, "
                                                          "before deficiencies cap it."})
     capped_by = fields.List(fields.String(), required=True)
@@ -141,8 +137,8 @@ class EvaluationJobSchema(Schema):
     """An evaluation request and, once a worker has run it, its result."""
 
     id = fields.String(required=True, metadata={"example": "0f8fad5b-d9cb-469f-a165-70867728950e"})
-    status = _enum(JOB_STATUSES, required=True)
-    explain = _enum(EXPLAIN_LEVELS, required=True)
+    status = one_of(JOB_STATUSES, required=True)
+    explain = one_of(EXPLAIN_LEVELS, required=True)
     submitted_at = fields.DateTime(required=True)
     completed_at = fields.DateTime(allow_none=True)
     evaluation = fields.Nested(EvaluationSchema, metadata={"description": "When `done`."})
@@ -150,14 +146,14 @@ class EvaluationJobSchema(Schema):
 
 
 class BrokerHealthSchema(Schema):
-    kind = _enum(("redis", "embedded"), required=True)
+    kind = one_of(("redis", "embedded"), required=True)
     reachable = fields.Boolean(required=True)
     detail = fields.String()
 
 
 class HealthSchema(Schema):
-    status = _enum(("ok", "degraded"), required=True,
+    status = one_of(("ok", "degraded"), required=True,
                    metadata={"description": "`degraded` when the broker cannot be reached."})
     ruleset = fields.Nested(RulesetIdentitySchema, required=True)
-    engine = _enum(("durable", "native"), required=True)
+    engine = one_of(("durable", "native"), required=True)
     broker = fields.Nested(BrokerHealthSchema, required=True)

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 ISO_ALPHA2 = re.compile(r"^[A-Z]{2}$")
 
@@ -87,3 +87,9 @@ class CountryCode(StrictString):
                 "Not an ISO 3166-1 alpha-2 country code (two upper-case letters)."
             )
         return code
+
+
+def one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    """A response field holding one of ``values`` (documented as an enum in the OpenAPI)."""
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+

@@ -7,14 +7,12 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from schemas.fields import one_of
 from schemas.proposal import ProposalSchema
 from service.engine.model import RATINGS, RECOMMENDATIONS
 
 MAX_IMPACT_PROPOSALS = 5000
 
-
-def _enum(values: tuple[str, ...], **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), **kwargs)
 
 
 class CriterionSchema(Schema):
@@ -26,9 +24,9 @@ class CriterionSchema(Schema):
 
 
 class BandSchema(Schema):
-    rating = _enum(RATINGS, required=True)
+    rating = one_of(RATINGS, required=True)
     min_score = fields.Float(required=True)
-    recommendation = _enum(RECOMMENDATIONS, required=True)
+    recommendation = one_of(RECOMMENDATIONS, required=True)
 
 
 class RuleSummarySchema(Schema):
@@ -37,7 +35,7 @@ class RuleSummarySchema(Schema):
     title = fields.String(required=True)
     description = fields.String(required=True)
     points = fields.Float(required=True)
-    deficiency = _enum(RECOMMENDATIONS, allow_none=True,
+    deficiency = one_of(RECOMMENDATIONS, allow_none=True,
                        metadata={"description": "Set for a deficiency: the recommendation it "
                                                 "caps at when it fires."})
 
@@ -47,7 +45,7 @@ class RulesetSchema(Schema):
     version = fields.String(required=True)
     hash = fields.String(required=True)
     description = fields.String(required=True)
-    engine = _enum(("durable", "native"), required=True)
+    engine = one_of(("durable", "native"), required=True)
     criteria = fields.List(fields.Nested(CriterionSchema), required=True)
     bands = fields.List(fields.Nested(BandSchema), required=True,
                         metadata={"description": "Highest first."})
@@ -132,8 +130,8 @@ class ImpactRequestSchema(Schema):
 
 class SideSchema(Schema):
     overall = fields.Float(required=True)
-    rating = _enum(RATINGS, required=True)
-    recommendation = _enum(RECOMMENDATIONS, required=True)
+    rating = one_of(RATINGS, required=True)
+    recommendation = one_of(RECOMMENDATIONS, required=True)
     rank = fields.Integer(required=True, metadata={"description": "1 is the best score among "
                                                                   "the proposals sent."})
     points = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
@@ -147,7 +145,7 @@ class ChangeSchema(Schema):
     rules = fields.List(fields.String(), required=True,
                         metadata={"description": "Rules that fired on one side only, or with "
                                                  "other points: those responsible."})
-    changed = fields.List(_enum(("rating", "recommendation", "rank")), required=True)
+    changed = fields.List(one_of(("rating", "recommendation", "rank")), required=True)
 
 
 class ImpactSchema(Schema):
