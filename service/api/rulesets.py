@@ -16,6 +16,7 @@ from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from schemas.errors import ROOT
 from schemas.ruleset import (
     MAX_IMPACT_PROPOSALS,
     ActivateSchema,
@@ -32,6 +33,7 @@ from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.batch.store import store_for
 from service.engine import Ruleset, RulesetError, parse_ruleset
+from service.engine.loader import MAX_BYTES
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
 from service.worker.tasks import IMPACT_TASK_NAME
 
@@ -109,6 +111,12 @@ def _parse_body(source: str) -> Ruleset:
         raise Problem(415, "Send the ruleset as YAML (application/yaml) or JSON.",
                       errors=[{"field": "Content-Type", "location": "header",
                                "message": f"Must be one of {', '.join(RULESET_MEDIA_TYPES)}."}])
+    size = request.content_length or 0
+    if size > MAX_BYTES:  # refused before the body is read: parsing it could only fail
+        raise Problem(413, f"The ruleset is {size:,} bytes; a rule file is at most "
+                           f"{MAX_BYTES:,} bytes. Nothing was published.",
+                      errors=[{"field": ROOT, "location": "body",
+                               "message": f"Larger than {MAX_BYTES:,} bytes."}])
     try:
         text = request.get_data().decode("utf-8")
     except UnicodeDecodeError:
@@ -139,6 +147,7 @@ class Rulesets(MethodView):
     @blp.alt_response(200, schema=VersionDetailSchema,
                       description="Already published with this very content: nothing changed.")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     @blp.doc(requestBody={"required": True, "content": {
@@ -149,6 +158,7 @@ class Rulesets(MethodView):
 
         Checked as `policy-eval rules check` checks it; any problem refuses the whole ruleset
         (422, every problem with file, line and rule) and the active version keeps serving.
+        A file over the rule-file limit of 1 MiB is refused unread (413).
         """
         state = runtime()
         ruleset = _parse_body(query["source"])

@@ -13,6 +13,9 @@ from typing import Any
 from service.engine.fields import FieldSpec
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
+# Widths and precisions beyond this are refused at load time: `{derived.total_cost_jpy:.999999999f}`
+# is a valid format that would build a gigabyte string in every evaluation the rule explains.
+MAX_FORMAT_WIDTH = 40
 SAMPLES: dict[str, Any] = {"number": 1234.5, "string": "text", "bool": True, "list": ["a", "b"]}
 ABSENT = "(not given)"
 
@@ -40,6 +43,10 @@ def check_template(text: str, catalog: Mapping[str, FieldSpec]) -> list[tuple[st
         field = catalog.get(path)
         if field is None:
             problems.append((match.group(0), f"template names unknown field {path!r}"))
+            continue
+        if any(len(n) > 2 or int(n) > MAX_FORMAT_WIDTH for n in re.findall(r"\d+", spec)):
+            problems.append((match.group(0), f"format {spec[:20]!r} asks for a width or "
+                             f"precision above {MAX_FORMAT_WIDTH}"))
             continue
         try:
             show(SAMPLES[field.kind], spec)

@@ -104,19 +104,15 @@ def test_weights_must_sum_to_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: &x [1]\nb: *x\n", "aliases (*name) are not allowed"),
-        ("a: !!python/object/apply:os.system ['true']\n", "could not determine a constructor"),
         ("rules: [\n", "invalid YAML"),
         ("- just\n- a list\n", "a ruleset file is a mapping"),
     ],
 )
-def test_hostile_or_broken_yaml_is_an_error_not_a_crash(
-    tmp_path: Path, text: str, message: str
-) -> None:
-    path = tmp_path / "hostile.yaml"
+def test_broken_yaml_is_an_error_not_a_crash(tmp_path: Path, text: str, message: str) -> None:
+    # hostile YAML (aliases, tags, nesting, size) is tests/unit/test_hostile_rules.py's
+    path = tmp_path / "broken.yaml"
     path.write_text(text)
-    with pytest.raises(RulesetError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("*", r"\*")):
+    with pytest.raises(RulesetError, match=message):
         load_ruleset(path)
 
 

@@ -1,0 +1,171 @@
+"""A hostile rule file is refused within a second, with a problem at its line and column.
+
+Each case is what an attacker (or a careless generator) could publish: a YAML bomb, a tag that
+would run code on an unsafe loader, a pattern built to backtrack, nesting that would exhaust
+Python's recursion, more rules or bytes than any ruleset needs. The service must answer each
+with a ``RulesetError`` (never a ``RecursionError``, ``ValueError`` or ``TypeError``, which
+the API would turn into a 500) and must not spend more than a second finding it.
+tests/integration/test_hostile_rules.py sends the same files over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from service.engine import RulesetError, load_ruleset, parse_ruleset
+from service.engine.loader import MAX_BYTES, MAX_DEPTH, MAX_RULES
+from service.engine.problems import RuleProblem
+from service.engine.templates import MAX_FORMAT_WIDTH
+from service.engine.yamlsource import MAX_NESTING, MAX_VALUES
+from tests.unit.conftest import MINI, ROOT
+
+HEADER = MINI.read_text().split("rules:")[0]  # its `context:` is found beside MINI
+DEADLINE = 1.0  # seconds, on a loaded CI machine; each case takes milliseconds here
+
+
+def rule(rule_id: str = "R1", when: str = "{field: acquisition.quantity, op: gt, value: 1}",
+         because: str = "x") -> str:
+    return (f"  - {{id: {rule_id}, criterion: interoperability, title: t, when: {when}, "
+            f"points: 1, because: \"{because}\"}}\n")
+
+
+def with_rules(rules: str) -> str:
+    return HEADER + "rules:\n" + rules
+
+
+def nested(depth: int, opening: str, atom: str, closing: str) -> str:
+    return opening * depth + atom + closing * depth
+
+
+ATOM = "{field: acquisition.quantity, op: gt, value: 1}"
+
+
+def billion_laughs() -> str:
+    """Nine levels of ten aliases: 10⁹ strings once expanded."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    return HEADER.replace("name: ", "\n".join(lines) + "\nname: ", 1) + "rules: *i\n"
+
+
+# (case, the file's text, what the problem says, line and column of the problem or None)
+CASES: list[tuple[str, Callable[[], str], str, tuple[int, int] | None]] = [
+    ("alias bomb", billion_laughs, "anchors and aliases (&a, *a) are not allowed", (1, 4)),
+    ("python/object tag", lambda: with_rules(rule(when="!!python/object:os.system {}")),
+     "the tag !!python/object:os.system is not allowed", None),
+    ("python/name tag", lambda: "name: !!python/name:os.system\n" + HEADER,
+     "the tag !!python/name:os.system is not allowed", (1, 7)),
+    ("python/apply tag", lambda: with_rules(rule(
+        when="!!python/object/apply:os.mkdir [/tmp/hostile-rule-was-run]")),
+     "the tag !!python/object/apply:os.mkdir is not allowed", None),
+    ("regex operator", lambda: with_rules(rule(
+        when="{field: system.name, op: matches, value: '^(a+)+$'}")),
+     "unknown operator 'matches'", None),
+    ("10,000-deep all", lambda: with_rules(rule(when=nested(10_000, "{all: [", ATOM, "]}"))),
+     f"nested deeper than {MAX_NESTING} levels", None),
+    ("10,000-deep any", lambda: with_rules(rule(when=nested(10_000, "{any: [", ATOM, "]}"))),
+     f"nested deeper than {MAX_NESTING} levels", None),
+    ("10,000-deep not", lambda: with_rules(rule(when=nested(10_000, "{not: ", ATOM, "}"))),
+     f"nested deeper than {MAX_NESTING} levels", None),
+    ("10,000-deep block lists", lambda: with_rules("  - " + "- " * 10_000 + "x\n"),
+     f"nested deeper than {MAX_NESTING} levels", None),
+    ("10,000-deep flow lists", lambda: with_rules(rule(when=ATOM.replace(
+        "value: 1", "value: " + nested(10_000, "[", "1", "]")))),
+     "nesting depth", None),  # libyaml's own limit (1,000), met before ours when scanning `[`
+    ("1,000-deep block mappings", lambda: with_rules("  - when:\n" + "".join(
+        f"{' ' * (6 + level)}not:\n" for level in range(1_000)) + " " * 1_006 + ATOM + "\n"),
+     f"nested deeper than {MAX_NESTING} levels", None),
+    ("40-deep condition", lambda: with_rules(rule(when=nested(40, "{not: ", ATOM, "}"))),
+     f"condition nested deeper than {MAX_DEPTH} levels", None),
+    ("100,000 rules, compact", lambda: with_rules("  [" + "{}, " * 100_000 + "]\n"),
+     f"more than {MAX_VALUES:,} values", None),
+    ("100,000 rules", lambda: with_rules("".join(rule(f"R{i}") for i in range(100_000))),
+     f"a rule file is at most {MAX_BYTES:,} bytes", (1, 1)),
+    (f"{MAX_RULES + 1:,} rules", lambda: with_rules(
+        "".join(rule(f"R{i}") for i in range(MAX_RULES + 1))),
+     f"{MAX_RULES + 1} rules; at most {MAX_RULES} are allowed", None),
+    ("10 MB description", lambda: HEADER.replace(
+        "description: ", "description: " + "x" * 10_000_000, 1) + "rules: []\n",
+     f"a rule file is at most {MAX_BYTES:,} bytes", (1, 1)),
+    ("5,000-digit number", lambda: with_rules(rule(when=ATOM.replace("1}", "1" * 5_000 + "}"))),
+     "a number of 5,000 digits", None),
+    ("400,000-digit number with underscores", lambda: with_rules(rule(
+        when=ATOM.replace("1}", "1_" * 400_000 + "1}"))),
+     "a number of 800,001 digits", None),
+    ("gigabyte format width", lambda: with_rules(rule(
+        because="{derived.total_cost_jpy:>999999999}")),
+     f"asks for a width or precision above {MAX_FORMAT_WIDTH}", None),
+    ("list as a key", lambda: with_rules("  - ? [a, b]\n    : 1\n"),
+     "a key must be text or a number", None),
+]
+
+
+def refused(text: str) -> tuple[list[RuleProblem], float]:
+    started = time.perf_counter()
+    with pytest.raises(RulesetError) as caught:
+        parse_ruleset(text, "hostile.yaml", MINI.parent)
+    return caught.value.problems, time.perf_counter() - started
+
+
+@pytest.mark.parametrize(("text", "message", "where"), [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_hostile_rule_file_is_refused_within_a_second(
+    text: Callable[[], str], message: str, where: tuple[int, int] | None
+) -> None:
+    problems, seconds = refused(text())
+    assert seconds < DEADLINE, f"took {seconds:.2f} s"
+    found = [p for p in problems if message in p.message]
+    assert found, [str(p) for p in problems]
+    assert str(found[0]).startswith(f"hostile.yaml:{found[0].line}:{found[0].col}: ")
+    if where is not None:
+        assert (found[0].line, found[0].col) == where
+
+
+def test_a_python_tag_is_never_run(tmp_path: Path) -> None:
+    target = tmp_path / "created-by-the-rule-file"
+    text = with_rules(rule(when=f"!!python/object/apply:os.mkdir [{target}]"))
+    refused(text)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("op", ["matches", "regex", "like", "re"])
+def test_a_pattern_operator_says_why_the_language_has_none(op: str) -> None:
+    problems, _ = refused(with_rules(rule(when=f"{{field: system.name, op: {op}, "
+                                                "value: '^(a+)+$'}")))
+    assert problems[0].message == f"unknown operator {op!r}"
+    assert "no regular expressions" in problems[0].hint
+    assert "exponential time" in problems[0].hint
+
+
+def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as sparse:  # 50 MB that take no disk space
+        sparse.truncate(50_000_000)
+    started = time.perf_counter()
+    with pytest.raises(RulesetError, match=f"at most {MAX_BYTES:,} bytes"):
+        load_ruleset(path)
+    assert time.perf_counter() - started < DEADLINE
+
+
+def test_a_ruleset_at_the_limits_still_loads() -> None:
+    """The limits leave room: 32-deep conditions and hostile-looking text as plain values."""
+    deep = nested(MAX_DEPTH - 1, "{not: ", ATOM, "}")
+    ruleset = parse_ruleset(with_rules(
+        rule("DEEP", when=deep) + rule("TEXT", when="{field: system.name, op: eq, "
+                                                    "value: '^(a+)+$'}")),
+        "limits.yaml", MINI.parent)
+    assert [r.id for r in ruleset.rules] == ["DEEP", "TEXT"]
+
+
+def test_the_guide_states_the_limits_the_loader_enforces() -> None:
+    limits = (ROOT / "docs" / "rule-authoring.md").read_text().split("## 8. Limits")[1]
+    limits = re.sub(r"\s+", " ", limits.split("## 9.")[0])
+    for stated in (f"nest at most {MAX_DEPTH} levels", f"at most {MAX_NESTING}",
+                   f"at most {MAX_RULES:,} rules", f"at most {MAX_BYTES:,} bytes",
+                   f"{MAX_VALUES:,} values", f"format is at most {MAX_FORMAT_WIDTH}"):
+        assert stated in limits, stated
