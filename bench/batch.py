@@ -2,7 +2,7 @@
 real ``celery worker`` (prefork, 2 processes) through Redis, measured against the
 single-process in-memory engine rate in the same run.
 
-Run (Redis on 127.0.0.1:6379; database 7 is flushed):
+Run (it starts a Redis server of its own):
     python bench/batch.py                         # both engines, 10,000 and 100,000 proposals
     python bench/batch.py --engines native --sizes 10000
 
@@ -20,8 +20,6 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,14 +33,22 @@ from pathlib import Path
 import redis
 import requests
 
+from bench.processes import (
+    ROOT,
+    celery_worker,
+    children,
+    cpu_seconds,
+    gunicorn,
+    own_redis,
+    peak_mb,
+    stop,
+)
 from service.api.auth import digest
 from service.batch import synthetic
 from service.config import Settings
 from service.worker.app import create_celery
 from service.worker.tasks import engine_for
 
-ROOT = Path(__file__).resolve().parents[1]
-REDIS = os.environ.get("BENCH_REDIS_URL", "")
 KEY = "bench-evaluator-key-0123456789abcdef"
 
 
@@ -77,69 +83,6 @@ def engine_rate(mode: str, proposals: list[dict[str, object]], seconds: float) -
     return count / (time.perf_counter() - start)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True,
-                           check=False).stdout.split()
-    return [int(p) for p in found]
-
-
-def peak_mb(pid: int) -> float:
-    """VmHWM: the most resident memory the process ever had."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (and of its children that already exited)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(v) for v in fields[11:15]) / ticks
-
-
-def redis_pid() -> int | None:
-    found = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True,
-                           check=False).stdout.split()
-    return int(found[0]) if found else None
-
-
-def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def wait_until(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (requests.ConnectionError, redis.RedisError, OSError):
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"bench: {what} within {timeout:.0f} s")
-
-
 def single_latencies(url: str, proposal: dict[str, object], stop_flag: threading.Event,
                      found: list[float]) -> None:
     while not stop_flag.wait(0.5):
@@ -150,35 +93,17 @@ def single_latencies(url: str, proposal: dict[str, object], stop_flag: threading
             found.append(time.perf_counter() - started)
 
 
-def own_redis(logs: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    server = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", str(logs)], dict(os.environ),
-                   logs / "redis.log")
-    url = f"redis://127.0.0.1:{port}/0"
-    wait_until(lambda: redis.Redis.from_url(url).ping(), 30, "no Redis")
-    return url, server
-
-
 def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Path,
-        redis_url: str, redis_process: int | None) -> Run:
+        redis_url: str, redis_process: int) -> Run:
     redis.Redis.from_url(redis_url).flushdb()
     env = {**os.environ, "REDIS_URL": redis_url, "POLICY_ENGINE": mode,
            "API_KEYS": f"bench:evaluator:{digest(KEY)}", "RATE_LIMIT": "1000000/minute",
            "BATCH_CHUNK_SIZE": str(chunk_size), "PYTHONUNBUFFERED": "1"}
-    worker = start([sys.executable, "-m", "celery", "-A", "service.worker.app", "worker",
-                    "--concurrency=2", "--pool=prefork", "--loglevel=WARNING",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                   env, logs / f"worker-{mode}-{size}.log")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    api = start([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                 "--worker-class", "gthread", "--workers", "1", "--threads", "8",
-                 "--timeout", "300", "service.api.wsgi:app"], env, logs / f"api-{mode}-{size}.log")
+    worker = celery_worker("service.worker.app", env, logs / f"worker-{mode}-{size}.log")
+    api, url = gunicorn("service.api.wsgi:app", env, logs / f"api-{mode}-{size}.log",
+                        "--worker-class", "gthread", "--workers", "1", "--threads", "8")
     auth = {"Authorization": f"Bearer {KEY}"}
     try:
-        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "no API")
-        wait_until(lambda: len(children(worker.pid)) >= 2, 60, "no worker pool")
         time.sleep(2)  # the pool processes build their engines after the fork
         latencies: list[float] = []
         stop_flag = threading.Event()
@@ -195,7 +120,7 @@ def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Pa
         location = url + response.headers["Location"]
         pool = children(worker.pid)
         watched = {"worker pool": pool, "worker main": [worker.pid], "API": children(api.pid),
-                   "Redis": [p for p in [redis_process or redis_pid()] if p]}
+                   "Redis": [redis_process]}
         before = {name: sum(cpu_seconds(p) for p in pids) for name, pids in watched.items()}
         while True:
             status = requests.get(location, headers=auth, timeout=60).json()
@@ -253,12 +178,7 @@ def main() -> None:
     proposals = [synthetic.proposal(rng, i) for i in range(max(sizes))]
     runs = []
     load = os.getloadavg()[0]
-    server = None
-    if REDIS:
-        redis_url, redis_process = REDIS, None
-    else:
-        redis_url, server = own_redis(logs)
-        redis_process = server.pid
+    redis_url, server = own_redis(logs)
     try:
         for mode in args.engines.split(","):
             rate = alone_in_a_fresh_process(mode, args.engine_seconds)
@@ -266,15 +186,14 @@ def main() -> None:
             for size in sizes:
                 path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
                 result = run(mode, size, path, args.chunk_size, rate, logs, redis_url,
-                             redis_process)
+                             server.pid)
                 runs.append(result)
                 print(f"  {size:,}: {result.rate:,.0f}/s end to end "
                       f"({result.rate / rate:.2f}× the engine alone), API peak "
                       f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
                       flush=True)
     finally:
-        if server is not None:
-            stop(server)
+        stop(server)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {date.today()}; chunk {args.chunk_size}; load "
           f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after; logs in {logs}")

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.errors import FieldErrorSchema
 from schemas.evaluation import EXPLAIN_LEVELS, EvaluationSchema
-from schemas.fields import one_of
+from schemas.fields import Verbatim, one_of
 
 BATCH_STATUSES = ("queued", "running", "done", "cancelled")
 EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_cost",
@@ -119,7 +119,7 @@ class BatchResultSchema(Schema):
     recommendation = fields.String(required=True)
     scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
     deficiencies = fields.List(fields.String(), required=True)
-    evaluation = fields.Nested(EvaluationSchema, required=True)
+    evaluation = Verbatim(EvaluationSchema, required=True)
 
 
 class ResultsPageSchema(Schema):

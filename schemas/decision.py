@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from schemas.evaluation import EvaluationSchema
+from schemas.fields import Verbatim
 from service.engine.model import RATINGS, RECOMMENDATIONS
 
 
@@ -37,7 +38,7 @@ class DecisionSchema(Schema):
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     recommendation = fields.String(required=True, validate=validate.OneOf(RECOMMENDATIONS))
     overall_score = fields.Float(required=True)
-    result = fields.Nested(EvaluationSchema, required=True)
+    result = Verbatim(EvaluationSchema, required=True)
 
 
 class DecisionPageSchema(Schema):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import ProblemSchema
-from schemas.fields import one_of
+from schemas.fields import Verbatim, one_of
 from service.engine.model import RATINGS, RECOMMENDATIONS
 
 EXPLAIN_LEVELS = ("summary", "full")
@@ -141,7 +141,7 @@ class EvaluationJobSchema(Schema):
     explain = one_of(EXPLAIN_LEVELS, required=True)
     submitted_at = fields.DateTime(required=True)
     completed_at = fields.DateTime(allow_none=True)
-    evaluation = fields.Nested(EvaluationSchema, metadata={"description": "When `done`."})
+    evaluation = Verbatim(EvaluationSchema, metadata={"description": "When `done`."})
     error = fields.Nested(ProblemSchema, metadata={"description": "When `failed`."})
 
 

@@ -3,10 +3,13 @@ operator names, and the security headers a JSON API should send."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 
 from service.config import Settings
 
@@ -18,6 +21,22 @@ SECURITY_HEADERS = {
 }
 # JSON only: nothing to run, frame or load (the /docs page sets none of this: it needs its CDN)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory counters (embedded mode), swept of expired keys inline at most once a
+    second. Its own way starts a timer thread on every hit that finds none running: under load
+    that was ~1 ms a request, more than the evaluation (measured with cProfile, embedded)."""
+
+    STORAGE_SCHEME = ["policy-memory"]  # noqa: RUF012  (the registry of limits reads it)
+    SWEEP_SECONDS = 1.0
+    _swept = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the base's private method
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 def _rate_key() -> str:
@@ -38,7 +57,7 @@ def install(app: Flask, settings: Settings) -> Limiter:
     """Call after authentication is installed: the limit is counted per authenticated key."""
     limiter = Limiter(
         _rate_key, app=app, default_limits=[settings.rate_limit],
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or "policy-memory://",
         storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
         headers_enabled=True,  # X-RateLimit-* and Retry-After
         default_limits_exempt_when=lambda: not request.path.startswith("/v1/"),

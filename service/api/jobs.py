@@ -5,7 +5,6 @@ Kept apart from the HTTP views so the views only translate between HTTP and thes
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,13 +15,11 @@ from celery import states
 from service.api.auth import current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
+from service.worker.replies import replies_for
 from service.worker.tasks import TASK_NAME
 
 _RUNNING = {states.STARTED}
 _FAILED = {states.FAILURE, states.REVOKED, states.REJECTED, states.IGNORED}
-# polling a waiting evaluation's result: first after 2 ms, backing off to every 50 ms
-FIRST_POLL_SECONDS = 0.002
-MAX_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,11 @@ def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
     submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     # pinned now: activating another version later does not change this evaluation
     version = runtime.active_version()
+    # argsrepr: Celery would otherwise repr the whole proposal into the message headers for
+    # its logs and Flower (~0.4 ms), and a proposal does not belong in logs anyway
     runtime.celery.tasks[TASK_NAME].apply_async(
-        (proposal, explain, version), {"caller": current_caller().name}, task_id=evaluation_id)
+        (proposal, explain, version), {"caller": current_caller().name}, task_id=evaluation_id,
+        argsrepr=f"(<proposal>, {explain!r}, {version!r})")
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
     runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})
@@ -62,20 +62,9 @@ def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
 
 
 def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
-    """Block until the evaluation completes or ``timeout`` seconds pass, whichever is first.
-
-    Polls the stored result, quickly at first (most evaluations take milliseconds), then
-    backing off; see ``service.worker.results`` for why not ``AsyncResult.get()``.
-    """
-    deadline = time.monotonic() + timeout
-    delay = FIRST_POLL_SECONDS
-    while True:
-        meta = runtime.celery.backend.get_task_meta(evaluation_id, cache=False)
-        remaining = deadline - time.monotonic()
-        if meta.get("status") in states.READY_STATES or remaining <= 0:
-            return
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, MAX_POLL_SECONDS)
+    """Block until the evaluation completes or ``timeout`` seconds pass, whichever is first:
+    the worker wakes us when it has stored the result (``service.worker.replies``)."""
+    replies_for(runtime.celery.conf).wait(evaluation_id, timeout)
 
 
 def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:

@@ -16,6 +16,7 @@ from service.observability import worker as _observability  # noqa: F401  (signa
 from service.registry.engines import EngineCache
 from service.registry.store import open_store
 from service.worker import batches, tasks
+from service.worker import replies as _replies  # noqa: F401  (wakes waiting requests)
 from service.worker.context import CONTEXT_KEY, WorkerContext, register
 from service.worker.results import result_backend_url
 from service.worker.tasks import ENGINE_KEY, RULESET_KEY

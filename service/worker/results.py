@@ -2,8 +2,9 @@
 
 On every send, Celery's Redis backend subscribes the sending process to the task's result
 channel (Redis pub/sub), in case the caller will block on ``AsyncResult.get()``. The API never
-does: it polls the stored result with a deadline of its own, because ``get()`` on this backend
-only times out in whole seconds (a 0.2 s ``Prefer: wait`` would take 1 s). Left subscribed,
+does: it waits for the worker's wake-up (``service.worker.replies``) and then reads the stored
+result, because ``get()`` on this backend only times out in whole seconds (a 0.2 s
+``Prefer: wait`` would take 1 s). Left subscribed,
 every finished evaluation would be pushed to a socket nobody reads until Redis drops it.
 ``get()`` still works: it subscribes when it is called.
 """

@@ -1,0 +1,144 @@
+"""HTTP throughput against the transport and server floors of this stack.
+
+- **Synchronous evaluation through Celery**: ``POST /v1/evaluations`` at 16 concurrent clients
+  against gunicorn (the production settings of ``service.api.gunicorn_conf``), a celery worker
+  with 2 processes and Redis, beside a no-op task's round trip through the same stack
+  (``POST /bench/noop``, see ``bench.stack``): the floor of any synchronous evaluation.
+- **Embedded mode**: ``POST /v1/evaluations`` on ``policy-eval serve``'s server with its
+  in-process worker, beside a Flask JSON echo of the same payload on the same server.
+
+Run: ``python -m bench.http [--seconds 10] [--clients 16]``. It starts its own Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench.clients import Load, closed_loop
+from bench.processes import (
+    ROOT,
+    celery_worker,
+    free_port,
+    gunicorn,
+    own_redis,
+    start,
+    stop,
+    wait_until,
+)
+from service.api.auth import digest
+
+KEY = "bench-evaluator-key-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One figure beside its baseline, measured in the same run."""
+
+    figure: str
+    measured: Load
+    baseline_name: str
+    baseline: Load
+    target: float
+
+    @property
+    def ratio(self) -> float:
+        return self.measured.rate / self.baseline.rate
+
+
+def example_bodies() -> list[bytes]:
+    return [path.read_bytes() for path in sorted((ROOT / "examples").glob("*.json"))]
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "API_KEYS")}
+    env.update({"POLICY_RULESET": str(ROOT / "rules" / "japan-fy2026.yaml"),
+                "API_KEYS": f"bench:evaluator:{digest(KEY)}", "RATE_LIMIT": "10000000/minute",
+                "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING", **extra})
+    return env
+
+
+@contextmanager
+def redis_stack(logs: Path, *gunicorn_options: str) -> Iterator[str]:
+    """Redis, a worker (2 processes) and gunicorn on ``bench.stack``: the API's URL."""
+    redis_url, redis_server = own_redis(logs)
+    env = service_env(REDIS_URL=redis_url)
+    worker = celery_worker("bench.stack:celery", env, logs / "worker.log")
+    try:
+        api, url = gunicorn("bench.stack:app", env, logs / "gunicorn.log",
+                            "-c", "python:service.api.gunicorn_conf", *gunicorn_options)
+        try:
+            yield url
+        finally:
+            stop(api)
+    finally:
+        stop(worker)
+        stop(redis_server)
+
+
+@contextmanager
+def embedded_server(logs: Path) -> Iterator[str]:
+    port = free_port()
+    server = start([sys.executable, "-c", f"from bench.stack import serve_embedded; "
+                                          f"serve_embedded({port})"],
+                   service_env(API_KEYS=""), logs / "embedded.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "no embedded API")
+        yield url
+    finally:
+        stop(server)
+
+
+def through_celery(logs: Path, seconds: float, clients: int) -> Comparison:
+    bodies = example_bodies()
+    with redis_stack(logs) as url:
+        floor = closed_loop(f"{url}/bench/noop", bodies, {}, clients, seconds)
+        measured = closed_loop(f"{url}/v1/evaluations", bodies, AUTH, clients, seconds)
+    return Comparison(f"sync `POST /v1/evaluations` through Celery, {clients} clients",
+                      measured, "no-op Celery task round trip, same stack", floor, 0.8)
+
+
+def embedded(logs: Path, seconds: float, clients: int) -> Comparison:
+    bodies = example_bodies()
+    with embedded_server(logs) as url:
+        echo = closed_loop(f"{url}/bench/echo", bodies, {}, clients, seconds)
+        measured = closed_loop(f"{url}/v1/evaluations", bodies, {}, clients, seconds)
+    return Comparison(f"embedded `POST /v1/evaluations`, {clients} clients", measured,
+                      "Flask JSON echo, same server", echo, 0.5)
+
+
+def row(comparison: Comparison) -> str:
+    m, b = comparison.measured, comparison.baseline
+    return (f"| {comparison.figure} | {m.rate:,.0f}/s (p50 {m.p50:.1f} ms, p99 {m.p99:.1f} ms, "
+            f"{m.errors} errors) | {comparison.baseline_name}: {b.rate:,.0f}/s (p50 "
+            f"{b.p50:.1f} ms, p99 {b.p99:.1f} ms) | {comparison.ratio:.2f}× | "
+            f"≥ {comparison.target}× |")
+
+
+def measure(seconds: float, clients: int) -> list[Comparison]:
+    logs = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    return [through_celery(logs, seconds, clients), embedded(logs, seconds, clients)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    print("| figure | measured | baseline | ratio | target |\n|---|---|---|---|---|")
+    for comparison in measure(args.seconds, args.clients):
+        print(row(comparison), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The service as deployed, plus the baselines the HTTP benchmarks hold it against.
+
+``bench.stack:app`` is the production API (same factory, settings from the environment) with
+two routes added, and ``bench.stack:celery`` is the production Celery app with one task added:
+
+- ``POST /bench/echo`` answers the JSON it was sent: what the server, Flask and JSON parsing
+  cost with no evaluation at all (the embedded-mode baseline);
+- ``POST /bench/noop`` sends the payload to a worker as a task that does nothing, and waits for
+  its result exactly as ``POST /v1/evaluations`` waits (``service.api.jobs.wait``): the
+  transport floor of a synchronous evaluation through Celery and Redis.
+
+Benchmarks only: nothing in ``service/`` imports this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Flask, current_app, jsonify, request
+from werkzeug.serving import make_server
+
+from service.api import jobs
+from service.api.app import create_app
+from service.api.runtime import Runtime
+from service.worker.app import create_celery
+
+NOOP_TASK = "bench.noop"
+WAIT_SECONDS = 10.0
+
+
+def noop(payload: Any) -> dict[str, str]:
+    """Does nothing with the payload it was sent (a proposal), so only transport is measured."""
+    return {"outcome": "done"}
+
+
+def echo() -> Any:
+    return jsonify(request.get_json())
+
+
+def noop_round_trip() -> Any:
+    runtime: Runtime = current_app.extensions["policy_eval"]
+    task_id = str(uuid.uuid4())
+    runtime.celery.send_task(NOOP_TASK, (request.get_json(),), task_id=task_id)
+    jobs.wait(runtime, task_id, WAIT_SECONDS)
+    return jsonify(runtime.celery.backend.get_task_meta(task_id, cache=False)["result"])
+
+
+def bench_app() -> Flask:
+    app = create_app()
+    app.add_url_rule("/bench/echo", view_func=echo, methods=["POST"])
+    app.add_url_rule("/bench/noop", view_func=noop_round_trip, methods=["POST"])
+    return app
+
+
+celery = create_celery()
+celery.task(name=NOOP_TASK)(noop)
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` for gunicorn, built on first access: the worker process never needs it."""
+    if name == "app":
+        return bench_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def serve_embedded(port: int) -> None:
+    """Embedded mode as ``policy-eval serve`` runs it (werkzeug's threaded server), with the
+    echo route beside the API; set no ``REDIS_URL``."""
+    make_server("127.0.0.1", port, bench_app(), threaded=True).serve_forever()

@@ -1,0 +1,112 @@
+"""Waking a request that waits for its evaluation the moment a worker finishes it.
+
+A synchronous ``POST /v1/evaluations`` used to poll the stored result, backing off from 2 ms to
+50 ms: a result ready after 6 ms was seen after ~10, and every poll was a Redis round trip.
+Instead the worker, once the result is stored, pushes a token onto a list named after the task
+(Redis) or sets an event (embedded mode), and the request blocks on it (``BLPOP``) until then or
+its deadline. The list outlives a late waiter for ``REPLY_TTL`` seconds, so a task that finishes
+before its request starts waiting still wakes it at once.
+
+A reply is only a wake-up call: the request then reads the stored result, so a lost reply costs
+the wait, never the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import redis
+from celery.signals import task_postrun
+
+REPLY_PREFIX = "policy-eval:reply:"
+REPLY_TTL = 60
+LOCAL_REPLIES_KEPT = 10_000  # events for tasks nobody waits for (respond-async) are dropped
+
+log = logging.getLogger(__name__)
+
+
+class Replies(Protocol):
+    def notify(self, task_id: str) -> None: ...
+
+    def wait(self, task_id: str, timeout: float) -> bool:
+        """True once ``task_id`` has finished, False if ``timeout`` seconds pass first."""
+        ...
+
+
+class RedisReplies:
+    def __init__(self, url: str) -> None:
+        # No socket timeout: BLPOP holds the socket for up to the whole wait, and Redis answers
+        # it at the deadline. A Redis that goes away closes the socket, which raises at once.
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=2,
+                                            socket_keepalive=True)
+
+    def notify(self, task_id: str) -> None:
+        key = REPLY_PREFIX + task_id
+        self._client.pipeline(transaction=False).rpush(key, 1).expire(key, REPLY_TTL).execute()
+
+    def wait(self, task_id: str, timeout: float) -> bool:
+        if timeout <= 0:  # BLPOP's 0 would block forever
+            return False
+        return self._client.blpop([REPLY_PREFIX + task_id], timeout=timeout) is not None
+
+
+class LocalReplies:
+    """Embedded mode: the worker is a thread of this process."""
+
+    def __init__(self) -> None:
+        self._events: OrderedDict[str, threading.Event] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _event(self, task_id: str) -> threading.Event:
+        with self._lock:
+            event = self._events.get(task_id)
+            if event is None:
+                event = self._events[task_id] = threading.Event()
+                if len(self._events) > LOCAL_REPLIES_KEPT:
+                    self._events.popitem(last=False)
+            return event
+
+    def notify(self, task_id: str) -> None:
+        self._event(task_id).set()
+
+    def wait(self, task_id: str, timeout: float) -> bool:
+        done = self._event(task_id).wait(max(timeout, 0))
+        if done:
+            with self._lock:
+                self._events.pop(task_id, None)
+        return done
+
+
+_local = LocalReplies()
+_redis: dict[tuple[int, str], RedisReplies] = {}
+_redis_lock = threading.Lock()
+
+
+def replies_for(conf: Mapping[str, Any]) -> Replies:
+    """The replies of a Celery configuration's broker; one client per process and URL (a
+    connection pool must not cross a fork)."""
+    url = str(conf.get("broker_url") or "memory://")
+    if url.startswith("memory://"):
+        return _local
+    key = (os.getpid(), url)
+    with _redis_lock:
+        if key not in _redis:
+            _redis[key] = RedisReplies(url)
+        return _redis[key]
+
+
+@task_postrun.connect
+def _notify(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    """After the result is stored (Celery stores it before ``task_postrun``), for tasks whose
+    result someone may wait for. A failed notification only costs that request its wait."""
+    if task_id is None or task is None or task.ignore_result or task.request.is_eager:
+        return
+    try:
+        replies_for(task.app.conf).notify(task_id)
+    except redis.RedisError as error:
+        log.warning("could not wake the request waiting for %s: %s", task_id, error)
