@@ -1,0 +1,96 @@
+"""Hostile rule files published over HTTP: each refused within a second with a 4xx problem
+naming what is wrong, and the service evaluating as before right after.
+
+The files are tests/unit/test_hostile_rules.py's. This API accepts bodies of 16 MiB, so that a
+huge rule file meets the rule-file limit (1 MiB, refused before the body is read), not the
+API's general body limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from service.engine.loader import MAX_BYTES
+from tests.unit.test_hostile_rules import CASES, DEADLINE
+
+from .checks import http, problem
+from .proposals import TOMAHAWK
+from .servers import LoggedProcess, gunicorn_api
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def roomy_api(redis_url: str, worker: LoggedProcess,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LoggedProcess]]:
+    """The API under gunicorn with a 16 MiB body limit, on the main stack's Redis and worker."""
+    process, url = gunicorn_api(redis_url, tmp_path_factory.mktemp("hostile"),
+                                MAX_CONTENT_LENGTH=str(16 * MAX_BYTES), SYNC_TIMEOUT="10")
+    yield url, process
+    process.stop()
+
+
+def publish(url: str, text: str) -> tuple[Any, float]:
+    started = time.perf_counter()
+    response = http.post(f"{url}/v1/rulesets", params={"source": "hostile.yaml"},
+                         data=text.encode(), headers={"Content-Type": "application/yaml"},
+                         timeout=30)
+    return response, time.perf_counter() - started
+
+
+def problem_texts(body: dict[str, Any]) -> list[str]:
+    """What the client reads: each rule-file problem, else the problem's detail."""
+    return [p["text"] for p in body.get("problems", [])] or [body["detail"]]
+
+
+def assert_evaluates(url: str) -> None:
+    response = http.post(f"{url}/v1/evaluations", json=TOMAHAWK, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["status"] == "done"
+
+
+@pytest.mark.parametrize(("text", "message"), [(case[1], case[2]) for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_hostile_rule_file_is_refused_and_the_service_carries_on(
+    roomy_api: tuple[str, LoggedProcess], text: Callable[[], str], message: str
+) -> None:
+    url, process = roomy_api
+    before = http.get(f"{url}/v1/rulesets", timeout=10).json()
+    log_start = process.log_path.stat().st_size
+    response, seconds = publish(url, text())
+    assert seconds < DEADLINE, f"answered in {seconds:.2f} s"
+    body = problem(response, 413 if message.startswith("a rule file is at most") else 422)
+    texts = problem_texts(body)
+    assert any(message in t for t in texts), texts
+    if "problems" in body:  # where, as `policy-eval rules check` says it
+        assert all(t.startswith("hostile.yaml:") for t in texts), texts
+    assert http.get(f"{url}/v1/rulesets", timeout=10).json() == before
+    assert_evaluates(url)
+    assert process.alive()
+    with process.log_path.open("rb") as log:  # what this file made the API log
+        log.seek(log_start)
+        logged = log.read().decode(errors="replace")
+    assert "unhandled error" not in logged and "Traceback" not in logged, logged[-3000:]
+
+
+def test_a_chunked_upload_past_the_limit_is_refused_too(
+    roomy_api: tuple[str, LoggedProcess]
+) -> None:
+    """Without a Content-Length the body is read (up to the API's limit) and the loader's own
+    size check refuses it, at 1:1."""
+    url, _ = roomy_api
+    text = "description: " + "x" * (2 * MAX_BYTES)
+    started = time.perf_counter()
+    response = http.post(f"{url}/v1/rulesets", params={"source": "hostile.yaml"},
+                         data=iter([text.encode()]), headers={"Content-Type": "application/yaml"},
+                         timeout=30)
+    assert time.perf_counter() - started < DEADLINE
+    body = problem(response, 422)
+    assert problem_texts(body)[0].startswith(
+        f"hostile.yaml:1:1: -: the file is {len(text):,} bytes; a rule file is at most")
+    assert_evaluates(url)
+
