@@ -15,68 +15,21 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from service.engine import Engine, RulesetError, load_ruleset
-from service.engine.catalog import field_catalog
-from service.engine.fields import FieldSpec
 from service.engine.operators import OPERATORS
+from service.engine.randomrules import RandomConditions
 from tests.strategies import COUNTRIES, proposals
 from tests.unit.conftest import MINI, shipped
-
-THRESHOLDS = {
-    "ratio": [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
-    "JPY": [0.0, 1e9, 1e11, 3.6425e11, 1e12, 3e12],
-    "USD": [0.0, 1e6, 5.875e6, 1e8, 2.35e9, 1e10],
-    "count": [0, 1, 2, 3, 5, 8],
-    "years": [-2, 0, 1, 3, 5],
-    "year": [2022, 2025, 2026, 2027, 2030],
-    "weight": [0.0, 0.5, 0.8, 0.9, 1.0, 2.5],
-}
-
-
-def _literal(spec: FieldSpec, rng: random.Random) -> Any:
-    if spec.item_kind == "number":
-        return rng.choice(THRESHOLDS.get(spec.unit or "", [0, 1, 4, 400, 1e9, 2.35e9]))
-    if spec.item_kind == "bool":
-        return rng.choice([True, False])
-    if spec.values:
-        return rng.choice(spec.values)
-    return rng.choice(COUNTRIES) if spec.pattern else rng.choice(["Tomahawk Block V", "x"])
-
-
-def _atom(rng: random.Random, catalog: dict[str, FieldSpec]) -> dict[str, Any]:
-    spec = catalog[rng.choice(sorted(catalog))]
-    ops = [o for o in OPERATORS.values() if spec.kind in o.field_kinds
-           and (o.value != "none" or spec.optional or spec.kind == "list")]
-    op = rng.choice(ops)
-    atom: dict[str, Any] = {"field": spec.path, "op": op.name}
-    if op.value == "many":
-        atom["value"] = sorted({_literal(spec, rng) for _ in range(rng.randint(1, 3))}, key=str)
-    elif op.value == "one":
-        peers = [p for p, s in catalog.items()
-                 if s.kind == spec.kind == "number" and p != spec.path]
-        use_field = peers and rng.random() < 0.2
-        atom["value"] = {"field": rng.choice(peers)} if use_field else _literal(spec, rng)
-    return atom
-
-
-def _condition(rng: random.Random, catalog: dict[str, FieldSpec], depth: int = 0) -> Any:
-    roll = rng.random()
-    if depth >= 3 or roll < 0.45:
-        return _atom(rng, catalog)
-    if roll < 0.6:
-        return {"not": _condition(rng, catalog, depth + 1)}
-    kind = "all" if roll < 0.8 else "any"
-    return {kind: [_condition(rng, catalog, depth + 1) for _ in range(rng.randint(2, 3))]}
 
 
 def random_ruleset(tmp: Path, count: int = 300, seed: int = 20261125) -> Path:
     rng = random.Random(seed)
-    catalog = field_catalog()
+    conditions = RandomConditions(rng, COUNTRIES)
     header = yaml.safe_load(MINI.read_text())
     header["context"] = str(MINI.parent / "context.yaml")
     header["name"] = "random"
     header["rules"] = [
         {"id": f"R{i}", "criterion": rng.choice(["interoperability", "budget_fit"]),
-         "title": f"random {i}", "when": _condition(rng, catalog),
+         "title": f"random {i}", "when": conditions.condition(),
          "points": rng.choice([-7, 3, 11]),
          "because": "generated"}
         for i in range(count)

@@ -1,0 +1,82 @@
+"""Random rule conditions over the catalog's real fields, for the evaluator agreement tests and
+the scaling benchmark (``bench/scaling.py``).
+
+It lives in the package rather than under ``tests/`` so that the benchmark can import it
+without pytest or hypothesis installed. Literals are drawn from the thresholds real rules use,
+so the generated conditions both fire and miss on realistic proposals.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.engine.catalog import field_catalog
+from service.engine.fields import FieldSpec
+from service.engine.operators import OPERATORS
+
+THRESHOLDS: dict[str, list[float]] = {
+    "ratio": [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
+    "JPY": [0.0, 1e9, 1e11, 3.6425e11, 1e12, 3e12],
+    "USD": [0.0, 1e6, 5.875e6, 1e8, 2.35e9, 1e10],
+    "count": [0, 1, 2, 3, 5, 8],
+    "years": [-2, 0, 1, 3, 5],
+    "year": [2022, 2025, 2026, 2027, 2030],
+    "weight": [0.0, 0.5, 0.8, 0.9, 1.0, 2.5],
+}
+
+
+@dataclass
+class RandomConditions:
+    """Draws rule conditions (as the YAML mappings an analyst writes) from ``rng``.
+
+    ``countries`` are the literals for country-code fields: the caller passes the codes its
+    proposals use, so that country tests can fire.
+    """
+
+    rng: random.Random
+    countries: Sequence[str]
+    catalog: dict[str, FieldSpec] = field(default_factory=field_catalog)
+
+    def literal(self, spec: FieldSpec) -> Any:
+        rng = self.rng
+        if spec.item_kind == "number":
+            return rng.choice(THRESHOLDS.get(spec.unit or "", [0, 1, 4, 400, 1e9, 2.35e9]))
+        if spec.item_kind == "bool":
+            return rng.choice([True, False])
+        if spec.values:
+            return rng.choice(spec.values)
+        return rng.choice(self.countries) if spec.pattern else rng.choice(["Tomahawk Block V",
+                                                                           "x"])
+
+    def atom(self) -> dict[str, Any]:
+        """One test of one field with an operator that applies to it (any operator, ~20% of
+        number comparisons against another field)."""
+        rng, catalog = self.rng, self.catalog
+        spec = catalog[rng.choice(sorted(catalog))]
+        ops = [o for o in OPERATORS.values() if spec.kind in o.field_kinds
+               and (o.value != "none" or spec.optional or spec.kind == "list")]
+        op = rng.choice(ops)
+        atom: dict[str, Any] = {"field": spec.path, "op": op.name}
+        if op.value == "many":
+            atom["value"] = sorted({self.literal(spec) for _ in range(rng.randint(1, 3))},
+                                   key=str)
+        elif op.value == "one":
+            peers = [p for p, s in catalog.items()
+                     if s.kind == spec.kind == "number" and p != spec.path]
+            use_field = peers and rng.random() < 0.2
+            atom["value"] = {"field": rng.choice(peers)} if use_field else self.literal(spec)
+        return atom
+
+    def condition(self, depth: int = 0) -> Any:
+        """A condition tree up to three levels of all / any / not deep: stresses the
+        compilers, but larger than most hand-written rules."""
+        roll = self.rng.random()
+        if depth >= 3 or roll < 0.45:
+            return self.atom()
+        if roll < 0.6:
+            return {"not": self.condition(depth + 1)}
+        kind = "all" if roll < 0.8 else "any"
+        return {kind: [self.condition(depth + 1) for _ in range(self.rng.randint(2, 3))]}
