@@ -71,7 +71,7 @@ def finished(url: str, batch_id: str) -> dict[str, Any]:
 
     def done() -> bool:
         status.update(http.get(f"{url}/v1/batches/{batch_id}", timeout=10).json())
-        return status["status"] not in ("receiving", "running")
+        return status["status"] in ("done", "cancelled")
 
     wait_for(done, 120, f"batch {batch_id} did not finish", lambda: json.dumps(status))
     return status
