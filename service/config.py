@@ -35,6 +35,7 @@ ENVIRONMENT: dict[str, str] = {
     "SYNC_TIMEOUT": "Settings",
     "RESULT_TTL": "Settings",
     "TASK_TIME_LIMIT": "Settings",
+    "BROKER_VISIBILITY_TIMEOUT": "Settings",
     "MAX_CONTENT_LENGTH": "Settings",
     "WORKER_MAX_MEMORY_MB": "Settings",
     "WORKER_CONCURRENCY": "Settings (the workers' Celery configuration)",
@@ -86,6 +87,9 @@ class Settings:
     sync_timeout: float = 10.0  # seconds a POST waits for the worker before answering 202
     result_ttl: int = 86_400  # seconds results (and the record of a submission) are kept
     task_time_limit: float = 30.0  # hard limit; the soft limit is a little earlier
+    # seconds before Redis gives a message taken by a vanished worker to another; 0: the
+    # default, max(300, 4 × task_time_limit)
+    broker_visibility_timeout: float = 0.0
     max_content_length: int = 1_048_576  # bytes; a proposal is a few kilobytes
     worker_max_memory_mb: int = 512  # a pool process is recycled past this (after its task)
     worker_concurrency: int = 0  # pool processes per worker; 0: Celery's default (one per CPU)
@@ -106,6 +110,13 @@ class Settings:
                             ("WORKER_MAX_MEMORY_MB", self.worker_max_memory_mb)):
             if not math.isfinite(value) or value < 0 or (name != "SYNC_TIMEOUT" and value == 0):
                 raise ConfigError(f"{name} must be positive, not {value!r}")
+        timeout = self.broker_visibility_timeout
+        if timeout and not (math.isfinite(timeout) and timeout >= 2 * self.task_time_limit):
+            # A message is taken back from a worker that still runs it past this: the task
+            # would run twice at once, and a batch chunk would blame an item for a crash.
+            raise ConfigError(f"BROKER_VISIBILITY_TIMEOUT must be at least twice "
+                              f"TASK_TIME_LIMIT ({self.task_time_limit:g}), "
+                              f"not {self.broker_visibility_timeout!r}")
         if self.worker_concurrency < 0:
             raise ConfigError("WORKER_CONCURRENCY must be 0 or more, "
                               f"not {self.worker_concurrency!r}")
@@ -120,6 +131,12 @@ class Settings:
         before the hard limit kills the process."""
         return max(self.task_time_limit * 0.9, self.task_time_limit - 5.0)
 
+    @property
+    def visibility_timeout(self) -> float:
+        """How long an unacknowledged message stays with the worker that took it: long enough
+        for any task to end (its hard time limit) while another waits for a pool process."""
+        return self.broker_visibility_timeout or max(300.0, 4 * self.task_time_limit)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -131,6 +148,8 @@ class Settings:
             sync_timeout=_number(env, "SYNC_TIMEOUT", float, defaults.sync_timeout),
             result_ttl=_number(env, "RESULT_TTL", int, defaults.result_ttl),
             task_time_limit=_number(env, "TASK_TIME_LIMIT", float, defaults.task_time_limit),
+            broker_visibility_timeout=_number(env, "BROKER_VISIBILITY_TIMEOUT", float,
+                                              defaults.broker_visibility_timeout),
             max_content_length=_number(env, "MAX_CONTENT_LENGTH", int,
                                        defaults.max_content_length),
             worker_max_memory_mb=_number(env, "WORKER_MAX_MEMORY_MB", int,

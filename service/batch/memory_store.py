@@ -28,6 +28,8 @@ class _Batch:
     chunks: dict[int, bytes] = field(default_factory=dict)
     inputs: dict[int, bytes] = field(default_factory=dict)
     attempts: dict[int, int] = field(default_factory=dict)
+    in_flight: dict[int, int] = field(default_factory=dict)  # chunk -> item
+    crashes: dict[int, int] = field(default_factory=dict)  # item -> workers lost on it
     results: dict[int, bytes] = field(default_factory=dict)
     summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
     errors: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -206,6 +208,25 @@ class MemoryBatchStore:
             batch.attempts[number] = batch.attempts.get(number, 0) + 1
             batch.meta.setdefault("started_at", at)
             return batch.attempts[number]
+
+    def mark_in_flight(self, batch_id: str, number: int, index: int, ttl: int) -> None:
+        with self._lock:
+            batch = self._get(batch_id)
+            if batch is not None:
+                batch.in_flight[number] = index
+
+    def in_flight(self, batch_id: str, number: int) -> int | None:
+        with self._lock:
+            batch = self._get(batch_id)
+            return batch.in_flight.get(number) if batch else None
+
+    def count_crash(self, batch_id: str, index: int, ttl: int) -> int:
+        with self._lock:
+            batch = self._get(batch_id)
+            if batch is None:
+                return 1
+            batch.crashes[index] = batch.crashes.get(index, 0) + 1
+            return batch.crashes[index]
 
     def recorded(self, batch_id: str, indexes: Sequence[int]) -> set[int]:
         with self._lock:

@@ -8,6 +8,8 @@ them):
 | ``policy-eval:batch:{id}`` | hash | the record: state, format, total, times, ttl |
 | ``…:chunk:N`` | string | chunk N's items (deleted once scored) |
 | ``…:attempts`` | hash | chunk N -> times started (a chunk that keeps killing workers stops) |
+| ``…:in-flight`` | hash | chunk N -> the item being evaluated, when the chunk is redelivered |
+| ``…:crashes`` | hash | item index -> workers lost while evaluating it |
 | ``…:results`` | hash | item index -> evaluation, zstd-compressed JSON |
 | ``…:summary`` | hash | item index -> the few figures ranking and CSV need |
 | ``…:errors`` / ``…:failed`` | hash / zset | failed items' errors / their indexes, in order |
@@ -39,6 +41,7 @@ from service.batch.store import (
 PREFIX = "policy-eval:batch:"
 KEY_PREFIX = "policy-eval:batch-key:"
 UNFINISHED = "policy-eval:batches:unfinished"  # ids of batches receiving or being scored
+WORKER_KEYS = ("attempts", "in-flight", "crashes")  # the workers' bookkeeping of a batch
 
 # KEYS: the record, summary, errors, then every key to expire; ARGV: finished_at
 _FINISH = """
@@ -127,7 +130,7 @@ class RedisBatchStore:
 
     def discard(self, batch_id: str) -> None:
         keys = [key(batch_id, part) for part in ("results", "summary", "errors", "failed",
-                                                   "attempts", "inputs")]
+                                                   *WORKER_KEYS, "inputs")]
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         self._redis.delete(key(batch_id), *keys)
@@ -144,8 +147,8 @@ class RedisBatchStore:
     def try_finish(self, batch_id: str, at: str) -> bool:
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys = [key(batch_id), key(batch_id, "summary"), key(batch_id, "errors"),
-                key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "attempts"),
-                key(batch_id, "inputs")]
+                key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "inputs"),
+                *(key(batch_id, part) for part in WORKER_KEYS)]
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         finished = bool(self._finish(keys=keys, args=[at]))
         if finished:
@@ -233,6 +236,23 @@ class RedisBatchStore:
         else:
             self._redis.delete(key(batch_id, "attempts"))
         return int(attempts)
+
+    def mark_in_flight(self, batch_id: str, number: int, index: int, ttl: int) -> None:
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key(batch_id, "in-flight"), str(number), index)
+            pipe.expire(key(batch_id, "in-flight"), ttl)
+            pipe.execute()
+
+    def in_flight(self, batch_id: str, number: int) -> int | None:
+        found = self._redis.hget(key(batch_id, "in-flight"), str(number))
+        return int(found) if found is not None else None
+
+    def count_crash(self, batch_id: str, index: int, ttl: int) -> int:
+        with self._redis.pipeline() as pipe:
+            pipe.hincrby(key(batch_id, "crashes"), member(index), 1)
+            pipe.expire(key(batch_id, "crashes"), ttl)
+            crashes, _ = pipe.execute()
+        return int(crashes)
 
     def recorded(self, batch_id: str, indexes: Sequence[int]) -> set[int]:
         if not indexes:

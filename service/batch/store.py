@@ -131,6 +131,17 @@ class BatchStore(Protocol):
         """Note that a worker starts ``number`` (and the batch, if first); returns how many
         times this chunk has been started, this time included."""
 
+    def mark_in_flight(self, batch_id: str, number: int, index: int, ttl: int) -> None:
+        """Note that item ``index`` of chunk ``number`` is about to be evaluated (replacing
+        the previous note): if it crashes its worker, the next start of the chunk knows which
+        item to blame."""
+
+    def in_flight(self, batch_id: str, number: int) -> int | None:
+        """The item of chunk ``number`` last marked in flight, if any."""
+
+    def count_crash(self, batch_id: str, index: int, ttl: int) -> int:
+        """Count one more worker lost while evaluating item ``index``; returns the count."""
+
     def recorded(self, batch_id: str, indexes: Sequence[int]) -> set[int]:
         """Which of ``indexes`` already have an outcome."""
 

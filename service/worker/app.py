@@ -37,6 +37,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,  # a reserved message waits for a busy process
+        # A pool process that died (a crash in the engine) is reported after this long, the
+        # wait for a result it may have sent first; Celery's 10 s would keep a synchronous
+        # POST past SYNC_TIMEOUT for each retry of a proposal that crashes it.
+        "worker_lost_wait": 1.0,
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.soft_time_limit,
         "task_track_started": True,  # lets GET tell "queued" from "running"
@@ -61,6 +65,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # cache+memory is one dict per process shared by all threads: the API thread reads
             # what the in-process worker thread wrote.
             result_backend="cache+memory://",
+            # the API runs a synchronous evaluation in its request thread (service.api.jobs):
+            # its result is stored as the worker thread's are, for GET to find
+            task_store_eager_result=True,
             # The in-memory transport polls; its default of once a second would add up to a
             # second to every evaluation.
             broker_transport_options={"polling_interval": 0.001},
@@ -71,8 +78,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             result_backend=result_backend_url(settings.redis_url),
             broker_connection_timeout=3,
             redis_socket_connect_timeout=3,
-            # A message taken by a worker that vanished comes back after this long.
-            broker_transport_options={"visibility_timeout": max(300, 4 * settings.task_time_limit)},
+            broker_transport_options=broker_transport_options(settings.visibility_timeout),
             # Fail fast when Redis is gone (the API answers 503) instead of retrying for 20 s.
             result_backend_transport_options={
                 "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5,
@@ -80,6 +86,19 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             },
         )
     return config
+
+
+def broker_transport_options(visibility_timeout: float) -> dict[str, Any]:
+    """A message taken by a worker that vanished (SIGKILL, lost host) comes back to the queue
+    ``visibility_timeout`` seconds after it was taken, at the next sweep of a live worker.
+
+    kombu sweeps every 10 s but scans Redis on every 10th sweep only, so a message would wait
+    up to 100 s past its timeout; sweeping five times per timeout, each a scan, keeps the wait
+    near the timeout at one cheap query per sweep.
+    """
+    return {"visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 5))),
+            "unacked_restore_throttle": 1}
 
 
 def create_celery(settings: Settings | None = None) -> Celery:

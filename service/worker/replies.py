@@ -16,15 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import redis
-from celery.signals import task_postrun
+from celery.signals import task_failure, task_postrun
 
 REPLY_PREFIX = "policy-eval:reply:"
 REPLY_TTL = 60
+WAIT_SLICE = 2.0  # seconds of one BLPOP; a longer wait takes several
 LOCAL_REPLIES_KEPT = 10_000  # events for tasks nobody waits for (respond-async) are dropped
 
 log = logging.getLogger(__name__)
@@ -40,19 +42,28 @@ class Replies(Protocol):
 
 class RedisReplies:
     def __init__(self, url: str) -> None:
-        # No socket timeout: BLPOP holds the socket for up to the whole wait, and Redis answers
-        # it at the deadline. A Redis that goes away closes the socket, which raises at once.
+        # The socket timeout must outlast one BLPOP (redis-py's default, 5 s, would turn a
+        # wait that ends without a reply into a TimeoutError, a 503). Waiting in slices keeps
+        # it short: a Redis that vanishes without closing the socket is noticed in seconds.
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2,
+                                            socket_timeout=WAIT_SLICE + 3,
                                             socket_keepalive=True)
 
     def notify(self, task_id: str) -> None:
         key = REPLY_PREFIX + task_id
-        self._client.pipeline(transaction=False).rpush(key, 1).expire(key, REPLY_TTL).execute()
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, 1)
+            pipe.expire(key, REPLY_TTL)
+            pipe.execute()
 
     def wait(self, task_id: str, timeout: float) -> bool:
-        if timeout <= 0:  # BLPOP's 0 would block forever
-            return False
-        return self._client.blpop([REPLY_PREFIX + task_id], timeout=timeout) is not None
+        deadline = time.monotonic() + timeout
+        # never a BLPOP timeout of 0, which would block forever
+        while (remaining := deadline - time.monotonic()) > 0.001:
+            if self._client.blpop([REPLY_PREFIX + task_id],
+                                  timeout=min(remaining, WAIT_SLICE)) is not None:
+                return True
+        return False
 
 
 class LocalReplies:
@@ -110,3 +121,11 @@ def _notify(task_id: str | None = None, task: Any = None, **_: Any) -> None:
         replies_for(task.app.conf).notify(task_id)
     except redis.RedisError as error:
         log.warning("could not wake the request waiting for %s: %s", task_id, error)
+
+
+@task_failure.connect
+def _notify_failure(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
+    """A task whose pool process died (a crash in the engine, a hard time limit) is failed by
+    the worker's main process, after storing the failure, where ``task_postrun`` never runs.
+    (A task that raises notifies twice, which costs nothing.)"""
+    _notify(task_id=task_id, task=sender)

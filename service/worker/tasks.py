@@ -53,7 +53,14 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-@shared_task(name=TASK_NAME, bind=True)
+# A proposal that crashes the engine's process (durable-rules can segfault) would come back
+# forever with acks_late and reject-on-worker-lost; after this many retries its evaluation
+# fails (WorkerLostError), so the caller gets an answer.
+WORKER_LOST_RETRIES = 2
+
+
+@shared_task(name=TASK_NAME, bind=True, retry_on_worker_lost=True,
+             max_retries=WORKER_LOST_RETRIES, default_retry_delay=1)
 def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
              ruleset_version: str | None = None, caller: str = "anonymous") -> dict[str, Any]:
     """Evaluate one proposal; returns ``{"outcome": "done", "evaluation": ...}``.

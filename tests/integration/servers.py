@@ -113,11 +113,12 @@ def service_env(redis_url: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def celery_worker(redis_url: str, log_dir: Path, name: str = "worker",
+def celery_worker(redis_url: str, log_dir: Path, name: str = "worker", module: str = "celery",
                   **env: str) -> LoggedProcess:
-    """``celery worker`` as deployed (docker-compose.yml): prefork pool, two processes."""
+    """``celery worker`` as deployed (docker-compose.yml): prefork pool, two processes;
+    ``module`` runs Celery's command line with a test's bootstrap around it."""
     worker = LoggedProcess(name, [
-        sys.executable, "-m", "celery", "-A", "service.worker.app", "worker",
+        sys.executable, "-m", module, "-A", "service.worker.app", "worker",
         "--loglevel=INFO", "--concurrency=2", "--pool=prefork", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ], service_env(redis_url, **env), log_dir)
@@ -144,7 +145,7 @@ def answers(url: str, process: LoggedProcess) -> bool:
         raise AssertionError(f"gunicorn exited\n{process.log()}")
     try:
         return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # still booting its worker
         return False
 
 
@@ -178,3 +179,37 @@ def api_without_workers(db: int, **settings: Any) -> Iterator[tuple[str, str]]:
         server.stop()
         close_app(app)
 
+
+
+class RedisServer:
+    """A ``redis-server`` of a test's own, on a fresh port, keeping an append-only file as
+    docker-compose.yml configures it, so its data survives ``stop`` and ``start``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = data_dir
+        self._process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(self._dir)],
+            stdout=(self._dir / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        wait_for(lambda: _pings(client), 20, "redis-server did not answer PING",
+                 lambda: (self._dir / "redis.log").read_text(errors="replace")[-3000:])
+
+    def stop(self) -> None:
+        """SIGTERM: Redis writes its append-only file and exits, as on a restart."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(20)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:  # still loading its append-only file, or not listening yet
+        return False
