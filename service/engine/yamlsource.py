@@ -151,7 +151,8 @@ class _Loader(Composer, CParser, SafeConstructor, Resolver):
         try:
             return SafeConstructor.construct_yaml_int(self, node)
         except ValueError:
-            raise Refused(f"a number of {len(node.value):,} digits", node.start_mark,
+            digits = sum(c.isdigit() for c in str(node.value))
+            raise Refused(f"a number of {digits:,} digits", node.start_mark,
                           "no field needs more than 20 digits") from None
 
 

@@ -96,7 +96,7 @@ CASES: list[tuple[str, Callable[[], str], str, tuple[int, int] | None]] = [
      "a number of 5,000 digits", None),
     ("400,000-digit number with underscores", lambda: with_rules(rule(
         when=ATOM.replace("1}", "1_" * 400_000 + "1}"))),
-     "a number of 800,001 digits", None),
+     "a number of 400,001 digits", None),
     ("gigabyte format width", lambda: with_rules(rule(
         because="{derived.total_cost_jpy:>999999999}")),
      f"asks for a width or precision above {MAX_FORMAT_WIDTH}", None),
