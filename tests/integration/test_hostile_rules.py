@@ -30,6 +30,7 @@ def roomy_api(redis_url: str, worker: LoggedProcess,
     """The API under gunicorn with a 16 MiB body limit, on the main stack's Redis and worker."""
     process, url = gunicorn_api(redis_url, tmp_path_factory.mktemp("hostile"),
                                 MAX_CONTENT_LENGTH=str(16 * MAX_BYTES), SYNC_TIMEOUT="10")
+    assert_evaluates(url)  # warm: the first request's one-off set-up is not a hostile file's
     yield url, process
     process.stop()
 
