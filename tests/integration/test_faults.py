@@ -228,6 +228,18 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert final["failed"] == 0, [line for line in lines if line["status"] != "done"][:3]
 
 
+def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(api: str) -> None:
+    """No worker runs here: the request waits out its 6 s, longer than redis-py's default
+    socket timeout (5 s), and must then answer 202, not mistake the quiet for an outage."""
+    started = time.monotonic()
+    response = requests.post(f"{api}/v1/evaluations", json=TOMAHAWK, timeout=30,
+                             headers={"Prefer": "wait=6", **AUTH})
+
+    assert response.status_code == 202, response.text[:500]
+    assert response.headers["Location"]
+    assert 6 <= time.monotonic() - started < 8
+
+
 @pytest.fixture
 def poison_worker(start_worker: Callable[..., LoggedProcess]) -> LoggedProcess:
     return start_worker("faults-poison-worker", module="tests.integration.poison_worker")
