@@ -16,9 +16,9 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -27,6 +27,8 @@ from bench.clients import Load, closed_loop
 from bench.processes import (
     ROOT,
     celery_worker,
+    children,
+    cpu_seconds,
     free_port,
     gunicorn,
     own_redis,
@@ -49,6 +51,8 @@ class Comparison:
     baseline_name: str
     baseline: Load
     target: float
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per request, by process role
+    baseline_cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -67,9 +71,28 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    processes: dict[str, list[int]]  # pids by role, for CPU accounting
+
+    def cpu(self) -> dict[str, float]:
+        return {role: sum(cpu_seconds(pid) for pid in pids)
+                for role, pids in self.processes.items()}
+
+
+def measured_with_cpu(stack: Stack, run: Callable[[], Load]) -> tuple[Load, dict[str, float]]:
+    """``run``'s load and the CPU milliseconds each role of ``stack`` spent per request."""
+    before = stack.cpu()
+    load = run()
+    after = stack.cpu()
+    count = max(load.requests, 1)
+    return load, {role: (after[role] - before[role]) * 1000 / count for role in after}
+
+
 @contextmanager
-def redis_stack(logs: Path, *gunicorn_options: str) -> Iterator[str]:
-    """Redis, a worker (2 processes) and gunicorn on ``bench.stack``: the API's URL."""
+def redis_stack(logs: Path, *gunicorn_options: str) -> Iterator[Stack]:
+    """Redis, a worker (2 processes) and gunicorn on ``bench.stack``."""
     redis_url, redis_server = own_redis(logs)
     env = service_env(REDIS_URL=redis_url)
     worker = celery_worker("bench.stack:celery", env, logs / "worker.log")
@@ -77,7 +100,9 @@ def redis_stack(logs: Path, *gunicorn_options: str) -> Iterator[str]:
         api, url = gunicorn("bench.stack:app", env, logs / "gunicorn.log",
                             "-c", "python:service.api.gunicorn_conf", *gunicorn_options)
         try:
-            yield url
+            yield Stack(url, {"API": [api.pid, *children(api.pid)],
+                              "worker": [worker.pid, *children(worker.pid)],
+                              "Redis": [redis_server.pid]})
         finally:
             stop(api)
     finally:
@@ -101,11 +126,14 @@ def embedded_server(logs: Path) -> Iterator[str]:
 
 def through_celery(logs: Path, seconds: float, clients: int) -> Comparison:
     bodies = example_bodies()
-    with redis_stack(logs) as url:
-        floor = closed_loop(f"{url}/bench/noop", bodies, {}, clients, seconds)
-        measured = closed_loop(f"{url}/v1/evaluations", bodies, AUTH, clients, seconds)
+    with redis_stack(logs) as stack:
+        floor, floor_cpu = measured_with_cpu(stack, lambda: closed_loop(
+            f"{stack.url}/bench/noop", bodies, {}, clients, seconds))
+        measured, cpu = measured_with_cpu(stack, lambda: closed_loop(
+            f"{stack.url}/v1/evaluations", bodies, AUTH, clients, seconds))
     return Comparison(f"sync `POST /v1/evaluations` through Celery, {clients} clients",
-                      measured, "no-op Celery task round trip, same stack", floor, 0.8)
+                      measured, "no-op Celery task round trip, same stack", floor, 0.8,
+                      cpu, floor_cpu)
 
 
 def embedded(logs: Path, seconds: float, clients: int) -> Comparison:
@@ -125,6 +153,11 @@ def row(comparison: Comparison) -> str:
             f"≥ {comparison.target}× |")
 
 
+def cpu_line(cpu_ms: dict[str, float]) -> str:
+    return ", ".join(f"{role} {ms:.2f}" for role, ms in cpu_ms.items()) + (
+        f" (total {sum(cpu_ms.values()):.2f})")
+
+
 def measure(seconds: float, clients: int) -> list[Comparison]:
     logs = Path(tempfile.mkdtemp(prefix="bench-http-"))
     return [through_celery(logs, seconds, clients), embedded(logs, seconds, clients)]
@@ -136,8 +169,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
     print("| figure | measured | baseline | ratio | target |\n|---|---|---|---|---|")
-    for comparison in measure(args.seconds, args.clients):
+    comparisons = measure(args.seconds, args.clients)
+    for comparison in comparisons:
         print(row(comparison), flush=True)
+    for comparison in comparisons:
+        if comparison.cpu_ms:
+            print(f"\nCPU ms per request, {comparison.figure}: " + cpu_line(comparison.cpu_ms)
+                  + f"; baseline: {cpu_line(comparison.baseline_cpu_ms)}")
 
 
 if __name__ == "__main__":

@@ -114,10 +114,10 @@ class Evaluations(MethodView):
         explain = query["explain"]
         # The worker gets the document as the client sent it and validates it again, exactly
         # as `policy-eval evaluate` does with a file: one input, one result.
-        evaluation_id = jobs.submit(state, g.proposal_json, explain)
         limit = state.settings.sync_timeout
         wait = 0.0 if respond_async else min(limit, preferred_wait if preferred_wait is not None
                                              else limit)
+        evaluation_id = jobs.submit(state, g.proposal_json, explain, waiting=wait > 0)
         jobs.wait(state, evaluation_id, wait)
         job = jobs.lookup(state, evaluation_id)
         if job is None:  # recorded a moment ago: only a Redis flush can get here

@@ -44,17 +44,28 @@ class Job:
         return body
 
 
-def submit(runtime: Runtime, proposal: Any, explain: str) -> str:
-    """Enqueue one evaluation; returns its id. Raises the broker's error if it is unreachable."""
+def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False) -> str:
+    """Enqueue one evaluation; returns its id. Raises the broker's error if it is unreachable.
+
+    Embedded mode runs an evaluation someone is ``waiting`` for at once, in the request
+    thread, through Celery's eager ``apply`` (the same task, its result stored the same way):
+    in one process a hop to the single worker thread only queued every request behind it. The
+    worker thread keeps what nobody waits for (``respond-async``) and batches.
+    """
     evaluation_id = str(uuid.uuid4())
     submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     # pinned now: activating another version later does not change this evaluation
     version = runtime.active_version()
-    # argsrepr: Celery would otherwise repr the whole proposal into the message headers for
-    # its logs and Flower (~0.4 ms), and a proposal does not belong in logs anyway
-    runtime.celery.tasks[TASK_NAME].apply_async(
-        (proposal, explain, version), {"caller": current_caller().name}, task_id=evaluation_id,
-        argsrepr=f"(<proposal>, {explain!r}, {version!r})")
+    task = runtime.celery.tasks[TASK_NAME]
+    args = (proposal, explain, version)
+    kwargs = {"caller": current_caller().name}
+    if waiting and runtime.worker is not None:
+        task.apply(args, kwargs, task_id=evaluation_id)
+    else:
+        # argsrepr: Celery would otherwise repr the whole proposal into the message headers
+        # for its logs and Flower (~0.4 ms), and a proposal does not belong in logs anyway
+        task.apply_async(args, kwargs, task_id=evaluation_id,
+                         argsrepr=f"(<proposal>, {explain!r}, {version!r})")
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
     runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})

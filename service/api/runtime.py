@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,17 +62,22 @@ class RedisLedger:
 
 
 class MemoryLedger:
-    """The embedded-mode ledger: this process's memory, like its queue and results."""
+    """The embedded-mode ledger: this process's memory, like its queue and results.
+
+    Every entry lives ``ttl`` seconds from its recording, so insertion order is expiry order:
+    recording drops expired entries from the front only, not by a scan of all of them.
+    """
 
     def __init__(self, ttl: int) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def record(self, evaluation_id: str, entry: dict[str, Any]) -> None:
         now = time.monotonic()
         with self._lock:
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            while self._entries and next(iter(self._entries.values()))[0] <= now:
+                self._entries.popitem(last=False)
             self._entries[evaluation_id] = (now + self.ttl, entry)
 
     def lookup(self, evaluation_id: str) -> dict[str, Any] | None:

@@ -115,7 +115,7 @@ def replies_for(conf: Mapping[str, Any]) -> Replies:
 def _notify(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     """After the result is stored (Celery stores it before ``task_postrun``), for tasks whose
     result someone may wait for. A failed notification only costs that request its wait."""
-    if task_id is None or task is None or task.ignore_result or task.request.is_eager:
+    if task_id is None or task is None or task.ignore_result:
         return
     try:
         replies_for(task.app.conf).notify(task_id)
