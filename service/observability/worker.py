@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextvars import Token
 from typing import Any
 
 from celery.signals import (
@@ -41,6 +42,7 @@ REQUEST_ID_HEADER = "request_id"  # a message header, read back as ``task.reques
 
 log = logging.getLogger("service.worker.evaluations")
 _started: dict[str, float] = {}  # task id -> perf_counter at prerun, per process
+_context_tokens: dict[str, list[Token[str | None]]] = {}  # task id -> its log context's tokens
 
 
 @setup_logging.connect
@@ -58,11 +60,14 @@ def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
 
 @task_prerun.connect
 def _task_started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    logs.task_id.set(task_id)
-    logs.request_id.set(getattr(task.request, REQUEST_ID_HEADER, None) if task else None)
-    logs.decision_id.set(None)
+    # A task run eagerly in an HTTP request's thread (embedded mode) has no message headers
+    # but runs within the request's own context, whose request id it keeps.
+    header = getattr(task.request, REQUEST_ID_HEADER, None) if task else None
+    tokens = [logs.task_id.set(task_id), logs.request_id.set(header or logs.request_id.get()),
+              logs.decision_id.set(None)]
     if task_id is not None:
         _started[task_id] = time.perf_counter()
+        _context_tokens[task_id] = tokens
 
 
 @task_success.connect
@@ -93,8 +98,9 @@ def _task_finished(task_id: str | None = None, task: Any = None, state: str | No
     if started is not None:
         metrics.observe_task(getattr(task, "name", "unknown"), state or "UNKNOWN",
                              time.perf_counter() - started)
-    for variable in logs.CONTEXT.values():
-        variable.set(None)
+    # back to what they were before the task: nothing in a worker, the request's in eager mode
+    for token in reversed(_context_tokens.pop(task_id, []) if task_id is not None else []):
+        token.var.reset(token)
 
 
 @worker_init.connect
