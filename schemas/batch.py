@@ -15,6 +15,7 @@ EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_co
                      "crowded_out")
 DOWNLOAD_FORMATS = ("json", "jsonl", "csv")
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 10**9
 
 
 
@@ -40,7 +41,8 @@ class IdempotencyHeaderSchema(Schema):
 
 
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # past any batch, and small enough that (page - 1) × page_size is a Redis index (int64)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
@@ -61,7 +63,8 @@ class PortfolioQuerySchema(Schema):
     budget = fields.Float(
         validate=validate.Range(min=0, min_inclusive=False, max=1e16),
         metadata={"description": "Total budget. Default: each capability area competes for "
-                                 "what remains of its Defense Buildup Program envelope (JPY)."})
+                                 "what remains of its Defense Buildup Program envelope (JPY).",
+                  "exclusiveMinimum": True})  # apispec writes `minimum` alone for OpenAPI 3.0
     currency = one_of(("JPY", "USD"), load_default="JPY")
 
 

@@ -18,7 +18,8 @@ class DecisionQuerySchema(Schema):
     ruleset_version = fields.String()
     rating = fields.String(validate=validate.OneOf(RATINGS))
     caller = fields.String(metadata={"description": "The API key name that asked."})
-    cursor = fields.String(validate=validate.Regexp(r"^\d+-\d+$"),
+    # a Redis stream id: two unsigned 64-bit numbers (19 digits always fit)
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,19}-\d{1,19}$"),
                            metadata={"description": "`next_cursor` of the previous page."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from schemas.readiness import ReadinessCheckSchema
+
 ROOT = "$"  # the path of the document itself (e.g. an array sent where an object belongs)
 
 
@@ -58,6 +60,15 @@ class ProblemSchema(Schema):
     problems = fields.List(fields.Nested(RuleProblemSchema),
                            metadata={"description": "For a ruleset that does not load: every "
                                                     "problem, with file, line and rule."})
+    line = fields.Integer(metadata={"description": "For an unreadable batch upload: the line "
+                                                   "where reading stopped, when known."})
+    checks = fields.List(fields.Nested(ReadinessCheckSchema),
+                         metadata={"description": "For `/problems/not-ready`: each check and "
+                                                  "whether it passed."})
+    stored_hash = fields.String(metadata={"description": "For a version published again with "
+                                                         "other content: the published hash."})
+    new_hash = fields.String(metadata={"description": "For a version published again with "
+                                                      "other content: the hash sent."})
 
 
 def field_errors(messages: Any, location: str | None = None) -> list[dict[str, str]]:

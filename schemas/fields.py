@@ -63,22 +63,66 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+# What no text field may hold: C0 and C1 control characters other than tab, line feed and
+# carriage return (a NUL truncates strings in C code downstream, an ESC drives terminals), and
+# the bidirectional embeddings, overrides and isolates that make text display in another order
+# than it is stored ("Trojan Source"). Written so Python and ECMA-262, the dialect of the
+# OpenAPI document's `pattern`, read the class alike.
+FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
+# the characters str.strip() removes that are not forbidden anyway
+SPACES = "\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+# the document's statement of StrictString's rules: no forbidden character, one that is not
+# a space; the code below checks the same without a regex over the whole value
+TEXT_PATTERN = f"^[^{FORBIDDEN}]*[^{FORBIDDEN}{SPACES}][^{FORBIDDEN}]*$"
+_FORBIDDEN = re.compile(f"[{FORBIDDEN}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class StrictString(fields.String):
-    """A JSON string, stripped of surrounding blanks; empty after stripping is refused."""
+    """A JSON string of at most ``max_length`` characters as sent, without control or
+    bidirectional-override characters, not blank; returned stripped of surrounding blanks
+    unless ``strip`` is false (codes: `" JP"` is not `"JP"`).
+
+    Every check is on the value as sent, so the OpenAPI document (``maxLength``, ``pattern``)
+    says exactly what is accepted.
+    """
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's documented override point
         "blank": "Must not be blank.",
+        "too_long": "Longer than {max_length} characters.",
+        "forbidden": "Contains U+{code:04X}, a control or bidirectional-override character; "
+                     "text fields refuse them.",
+        "surrogate": "Not valid Unicode: contains a lone surrogate (U+{code:04X}).",
     }
 
+    def __init__(self, *, max_length: int | None = None, strip: bool = True,
+                 **kwargs: Any) -> None:
+        described: dict[str, Any] = {"pattern": TEXT_PATTERN}
+        if max_length is not None:
+            described["maxLength"] = max_length
+        kwargs["metadata"] = {**described, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.strip = strip
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.max_length is not None and len(text) > self.max_length:
+            raise self.make_error("too_long", max_length=self.max_length)
+        for error, pattern in (("surrogate", _SURROGATE), ("forbidden", _FORBIDDEN)):
+            if found := pattern.search(text):
+                raise self.make_error(error, code=ord(found.group()))
+        if not text.strip():
             raise self.make_error("blank")
-        return text
+        return text.strip() if self.strip else text
 
 
 class CountryCode(StrictString):
-    """An ISO 3166-1 alpha-2 code in upper case (``JP``, ``US``)."""
+    """An ISO 3166-1 alpha-2 code in upper case (``JP``, ``US``), exactly as sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": ISO_ALPHA2.pattern, **kwargs.get("metadata", {})}
+        super().__init__(strip=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs)
@@ -87,6 +131,13 @@ class CountryCode(StrictString):
                 "Not an ISO 3166-1 alpha-2 country code (two upper-case letters)."
             )
         return code
+
+
+def exactly_one_of(*names: str) -> dict[str, Any]:
+    """The JSON Schema of an object that has exactly one of the properties ``names``: set as a
+    schema's ``OPENAPI_EXTRA`` beside the ``validates_schema`` that enforces it, so the
+    document states the rule the API applies."""
+    return {"oneOf": [{"required": [name]} for name in names]}
 
 
 def one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:

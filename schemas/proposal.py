@@ -6,11 +6,17 @@ loader reads this schema to check rules, so a field added here is usable in rule
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import CountryCode, StrictFloat, StrictInteger, StrictString
+from schemas.fields import (
+    CountryCode,
+    StrictFloat,
+    StrictInteger,
+    StrictString,
+    exactly_one_of,
+)
 from schemas.vocabulary import (
     ACQUISITION_PATHS,
     CAPABILITY_AREAS,
@@ -28,7 +34,8 @@ MAX_LIST = 64
 
 
 def _enum(values: tuple[str, ...], **kwargs: Any) -> StrictString:
-    return StrictString(validate=validate.OneOf(values), metadata={"enum": list(values)}, **kwargs)
+    return StrictString(validate=validate.OneOf(values), metadata={"enum": list(values)},
+                        strip=False, **kwargs)
 
 
 def _enum_list(values: tuple[str, ...]) -> fields.List:
@@ -54,13 +61,15 @@ class MoneySchema(StrictSchema):
 
 
 class SystemSchema(StrictSchema):
-    name = StrictString(required=True, validate=validate.Length(max=200))
+    name = StrictString(required=True, max_length=200)
     category = _enum(SYSTEM_CATEGORIES, required=True)
     origin_country = CountryCode(load_default="US")
-    prime_contractor = StrictString(validate=validate.Length(max=200))
+    prime_contractor = StrictString(max_length=200)
 
 
 class AcquisitionSchema(StrictSchema):
+    OPENAPI_EXTRA: ClassVar[dict[str, Any]] = exactly_one_of("unit_cost", "total_cost")
+
     path = _enum(ACQUISITION_PATHS, required=True)
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=1_000_000))
     unit_cost = fields.Nested(MoneySchema)
@@ -93,8 +102,8 @@ class PartnersSchema(StrictSchema):
 
 
 class ProposalSchema(StrictSchema):
-    id = StrictString(validate=validate.Length(max=128))
-    title = StrictString(required=True, validate=validate.Length(max=300))
+    id = StrictString(max_length=128)
+    title = StrictString(required=True, max_length=300)
     requesting_country = CountryCode(load_default="JP")
     fiscal_year = StrictInteger(required=True, validate=validate.Range(min=1990, max=2100))
     system = fields.Nested(SystemSchema, required=True)

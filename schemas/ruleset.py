@@ -3,11 +3,11 @@ activation and the impact of a version on proposals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import one_of
+from schemas.fields import exactly_one_of, one_of
 from schemas.proposal import ProposalSchema
 from service.engine.model import RATINGS, RECOMMENDATIONS
 
@@ -110,6 +110,8 @@ class ActivateSchema(Schema):
 
 
 class ImpactRequestSchema(Schema):
+    OPENAPI_EXTRA: ClassVar[dict[str, Any]] = exactly_one_of("proposals", "batch_id")
+
     class Meta:
         unknown = RAISE
 

@@ -20,6 +20,7 @@ from service.api import (
     hardening,
     health,
     metrics,
+    openapi,
     problems,
     rulesets,
 )
@@ -46,6 +47,9 @@ class ProblemApi(Api):
     """flask-smorest's Api with RFC 9457 errors, in the responses and in the document."""
 
     ERROR_SCHEMA = ProblemSchema
+    # no catch-all `default` response: every status an operation answers is listed
+    # (service.api.openapi adds those of the request pipeline)
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         problems.register(self._app)
@@ -58,10 +62,6 @@ class ProblemApi(Api):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, problems.MEDIA_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
-        default: dict[str, Any] = {"description": "Default error response",
-                                   "schema": self.ERROR_SCHEMA}
-        prepare_response(default, self.spec, problems.MEDIA_TYPE)
-        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["policy_eval"] = Runtime.start(settings)
     batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [openapi.ContractPlugin()]})
     for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,
                       problems.blp, metrics.blp):
         api.register_blueprint(blueprint)

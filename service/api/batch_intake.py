@@ -166,10 +166,13 @@ def _receive(celery: Celery, store: BatchStore, settings: BatchSettings, upload:
     except UploadError as error:
         _drain(reader)
         empty = reader.bytes_read == 0
-        raise Problem(400, "The upload is empty." if empty else f"The upload cannot be read: "
-                           f"{error}", slug="invalid-upload", line=error.line,
-                      errors=[{"field": ROOT, "location": "body",
-                               "message": "Empty." if empty else str(error)}]) from None
+        problem = Problem(400, "The upload is empty." if empty else f"The upload cannot be "
+                               f"read: {error}", slug="invalid-upload",
+                          errors=[{"field": ROOT, "location": "body",
+                                   "message": "Empty." if empty else str(error)}])
+        if error.line is not None:  # where reading stopped, when it got anywhere
+            problem.extensions["line"] = error.line
+        raise problem from None
     except RequestEntityTooLarge:
         raise Problem(413, f"The upload is larger than {settings.max_bytes:,} bytes "
                            "(BATCH_MAX_BYTES); split it.", slug="too-many-proposals",

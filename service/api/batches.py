@@ -55,14 +55,29 @@ _UPLOAD_BODY = {
                    "\"CSV columns\"; lists as `link16|cec`). Or a multipart form with the file "
                    "in a part named `file` (its content type, else its extension, gives the "
                    "format).",
+    "required": True,
     "content": {
-        "application/json": {"schema": {"type": "array",
-                                        "items": {"$ref": "#/components/schemas/Proposal"}}},
+        # Each item is validated as it is scored: one that is not a valid proposal is accepted
+        # with the upload and listed among the batch's failures, so any item is allowed here.
+        "application/json": {"schema": {"type": "array", "minItems": 1,  # empty: 400
+                                        "items": {"anyOf": [
+                                            {"$ref": "#/components/schemas/Proposal"},
+                                            {"description": "Anything else: listed among the "
+                                                            "batch's failures."}]}}},
         "application/x-ndjson": {"schema": {"type": "string"}},
         "text/csv": {"schema": {"type": "string"}},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"}}}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {
+                                               "file": {"type": "string", "format": "binary"}}}},
     },
+}
+
+# `format=csv` and `format=jsonl`: the README's "Batches" lists the CSV columns
+_DOWNLOADS = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/x-ndjson": {"schema": {"type": "string",
+                                        "description": "One ranked result a line, then one "
+                                                       "line per failed item."}},
 }
 
 
@@ -267,6 +282,7 @@ class BatchResults(MethodView):
     @blp.response(200, ResultsPageSchema, description="A page of results (`format=json`); "
                   "with `format=jsonl` or `csv`, the whole batch as a download.",
                   content_type="application/json")
+    @blp.doc(responses={200: {"content": _DOWNLOADS}})  # merged into the 200 above
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, query: dict[str, Any], batch_id: str) -> Any:
@@ -340,7 +356,7 @@ def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt
             else:
                 yield b"".join(report.jsonl_failed(f) for f in failures)
 
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    media = "text/csv" if fmt == "csv" else "application/x-ndjson"  # Flask adds text's charset
     name = f"batch-{batch_id}-by-{sort}.{fmt}"
     return current_app.response_class(stream_with_context(generate()), mimetype=media,
                                        headers={"Content-Disposition":

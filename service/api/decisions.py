@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import current_app
@@ -17,8 +17,13 @@ blp = Blueprint("decisions", __name__, url_prefix="/v1/decisions",
                 description="Every decision made, with its input, result and explanation.")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
+    """Milliseconds since 1970, the unit of the log's positions; a time before 1970 is its
+    beginning. Subtracting (not ``timestamp()``) also takes year 1 or 9999 in any offset."""
+    return None if moment is None else max(0, (moment - EPOCH) // timedelta(milliseconds=1))
 
 
 @blp.route("")
