@@ -26,7 +26,9 @@ from service.batch import synthetic
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
 from service.batch.scoring import Chunk, Scored
+from service.config import ConfigError, Settings
 from service.engine import Engine
+from service.worker.app import celery_config
 from service.worker.batches import MAX_CRASHES, process_chunk
 from tests.keys import bearer
 
@@ -146,6 +148,8 @@ def test_a_worker_killed_outright_mid_batch_is_replaced_and_nothing_is_lost_or_d
 
     assert (final["status"], final["done"], final["failed"]) == ("done", BATCH_SIZE, 0), final
     assert_each_item_once(download(api, location), BATCH_SIZE)
+    print(f"worker killed with {at_kill['done']} of {BATCH_SIZE} scored; the replacement "
+          f"finished the batch")  # figures for the README
 
 
 @dataclass
@@ -226,6 +230,10 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert_each_item_once(lines, BATCH_SIZE)
     assert all(line["errors"] for line in lines if line["status"] != "done")
     assert final["failed"] == 0, [line for line in lines if line["status"] != "done"][:3]
+    recovered = min(at for at, code, *_ in traffic.answers if at > up and code == 200) - up
+    print(f"Redis down {up - down:.1f} s: {len(traffic.answers)} answers, {len(outage)} of "
+          f"them 503, first evaluation {recovered:.1f} s after Redis was back; batch "
+          f"{final['done']} done, {final['failed']} failed")  # figures for the README
 
 
 def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(api: str) -> None:
@@ -337,3 +345,16 @@ def test_a_chunk_started_again_isolates_the_item_that_kills_its_worker() -> None
     assert store.counts("b") == (59, 1)
     assert [f["index"] for f in store.failures("b", 0, 10)] == [37]
     assert store.meta("b")["state"] == "done"  # type: ignore[index]
+
+
+def test_the_visibility_timeout_is_set_and_never_shorter_than_twice_the_time_limit() -> None:
+    """Past the visibility timeout Redis hands a message to a second worker even if the first
+    still runs it: twice the task time limit leaves room for a task that waited for a pool
+    process to run to its limit."""
+    settings = Settings.from_env({"REDIS_URL": "redis://127.0.0.1:1/0",
+                                  "TASK_TIME_LIMIT": "5", "BROKER_VISIBILITY_TIMEOUT": "10"})
+    options = celery_config(settings)["broker_transport_options"]
+    assert options["visibility_timeout"] == 10 and options["unacked_restore_interval"] <= 2
+    assert Settings().visibility_timeout == 300  # unset: as before the setting existed
+    with pytest.raises(ConfigError, match="BROKER_VISIBILITY_TIMEOUT"):
+        Settings.from_env({"TASK_TIME_LIMIT": "30", "BROKER_VISIBILITY_TIMEOUT": "45"})
