@@ -17,6 +17,7 @@ from service.registry.engines import EngineCache
 from service.registry.store import open_store
 from service.worker import batches, tasks
 from service.worker import replies as _replies  # noqa: F401  (wakes waiting requests)
+from service.worker import serialization as _serialization  # noqa: F401  (orjson for json)
 from service.worker.context import CONTEXT_KEY, WorkerContext, register
 from service.worker.results import result_backend_url
 from service.worker.tasks import ENGINE_KEY, RULESET_KEY
