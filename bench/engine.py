@@ -1,47 +1,133 @@
-"""Engine throughput: full evaluations per second on one core, both evaluators, the shipped
-ruleset and the example proposals. Run: ``python bench/engine.py [seconds]``.
+"""Engine throughput against durable-rules' own limits, on the shipped ruleset and the example
+proposals, one core, in one process.
 
-Absolute numbers vary by machine; the ratio native/durable is what holds.
+- **raw durable-rules**: its documented Python API, ``Host.assert_fact`` + ``delete_state``, on
+  the same compiled ruleset (the same shards) and documents built beforehand: what a program
+  using durable-rules pays to decide, before any validation, enrichment, scoring or
+  explanation. The baseline of item 1 of issue 7.
+- **full evaluation**, both modes: ``Engine.evaluate`` as a worker calls it (validate, enrich,
+  decide, score, explain); ``durable`` is the default mode, in which durable-rules decides and
+  the native evaluator cross-checks and explains.
+- **deciding alone**: durable-rules' C engine as ``service.engine.durable`` drives it, and the
+  native evaluator, on built facts.
+- **lever**: a chunk of facts per ``assert_facts`` call through the Host, one state for all.
+
+Run: ``python -m bench.engine [--seconds 2]``. CPU time of the best round (see
+``bench.scaling.best_us``), so figures hold on a busy machine.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import platform
-import sys
-import time
-from datetime import date
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
-from service.engine import Engine
+from durable import engine as durable_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.processes import ROOT
+from bench.scaling import best_us
+from service.engine import Engine, load_ruleset
+from service.engine.durable import DurableRules, compile_ruleset, durable_fact
+from service.engine.evaluate import validate_proposal
+from service.engine.facts import build_fact
+
+SID = "bench"
+CHUNK = 50
 
 
-def rate(engine: Engine, proposals: list[dict[str, object]], seconds: float) -> float:
-    for proposal in proposals:  # warm-up: registration, caches
-        engine.evaluate(proposal)
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for proposal in proposals:
-            engine.evaluate(proposal)
-        count += len(proposals)
-    return count / (time.perf_counter() - start)
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    us: float  # CPU µs per proposal
+
+    @property
+    def rate(self) -> float:
+        return 1e6 / self.us
+
+
+class RawDurable:
+    """The compiled shards registered with durable-rules' own ``Host``, actions recording."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.host = durable_engine.Host()
+        self.fired: list[str] = []
+        self.names: list[str] = []
+        for index, (definition, _) in enumerate(compile_ruleset(engine.ruleset)):
+            name = f"raw_{index}"
+            self.host.register_rulesets({name: {
+                rule: {**body, "run": self._record} for rule, body in definition.items()}})
+            self.names.append(name)
+
+    def _record(self, c: Any) -> None:
+        self.fired.append(c.m["sid"])
+
+    def assert_one(self, document: dict[str, Any]) -> None:
+        for name in self.names:
+            self.host.assert_fact(name, document)
+            self.host.delete_state(name, SID)
+
+    def assert_chunk(self, documents: list[dict[str, Any]]) -> None:
+        for name in self.names:
+            self.host.assert_facts(name, documents)
+            self.host.delete_state(name, SID)
+
+
+def examples() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))]
+
+
+def measure(seconds: float) -> dict[str, Figure]:
+    proposals = examples()
+    ruleset = load_ruleset(ROOT / "rules" / "japan-fy2026.yaml")
+    durable, native = Engine(ruleset, "durable"), Engine(ruleset, "native")
+    facts = [build_fact(validate_proposal(p), durable.ruleset.context) for p in proposals]
+    documents = [durable_fact(fact, SID) for fact in facts]
+    raw = RawDurable(durable)
+    chunk = [{**documents[i % len(documents)], "n": i} for i in range(CHUNK)]
+    decider = DurableRules(durable.ruleset)
+    figures = [
+        Figure("raw durable-rules (Host.assert_fact + delete_state)",
+               best_us(raw.assert_one, documents, seconds)),
+        Figure(f"raw durable-rules, {CHUNK} facts per assert_facts",
+               best_us(raw.assert_chunk, [chunk], seconds) / CHUNK),
+        Figure("full evaluation, durable mode (default)",
+               best_us(durable.evaluate, proposals, seconds)),
+        Figure("full evaluation, native mode", best_us(native.evaluate, proposals, seconds)),
+        Figure("deciding: durable-rules C engine, driven directly",
+               best_us(decider.fired, facts, seconds)),
+        Figure("deciding: native evaluator", best_us(native.fired, facts, seconds)),
+    ]
+    return {figure.name: figure for figure in figures}
+
+
+def rows(figures: dict[str, Figure]) -> list[tuple[str, Figure, Figure, float]]:
+    """(target, figure, baseline, target ratio) for the README's table."""
+    raw = figures["raw durable-rules (Host.assert_fact + delete_state)"]
+    durable = figures["full evaluation, durable mode (default)"]
+    native = figures["full evaluation, native mode"]
+    return [
+        ("engine: full evaluation vs raw durable-rules", durable, raw, 0.7),
+        ("engine: native vs durable, full evaluation", native, durable, 20.0),
+        ("engine: native vs durable, deciding alone",
+         figures["deciding: native evaluator"],
+         figures["deciding: durable-rules C engine, driven directly"], 20.0),
+        ("engine: native deciding vs raw durable-rules", figures["deciding: native evaluator"],
+         raw, 20.0),
+    ]
 
 
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-    proposals = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))]
-    ruleset = ROOT / "rules" / "japan-fy2026.yaml"
-    durable = rate(Engine.from_path(ruleset, "durable"), proposals, seconds)
-    native = rate(Engine.from_path(ruleset, "native"), proposals, seconds)
-    print(f"machine: {platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}, {date.today()}")
-    print("| engine | evaluations/s (1 core) | ms each |")
-    print("|---|---|---|")
-    print(f"| durable-rules + native cross-check (default) | {durable:,.0f} | {1000/durable:.2f} |")
-    print(f"| native only (`POLICY_ENGINE=native`) | {native:,.0f} | {1000/native:.2f} |")
-    print(f"ratio native/default: {native / durable:.1f}x")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    figures = measure(args.seconds)
+    print("| figure | µs per proposal (CPU) | proposals/s (1 core) |\n|---|---|---|")
+    for figure in figures.values():
+        print(f"| {figure.name} | {figure.us:,.1f} | {figure.rate:,.0f} |")
+    print("\n| comparison | ratio | target |\n|---|---|---|")
+    for name, figure, baseline, target in rows(figures):
+        print(f"| {name} | {figure.rate / baseline.rate:.2f}× | ≥ {target}× |")
 
 
 if __name__ == "__main__":
