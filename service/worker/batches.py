@@ -19,6 +19,10 @@ being evaluated when its worker died: it is counted, and after ``MAX_CRASHES`` i
 as failed with that reason while the rest of its chunk is scored. A chunk started more than
 ``MAX_ATTEMPTS`` times (workers lost outside any item) fails its remaining items, so the batch
 still finishes and the counts still add up.
+
+A chunk that finds Redis unreachable gives its message back rather than retrying (a retry is
+a message to publish, to the same Redis): it is requeued, or, while Redis is down, stays
+unacknowledged in Redis's append-only file and comes back after the visibility timeout.
 """
 
 from __future__ import annotations
@@ -152,8 +156,8 @@ def _convict(store: BatchStore, batch_id: str, number: int, todo: list[RawItem],
     """``todo`` without the item that crashed its worker ``MAX_CRASHES`` times, which is
     recorded as failed: the item left in flight by the start before this one, if it has no
     outcome, was being evaluated when that worker died."""
-    suspect = next((item for item in todo
-                    if item.index == store.in_flight(batch_id, number)), None)
+    in_flight = store.in_flight(batch_id, number)
+    suspect = next((item for item in todo if item.index == in_flight), None)
     if suspect is None:
         return todo
     crashes = store.count_crash(batch_id, suspect.index, ttl)
