@@ -38,9 +38,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,  # a reserved message waits for a busy process
-        # A pool process that died (a crash in the engine) is reported after this long, the
-        # wait for a result it may have sent first; Celery's 10 s would keep a synchronous
-        # POST past SYNC_TIMEOUT for each retry of a proposal that crashes it.
+        # A pool process that died (a crash in the engine) is reported this long after it is
+        # noticed (at once, or at the pool's 5 s check), the wait for a result it may have
+        # sent first. Celery's 10 s, for each retry of a proposal that crashes the engine,
+        # would hold a synchronous POST far past SYNC_TIMEOUT.
         "worker_lost_wait": 1.0,
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.soft_time_limit,
