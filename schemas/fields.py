@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from schemas.errors import ROOT
+
 ISO_ALPHA2 = re.compile(r"^[A-Z]{2}$")
 
 
@@ -24,7 +26,8 @@ class StrictFloat(fields.Float):
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's documented override point
         "invalid": "Not a number: expected a JSON number, not a string or boolean.",
-        "special": "Not a finite number: NaN and Infinity are not allowed.",
+        "special": "Not a finite number: NaN, Infinity and numbers beyond 1.8e308 are not "
+                   "allowed.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -33,9 +36,13 @@ class StrictFloat(fields.Float):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if not _is_number(value):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits: JSON allows it
+            raise self.make_error("special") from None
+        if not math.isfinite(number):
             raise self.make_error("special")
-        return float(value)
+        return number
 
 
 class StrictInteger(fields.Integer):
@@ -76,6 +83,30 @@ SPACES = "\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u30
 TEXT_PATTERN = f"^[^{FORBIDDEN}]*[^{FORBIDDEN}{SPACES}][^{FORBIDDEN}]*$"
 _FORBIDDEN = re.compile(f"[{FORBIDDEN}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def surrogate_errors(document: Any, path: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """A field error for each key or text of a decoded JSON document holding a lone surrogate.
+
+    JSON's ``"\\ud800"`` escape decodes to one, and such text cannot be encoded as UTF-8: it
+    could be neither stored nor sent back. Paths show it as U+FFFD, so the errors can be.
+    """
+    found: list[dict[str, str]] = []
+    children: Any = ()
+    if isinstance(document, dict):
+        children = document.items()
+    elif isinstance(document, list):
+        children = ((str(i), v) for i, v in enumerate(document))
+    elif isinstance(document, str) and _SURROGATE.search(document):
+        found.append({"field": ".".join(path) or ROOT,
+                      "message": "Not valid Unicode: contains a lone surrogate."})
+    for key, value in children:
+        step = _SURROGATE.sub("\ufffd", key)
+        if step != key:
+            found.append({"field": ".".join((*path, step)),
+                          "message": "Not valid Unicode: the name contains a lone surrogate."})
+        found += surrogate_errors(value, (*path, step))
+    return found
 
 
 class StrictString(fields.String):

@@ -28,7 +28,9 @@ def _ms(moment: datetime | None) -> int | None:
 
 @blp.route("")
 class Decisions(MethodView):
-    @blp.arguments(DecisionQuerySchema, location="query")
+    # unknown=None: the schema's own RAISE, not webargs' EXCLUDE for queries, so a misspelt
+    # filter (`?ratng=good`) is a 422 naming it rather than silently every decision
+    @blp.arguments(DecisionQuerySchema, location="query", unknown=None)
     @blp.response(200, DecisionPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Decisions in the order they were made, oldest first.

@@ -118,9 +118,11 @@ class Problem(Exception):
         return body
 
     def response(self) -> Response:
-        response = current_app.response_class(
-            current_app.json.dumps(self.body()), status=self.status, mimetype=MEDIA_TYPE
-        )
+        # A problem may quote what the client sent (an unknown field's name): text with a lone
+        # surrogate, from a JSON `\ud800` escape, is sent as U+FFFD, since it has no UTF-8.
+        text = current_app.json.dumps(self.body())
+        body = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        response = current_app.response_class(body, status=self.status, mimetype=MEDIA_TYPE)
         response.headers.update(self.headers)
         return response
 
@@ -170,6 +172,8 @@ def invalid_json(error: BaseException | None) -> Problem:
         where = " (not UTF-8)"
     elif isinstance(error, RecursionError):
         where = " (nested too deeply)"
+    elif isinstance(error, ValueError):  # e.g. an integer past Python's 4,300-digit limit
+        where = f" ({error})"
     return Problem(400, f"The request body is not valid JSON{where}.", slug="invalid-json",
                    errors=[{"field": ROOT, "message": f"Not valid JSON{where}.",
                             "location": "body"}])

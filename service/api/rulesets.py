@@ -142,7 +142,7 @@ class Rulesets(MethodView):
                              for r in store.records()],
                 "activations": store.activations()}
 
-    @blp.arguments(PublishQuerySchema, location="query")
+    @blp.arguments(PublishQuerySchema, location="query", unknown=None)  # its RAISE, as above
     @blp.response(201, VersionDetailSchema, description="Published.")
     @blp.alt_response(200, schema=VersionDetailSchema,
                       description="Already published with this very content: nothing changed.")

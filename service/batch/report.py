@@ -66,7 +66,9 @@ def failed_row(failure: Mapping[str, Any], criteria: Sequence[str]) -> list[str]
 
 def csv_bytes(rows: Iterable[list[str]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    # CRLF as RFC 4180 has it: the writer then quotes a cell holding a carriage return, which
+    # unquoted would end the row in a reader and start the next with the client's text
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode()
 
 

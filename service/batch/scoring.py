@@ -17,6 +17,7 @@ from typing import Any, Literal
 import orjson
 
 from schemas.errors import ROOT, field_errors
+from schemas.fields import surrogate_errors
 from service.batch.csvmap import row_to_proposal
 from service.batch.formats import Format, RawItem
 from service.engine import Engine, ProposalInvalid
@@ -85,9 +86,12 @@ def decode_item(chunk: Chunk, item: RawItem) -> tuple[Any, list[dict[str, str]]]
     assert isinstance(item.data, str)
     try:
         # the stdlib parser, as POST /v1/evaluations uses: one input, one result
-        return json.loads(item.data), []
+        proposal = json.loads(item.data)
     except (ValueError, RecursionError) as error:
         return None, [{"field": ROOT, "message": f"Not JSON: {error}"}]
+    # text that cannot be UTF-8 could not be stored with the item's outcome
+    errors = surrogate_errors(proposal)
+    return (None, errors) if errors else (proposal, [])
 
 
 def _proposal_id(proposal: Any) -> str | None:
