@@ -3,8 +3,8 @@ real ``celery worker`` (prefork, 2 processes) through Redis, measured against th
 single-process in-memory engine rate in the same run.
 
 Run (it starts a Redis server of its own):
-    python bench/batch.py                         # both engines, 10,000 and 100,000 proposals
-    python bench/batch.py --engines native --sizes 10000
+    python -m bench.batch                         # both engines, 10,000 and 100,000 proposals
+    python -m bench.batch --engines native --sizes 10000
 
 For each engine mode and batch size it starts a fresh worker and API (so peak memory is the
 batch's own), uploads a JSON Lines file, polls until the batch is done, downloads the ranked CSV
@@ -153,10 +153,36 @@ def alone_in_a_fresh_process(mode: str, seconds: float) -> float:
     """The engine-alone rate, measured in a new interpreter: durable-rules is slower in a
     process that already registered other rulesets (measured ~7%), and the baseline should be
     what a worker process starts from."""
-    found = subprocess.run([sys.executable, __file__, "--engine-alone", mode,
+    found = subprocess.run([sys.executable, "-m", "bench.batch", "--engine-alone", mode,
                             "--engine-seconds", str(seconds)], capture_output=True, text=True,
                            check=True, cwd=ROOT)
     return float(found.stdout.strip().splitlines()[-1])
+
+
+def measure(modes: list[str], sizes: list[int], chunk_size: int = 250,
+            engine_seconds: float = 10.0) -> list[Run]:
+    """One run per engine mode and batch size, each on a fresh worker and API."""
+    logs = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    path = logs / "proposals.jsonl"
+    rng = random.Random(2026)
+    proposals = [synthetic.proposal(rng, i) for i in range(max(sizes))]
+    runs = []
+    redis_url, server = own_redis(logs)
+    try:
+        for mode in modes:
+            rate = alone_in_a_fresh_process(mode, engine_seconds)
+            print(f"{mode}: engine alone {rate:,.0f} proposals/s (1 process)", flush=True)
+            for size in sizes:
+                path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
+                result = run(mode, size, path, chunk_size, rate, logs, redis_url, server.pid)
+                runs.append(result)
+                print(f"  {size:,}: {result.rate:,.0f}/s end to end "
+                      f"({result.rate / rate:.2f}× the engine alone), API peak "
+                      f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
+                      flush=True)
+    finally:
+        stop(server)
+    return runs
 
 
 def main() -> None:
@@ -171,32 +197,12 @@ def main() -> None:
         sample = [synthetic.proposal(random.Random(2026), i) for i in range(2000)]
         print(engine_rate(args.engine_alone, sample, args.engine_seconds))
         return
-    sizes = [int(s) for s in args.sizes.split(",")]
-    logs = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    path = logs / "proposals.jsonl"
-    rng = random.Random(2026)
-    proposals = [synthetic.proposal(rng, i) for i in range(max(sizes))]
-    runs = []
     load = os.getloadavg()[0]
-    redis_url, server = own_redis(logs)
-    try:
-        for mode in args.engines.split(","):
-            rate = alone_in_a_fresh_process(mode, args.engine_seconds)
-            print(f"{mode}: engine alone {rate:,.0f} proposals/s (1 process)", flush=True)
-            for size in sizes:
-                path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
-                result = run(mode, size, path, args.chunk_size, rate, logs, redis_url,
-                             server.pid)
-                runs.append(result)
-                print(f"  {size:,}: {result.rate:,.0f}/s end to end "
-                      f"({result.rate / rate:.2f}× the engine alone), API peak "
-                      f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
-                      flush=True)
-    finally:
-        stop(server)
+    runs = measure(args.engines.split(","), [int(s) for s in args.sizes.split(",")],
+                   args.chunk_size, args.engine_seconds)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {date.today()}; chunk {args.chunk_size}; load "
-          f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after; logs in {logs}")
+          f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     print("| engine | proposals | engine alone (1 process) | end to end | ratio | POST → 202 | "
           "CSV download | API peak RSS | worker peak RSS | single eval during batch "
           "(p50 / max) |")
@@ -208,8 +214,12 @@ def main() -> None:
               f"| {r.single_p50_ms:.0f} / {r.single_max_ms:.0f} ms |")
     print("\nCPU per proposal while scoring (ms; the POST's parsing is before this):")
     for r in runs:
-        parts = ", ".join(f"{name} {ms:.3f}" for name, ms in r.cpu_ms.items())
-        print(f"- {r.engine} {r.size:,}: {parts}; engine alone {1000 / r.engine_rate:.3f}")
+        print(f"- {r.engine} {r.size:,}: {cpu_parts(r)}; engine alone "
+              f"{1000 / r.engine_rate:.3f}")
+
+
+def cpu_parts(run: Run) -> str:
+    return ", ".join(f"{name} {ms:.3f}" for name, ms in run.cpu_ms.items())
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from service.api import (
     problems,
     rulesets,
 )
+from service.api.jsonprovider import OrjsonProvider
 from service.api.runtime import Runtime
 from service.config import Settings
 from service.observability.http import instrument
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="Procurement policy evaluation",
         API_VERSION=_version(),

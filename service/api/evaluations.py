@@ -112,16 +112,14 @@ class Evaluations(MethodView):
         state = runtime()
         respond_async, preferred_wait = preferences(request.headers.get("Prefer"))
         explain = query["explain"]
-        # The worker gets the document as the client sent it and validates it again, exactly
-        # as `policy-eval evaluate` does with a file: one input, one result.
         limit = state.settings.sync_timeout
         wait = 0.0 if respond_async else min(limit, preferred_wait if preferred_wait is not None
                                              else limit)
-        evaluation_id = jobs.submit(state, g.proposal_json, explain, waiting=wait > 0)
-        jobs.wait(state, evaluation_id, wait)
-        job = jobs.lookup(state, evaluation_id)
-        if job is None:  # recorded a moment ago: only a Redis flush can get here
-            raise Problem(500, "The evaluation was queued but its record vanished.")
+        # The worker gets the document as the client sent it and validates it again, exactly
+        # as `policy-eval evaluate` does with a file: one input, one result.
+        job = jobs.submit(state, g.proposal_json, explain, waiting=wait > 0)
+        jobs.wait(state, job.id, wait)
+        job = jobs.progress(state, job)
         if respond_async:
             return _accepted(job, **{"Preference-Applied": "respond-async"})
         if job.status == "done":

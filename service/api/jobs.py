@@ -44,8 +44,9 @@ class Job:
         return body
 
 
-def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False) -> str:
-    """Enqueue one evaluation; returns its id. Raises the broker's error if it is unreachable.
+def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False) -> Job:
+    """Enqueue one evaluation; returns it queued. Raises the broker's error if it is
+    unreachable.
 
     Embedded mode runs an evaluation someone is ``waiting`` for at once, in the request
     thread, through Celery's eager ``apply`` (the same task, its result stored the same way):
@@ -69,7 +70,7 @@ def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = Fal
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
     runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})
-    return evaluation_id
+    return Job(evaluation_id, "queued", explain, datetime.fromisoformat(submitted_at))
 
 
 def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
@@ -83,9 +84,13 @@ def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
     entry = runtime.ledger.lookup(evaluation_id)
     if entry is None:
         return None
-    meta = runtime.celery.backend.get_task_meta(evaluation_id)
-    job = Job(evaluation_id, "queued", entry["explain"],
-              datetime.fromisoformat(entry["submitted_at"]))
+    return progress(runtime, Job(evaluation_id, "queued", entry["explain"],
+                                 datetime.fromisoformat(entry["submitted_at"])))
+
+
+def progress(runtime: Runtime, job: Job) -> Job:
+    """``job`` as its worker has left it so far (the caller knows the job exists)."""
+    meta = runtime.celery.backend.get_task_meta(job.id)
     state = meta.get("status")
     if state == states.SUCCESS:
         return _finished(job, meta["result"])
@@ -94,7 +99,7 @@ def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
     if state in _FAILED:
         failure = Problem(500, f"The worker could not evaluate this proposal "
                                f"({_exception_name(meta)}); the worker log has the details.",
-                          slug="evaluation-failed", evaluation_id=evaluation_id)
+                          slug="evaluation-failed", evaluation_id=job.id)
         return Job(job.id, "failed", job.explain, job.submitted_at, _date(meta.get("date_done")),
                    error=failure.body())
     return job

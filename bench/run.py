@@ -1,0 +1,98 @@
+"""Every benchmark of issue 7 in one run, each figure beside its baseline measured in the same
+run on the same machine: ``python -m bench.run`` (about 6 minutes; it starts its own Redis
+servers, workers and API processes, and redraws docs/scaling.png).
+
+Absolute figures vary from machine to machine; the ratios are what the targets are set on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bench import batch, engine, http, scaling
+from bench.processes import ROOT
+
+
+@dataclass(frozen=True)
+class Line:
+    figure: str
+    measured: str
+    baseline: str
+    ratio: float
+    target: float
+
+    def markdown(self) -> str:
+        met = "yes" if self.ratio >= self.target else "**no**"
+        return (f"| {self.figure} | {self.measured} | {self.baseline} | {self.ratio:.2f}× | "
+                f"≥ {self.target:g}× | {met} |")
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    return (f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{date.today()}, load average {os.getloadavg()[0]:.2f} at the start")
+
+
+def engine_lines(seconds: float) -> list[Line]:
+    figures = engine.measure(seconds)
+    return [Line(name, f"{figure.rate:,.0f}/s ({figure.us:,.0f} µs)",
+                 f"{baseline.name}: {baseline.rate:,.0f}/s", figure.rate / baseline.rate, target)
+            for name, figure, baseline, target in engine.rows(figures)]
+
+
+def http_lines(seconds: float, clients: int) -> list[Line]:
+    return [Line(c.figure, f"{c.measured.rate:,.0f}/s, p50 {c.measured.p50:.1f} ms, p99 "
+                           f"{c.measured.p99:.1f} ms, {c.measured.errors} errors",
+                 f"{c.baseline_name}: {c.baseline.rate:,.0f}/s, p50 {c.baseline.p50:.1f} ms, "
+                 f"p99 {c.baseline.p99:.1f} ms", c.ratio, c.target)
+            for c in http.measure(seconds, clients)]
+
+
+def batch_lines(sizes: list[int], engine_seconds: float) -> list[Line]:
+    runs = batch.measure(["native", "durable"], sizes, engine_seconds=engine_seconds)
+    lines = [Line(f"batch of {r.size:,}, {r.engine} engine, 2 worker processes",
+                  f"{r.rate:,.0f}/s end to end; API peak {r.api_peak_mb:.0f} MB",
+                  f"engine alone, 1 process: {r.engine_rate:,.0f}/s",
+                  r.rate / r.engine_rate, 1.5) for r in runs]
+    by_size = {(r.engine, r.size): r.api_peak_mb for r in runs}
+    small, large = min(sizes), max(sizes)
+    for mode in ("native", "durable"):
+        growth = by_size[(mode, large)] / by_size[(mode, small)]
+        lines.append(Line(f"API peak memory, {mode}: {large:,} vs {small:,} proposals",
+                          f"{by_size[(mode, large)]:.0f} MB", f"{by_size[(mode, small)]:.0f} MB",
+                          1 / growth, 0.9))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine-seconds", type=float, default=2.0)
+    parser.add_argument("--http-seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--batch-sizes", default="10000,100000")
+    parser.add_argument("--scaling-seconds", type=float, default=0.5)
+    args = parser.parse_args()
+    header = f"machine: {machine()}"
+    print(header, flush=True)
+    lines = [*engine_lines(args.engine_seconds), *http_lines(args.http_seconds, args.clients),
+             *batch_lines([int(s) for s in args.batch_sizes.split(",")], 10.0)]
+    rows = scaling.measure(args.scaling_seconds)
+    scaling.plot(rows, ROOT / "docs" / "scaling.png")
+    print(f"\n{header}\n")
+    print("| figure | measured | baseline (same run) | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for line in lines:
+        print(line.markdown())
+    print("\nScaling (docs/scaling.png):\n")
+    print(scaling.table(rows))
+
+
+if __name__ == "__main__":
+    main()
