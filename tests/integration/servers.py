@@ -135,7 +135,11 @@ def gunicorn_api(redis_url: str, log_dir: Path, **env: str) -> tuple[LoggedProce
         "--worker-class", "gthread", "--workers", "1", "--threads", "8",
         "service.api.wsgi:app",
     ], service_env(redis_url, **env), log_dir)
-    wait_for(lambda: answers(url, api), 60, "gunicorn did not answer /healthz", api.log)
+    try:
+        wait_for(lambda: answers(url, api), 60, "gunicorn did not answer /healthz", api.log)
+    except BaseException:  # no fixture will stop a server it never got
+        api.stop()
+        raise
     return api, url
 
 
