@@ -122,7 +122,11 @@ def celery_worker(redis_url: str, log_dir: Path, name: str = "worker", module: s
         "--loglevel=INFO", "--concurrency=2", "--pool=prefork", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ], service_env(redis_url, **env), log_dir)
-    worker.wait_for_log(" ready.")
+    try:
+        worker.wait_for_log(" ready.")
+    except BaseException:  # no fixture will stop a worker it never got
+        worker.stop()
+        raise
     return worker
 
 
