@@ -201,10 +201,11 @@ class RedisServer:
         self.start()
 
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--dir", str(self._dir)],
-            stdout=(self._dir / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+        with (self._dir / "redis.log").open("ab") as log:  # the child keeps its own copy
+            self._process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "yes", "--dir", str(self._dir)],
+                stdout=log, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
         wait_for(lambda: _pings(client), 20, "redis-server did not answer PING",
                  lambda: (self._dir / "redis.log").read_text(errors="replace")[-3000:])
