@@ -94,8 +94,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     # Keep the engine's key order (decision first, explanation after) and real characters.
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     auth.install(app, settings)  # before the limiter: it counts per authenticated key
     hardening.install(app, settings)
     app.extensions["policy_eval"] = Runtime.start(settings)
