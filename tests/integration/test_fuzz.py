@@ -107,7 +107,7 @@ def _known_ids(app: Flask, headers: dict[str, str]) -> dict[str, str]:
     finished batch with a failed item, the active version and a problem type."""
     client = app.test_client()
     evaluation = client.post("/v1/evaluations", json=TOMAHAWK, headers=headers)
-    assert evaluation.status_code == 200, evaluation.text
+    assert evaluation.status_code in (200, 202), evaluation.text  # 202: a slow first one
     batch = client.post("/v1/batches", json=[TOMAHAWK, ISOLATED_RADAR, {"title": 1}],
                         headers=headers)
     assert batch.status_code == 202, batch.text
