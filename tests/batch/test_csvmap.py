@@ -49,3 +49,13 @@ def test_cells_that_do_not_convert_are_named_by_field() -> None:
     assert [e["field"] for e in errors] == ["fiscal_year", "acquisition.quantity",
                                             "acquisition.unit_cost.amount"]
     assert "integer" in errors[0]["message"] and "number" in errors[2]["message"]
+
+
+def test_number_cells_are_read_in_linear_time() -> None:
+    # 20,000 digits then a letter: the old pattern backtracked quadratically (5 s here)
+    cells = ["1" * 20_000 + "x", "1." + "2" * 20_000 + "e", "9" * 20_000 + ".5.5"]
+    for cell in cells:
+        _, errors = row_to_proposal(["acquisition.unit_cost.amount"], [cell])
+        assert errors and "number" in errors[0]["message"], cell
+    proposal, errors = row_to_proposal(["acquisition.unit_cost.amount"], ["12.5e3"])
+    assert errors == [] and proposal == {"acquisition": {"unit_cost": {"amount": 12500.0}}}
