@@ -48,15 +48,23 @@ def engine_lines(seconds: float) -> list[Line]:
 
 
 def http_lines(seconds: float, clients: int) -> list[Line]:
+    comparisons = http.measure(seconds, clients)
+    for c in comparisons:
+        if c.cpu_ms:
+            print(f"CPU ms per request, {c.figure}: {http.cpu_line(c.cpu_ms)}; baseline: "
+                  f"{http.cpu_line(c.baseline_cpu_ms)}", flush=True)
     return [Line(c.figure, f"{c.measured.rate:,.0f}/s, p50 {c.measured.p50:.1f} ms, p99 "
                            f"{c.measured.p99:.1f} ms, {c.measured.errors} errors",
                  f"{c.baseline_name}: {c.baseline.rate:,.0f}/s, p50 {c.baseline.p50:.1f} ms, "
                  f"p99 {c.baseline.p99:.1f} ms", c.ratio, c.target)
-            for c in http.measure(seconds, clients)]
+            for c in comparisons]
 
 
 def batch_lines(sizes: list[int], engine_seconds: float) -> list[Line]:
     runs = batch.measure(["native", "durable"], sizes, engine_seconds=engine_seconds)
+    for r in runs:
+        print(f"CPU ms per proposal, batch of {r.size:,}, {r.engine}: {batch.cpu_parts(r)}; "
+              f"engine alone {1000 / r.engine_rate:.3f}", flush=True)
     lines = [Line(f"batch of {r.size:,}, {r.engine} engine, 2 worker processes",
                   f"{r.rate:,.0f}/s end to end; API peak {r.api_peak_mb:.0f} MB",
                   f"engine alone, 1 process: {r.engine_rate:,.0f}/s",
