@@ -119,6 +119,8 @@ def _finished(job: Job, result: dict[str, Any]) -> Job:
 
 def _exception_name(meta: dict[str, Any]) -> str:
     result = meta.get("result")
+    if isinstance(result, BaseException):  # Celery's backend rebuilds the exception it stored
+        return type(result).__name__
     if isinstance(result, dict) and result.get("exc_type"):
         return str(result["exc_type"])
     return str(meta.get("status", "unknown")).lower()

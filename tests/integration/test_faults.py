@@ -295,7 +295,7 @@ def test_a_poison_proposal_evaluated_alone_fails_with_a_problem_instead_of_comin
         failure = problem(response, 500)
 
     assert (failure["type"], failure["status"]) == ("/problems/evaluation-failed", 500)
-    assert "could not evaluate this proposal" in failure["detail"]
+    assert "could not evaluate this proposal (WorkerLostError)" in failure["detail"]
     assert time.monotonic() - started < 30
     assert crashes(poison_worker) == 3  # the first run and two retries, then no more
     healthy = requests.post(f"{api}/v1/evaluations", json=TOMAHAWK, headers=AUTH, timeout=30)
