@@ -2,8 +2,9 @@
 
 - **Synchronous evaluation through Celery**: ``POST /v1/evaluations`` at 16 concurrent clients
   against gunicorn (the production settings of ``service.api.gunicorn_conf``), a celery worker
-  with 2 processes and Redis, beside a no-op task's round trip through the same stack
-  (``POST /bench/noop``, see ``bench.stack``): the floor of any synchronous evaluation.
+  with 2 processes and Redis, beside a no-op task's round trip through the same stack and
+  request pipeline (``POST /v1/bench/noop``, see ``bench.stack``): the floor of any
+  synchronous evaluation.
 - **Embedded mode**: ``POST /v1/evaluations`` on ``policy-eval serve``'s server with its
   in-process worker, beside a Flask JSON echo of the same payload on the same server.
 
@@ -128,7 +129,7 @@ def through_celery(logs: Path, seconds: float, clients: int) -> Comparison:
     bodies = example_bodies()
     with redis_stack(logs) as stack:
         floor, floor_cpu = measured_with_cpu(stack, lambda: closed_loop(
-            f"{stack.url}/bench/noop", bodies, {}, clients, seconds))
+            f"{stack.url}/v1/bench/noop", bodies, AUTH, clients, seconds))
         measured, cpu = measured_with_cpu(stack, lambda: closed_loop(
             f"{stack.url}/v1/evaluations", bodies, AUTH, clients, seconds))
     return Comparison(f"sync `POST /v1/evaluations` through Celery, {clients} clients",

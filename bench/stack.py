@@ -5,9 +5,12 @@ two routes added, and ``bench.stack:celery`` is the production Celery app with o
 
 - ``POST /bench/echo`` answers the JSON it was sent: what the server, Flask and JSON parsing
   cost with no evaluation at all (the embedded-mode baseline);
-- ``POST /bench/noop`` sends the payload to a worker as a task that does nothing, and waits for
-  its result exactly as ``POST /v1/evaluations`` waits (``service.api.jobs.wait``): the
-  transport floor of a synchronous evaluation through Celery and Redis.
+- ``POST /v1/bench/noop`` sends the payload to a worker as a task that does nothing, and waits
+  for its result exactly as ``POST /v1/evaluations`` waits (``service.api.jobs.wait``): the
+  transport floor of a synchronous evaluation through Celery and Redis. Under ``/v1/`` it
+  passes the request pipeline every evaluation passes (API key, rate limit, headers, metrics),
+  so what an evaluation costs beyond it is its own work: validation, the engine, the ledger,
+  the decision log and its result.
 
 Benchmarks only: nothing in ``service/`` imports this module.
 """
@@ -49,7 +52,7 @@ def noop_round_trip() -> Any:
 def bench_app() -> Flask:
     app = create_app()
     app.add_url_rule("/bench/echo", view_func=echo, methods=["POST"])
-    app.add_url_rule("/bench/noop", view_func=noop_round_trip, methods=["POST"])
+    app.add_url_rule("/v1/bench/noop", view_func=noop_round_trip, methods=["POST"])
     return app
 
 
