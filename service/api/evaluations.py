@@ -86,7 +86,7 @@ def _accepted(job: jobs.Job, **headers: str) -> tuple[dict[str, Any], int, dict[
 @blp.route("")
 class Evaluations(MethodView):
     # Schema instances, not classes: given a class, webargs builds a new schema (and all its
-    # nested ones) for every request, ~0.3 ms of each evaluation's request.
+    # nested ones) for every request: 0.9 ms of each request under cProfile.
     @blp.arguments(EvaluateQuerySchema(), location="query")
     @blp.arguments(PreferHeaderSchema(), location="headers")
     @blp.arguments(ProposalSchema(), location="json", description="The proposal to evaluate.")
