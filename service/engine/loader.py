@@ -44,6 +44,8 @@ from service.engine.yamlsource import Located, LocatedList, Mark, Refused, parse
 # ruleset's size (45 KB for 63), and parses in ~0.1 s. MAX_RULES keeps a ruleset's check and
 # its durable-rules compilation in the same range.
 MAX_BYTES = 1_048_576
+# path segments of /v1/rulesets/… that are not versions: a version so named could not be read
+RESERVED_VERSIONS = ("active",)
 MAX_RULES = 1000
 MAX_DEPTH = 32
 # What analysts reach for to match text. The language has none of them on purpose (see atom()).
@@ -465,6 +467,10 @@ def parse_ruleset(text: str, source: str, base: Path | None = None) -> Ruleset:
         raise RulesetError(reader.problems)
     reader.unknown_keys(data, HEADER_KEYS, "the ruleset header")
     name, version = reader.text(data, "name"), reader.text(data, "version")
+    if version in RESERVED_VERSIONS:
+        reader.problem(data.mark_of("version"), f"{version!r} cannot be a version: it names "
+                       "the active ruleset in the API (/v1/rulesets/active)",
+                       "use a number such as 2026.1.0")
     description = reader.text(data, "description") or ""
     context, context_raw = _load_context(reader, data, base)
     criteria = reader.criteria(data)

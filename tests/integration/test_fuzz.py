@@ -28,12 +28,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import CheckFunction
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from service.api import close_app, create_app
 from service.batch.store import OVERALL
 from service.config import Settings
+from service.engine.loader import RESERVED_VERSIONS
 from tests.keys import ADMIN, API_KEYS, KEYS
 
 from .proposals import ISOLATED_RADAR, TOMAHAWK
@@ -146,6 +148,10 @@ def fuzz(schema: Any, headers: dict[str, str], excluded: Exclusions) -> Outcome:
                       suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def run(case: Case) -> None:
+                if (case.path_parameters or {}).get("version") in RESERVED_VERSIONS:
+                    # /v1/rulesets/active is its own operation (OpenAPI matches a concrete
+                    # path before a templated one), and no version may be named so
+                    return
                 outcome.cases += 1
                 try:
                     case.call_and_validate(excluded_checks=excluded(case))
@@ -173,9 +179,15 @@ def keyed_app(redis_url: str, worker: LoggedProcess) -> Iterator[Flask]:
     close_app(app)
 
 
+# A body too large for the server is refused before it is read (413), however it breaks the
+# schema: a refusal, which schemathesis's default list for invalid data leaves out.
+REJECTED = [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]
+
+
 def _schema(app: Flask, **config: Any) -> Any:
+    checks = {"negative_data_rejection": {"expected-statuses": REJECTED}}
     return schemathesis.openapi.from_wsgi(
-        "/openapi.json", app, config=schemathesis.Config.from_dict(config) if config else None)
+        "/openapi.json", app, config=schemathesis.Config.from_dict({"checks": checks, **config}))
 
 
 def test_embedded_api_conforms_to_its_document(embedded_app: Flask) -> None:

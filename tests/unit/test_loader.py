@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from service.engine import RulesetError, load_ruleset
+from service.engine import RulesetError, load_ruleset, parse_ruleset
 from tests.unit.conftest import MINI
 
 HEADER = MINI.read_text().split("rules:")[0].replace(
@@ -146,3 +147,9 @@ def test_unquoted_norway_gets_a_quoting_hint(tmp_path: Path) -> None:
     error = _load_rules(tmp_path, RULE.format(
         id="NO-1", when="{field: partners.operators, op: contains, value: NO}", because="x"))
     assert "quote it" in error.problems[0].hint
+
+
+def test_a_version_named_like_an_api_address_is_refused() -> None:
+    text = re.sub(r"(?m)^version: .*$", "version: active", MINI.read_text())
+    with pytest.raises(RulesetError, match="'active' cannot be a version"):
+        parse_ruleset(text, "mini.yaml", MINI.parent)
