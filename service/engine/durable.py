@@ -13,7 +13,8 @@ Every sharp edge we measured is handled here and nowhere else (DESIGN §5):
 - a catch-all rule handles every document: an unhandled document followed by ``delete_state``
   segfaults on Python 3.11;
 - facts, not events: ``assert_fact`` fires every matching rule, a posted event only the first;
-- one sid per evaluation, always deleted in ``finally`` (the engine keeps at most 1024 live sids);
+- one state per evaluation, always deleted in ``finally`` (the engine keeps at most 1024 live
+  sids); evaluations take turns under a lock, so one sid serves them all;
 - each ruleset content is registered once under its own name: a name cannot be re-registered
   or freed (~250 KB per version stays until the process is recycled);
 - field keys are prefixed so that none collides with the engine's reserved ``id``/``sid``;
@@ -46,6 +47,7 @@ from service.engine.model import AllOf, Atom, Condition, FieldRef, Ruleset, oper
 
 MARKER = "__doc"
 SID_KEY = "sid"
+SID = "evaluation"
 LIST_SENTINEL = "\u2400end"  # cannot collide with any vocabulary value or country code
 CATCH_ALL = "__catch_all"
 MAX_PATTERN_GROUPS = 15
@@ -227,11 +229,6 @@ class _Process:
         self.pid = os.getpid()
         self.handles: dict[str, int] = {}
         self.lock = threading.Lock()  # the C engine is not thread-safe
-        self.sequence = 0
-
-    def next_sid(self) -> str:
-        self.sequence = (self.sequence + 1) % 64
-        return f"e{self.sequence}"
 
 
 _state: _Process | None = None
@@ -270,9 +267,9 @@ class _Shard:
             process.handles[self.name] = handle
         return handle
 
-    def fire(self, process: _Process, document: str, sid: str, into: list[str]) -> None:
-        """Assert ``document`` in state ``sid``, run every action it triggers (each only
-        names its rule), then delete the state."""
+    def fire(self, process: _Process, document: str, into: list[str]) -> None:
+        """Assert ``document`` in a new state, run every action it triggers (each only names
+        its rule), then delete the state."""
         handle = self.handle(process)
         try:
             status, state = durable_rules_engine.assert_fact(handle, document)
@@ -287,7 +284,7 @@ class _Shard:
                     into.append(rule_id)
                 message = durable_rules_engine.complete_and_start_action(handle, state)
         finally:
-            durable_rules_engine.delete_state(handle, sid)
+            durable_rules_engine.delete_state(handle, SID)
 
 
 class DurableRules:
@@ -305,8 +302,7 @@ class DurableRules:
         process = _process()
         fired: list[str] = []
         with process.lock:
-            sid = process.next_sid()
-            document = plain_json(durable_fact(fact, sid))
+            document = plain_json(durable_fact(fact, SID))
             for shard in self._shards:
-                shard.fire(process, document, sid, fired)
+                shard.fire(process, document, fired)
         return frozenset(fired)
