@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,20 +48,26 @@ class Figure:
 
 
 class RawDurable:
-    """The compiled shards registered with durable-rules' own ``Host``, actions recording."""
+    """The compiled shards registered with durable-rules' own ``Host``, each action recording
+    the id of its rule, as a program using durable-rules would."""
 
     def __init__(self, engine: Engine) -> None:
         self.host = durable_engine.Host()
         self.fired: list[str] = []
         self.names: list[str] = []
-        for index, (definition, _) in enumerate(compile_ruleset(engine.ruleset)):
+        for index, (definition, rule_ids) in enumerate(compile_ruleset(engine.ruleset)):
             name = f"raw_{index}"
             self.host.register_rulesets({name: {
-                rule: {**body, "run": self._record} for rule, body in definition.items()}})
+                rule: {**body, "run": self._recorder(rule_ids.get(rule))}
+                for rule, body in definition.items()}})
             self.names.append(name)
 
-    def _record(self, c: Any) -> None:
-        self.fired.append(c.m["sid"])
+    def _recorder(self, rule_id: str | None) -> Callable[[Any], None]:
+        def record(c: Any) -> None:  # exactly one parameter: two would make it asynchronous
+            if rule_id is not None:  # None: the catch-all rule
+                self.fired.append(rule_id)
+
+        return record
 
     def assert_one(self, document: dict[str, Any]) -> None:
         for name in self.names:

@@ -18,8 +18,10 @@ Benchmarks only: nothing in ``service/`` imports this module.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
+from celery import Celery
 from flask import Flask, current_app, jsonify, request
 from werkzeug.serving import make_server
 
@@ -56,18 +58,24 @@ def bench_app() -> Flask:
     return app
 
 
-celery = create_celery()
-celery.task(name=NOOP_TASK)(noop)
+def bench_celery() -> Celery:
+    celery = create_celery()
+    celery.task(name=NOOP_TASK)(noop)
+    return celery
+
+
+_BUILDERS = {"app": cache(bench_app), "celery": cache(bench_celery)}
 
 
 def __getattr__(name: str) -> Any:
-    """``app`` for gunicorn, built on first access: the worker process never needs it."""
-    if name == "app":
-        return bench_app()
+    """``app`` for gunicorn and ``celery`` for the worker, each built on first access, once:
+    an API process never needs the worker's app, nor a worker the API."""
+    if name in _BUILDERS:
+        return _BUILDERS[name]()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def serve_embedded(port: int) -> None:
     """Embedded mode as ``policy-eval serve`` runs it (werkzeug's threaded server), with the
     echo route beside the API; set no ``REDIS_URL``."""
-    make_server("127.0.0.1", port, bench_app(), threaded=True).serve_forever()
+    make_server("127.0.0.1", port, _BUILDERS["app"](), threaded=True).serve_forever()

@@ -5,6 +5,10 @@ of the table has a figure on each side (a renamed figure would break ``bench.run
 from __future__ import annotations
 
 from bench import engine
+from service.engine import Engine, load_ruleset
+from service.engine.durable import durable_fact
+from service.engine.evaluate import validate_proposal
+from service.engine.facts import build_fact
 
 
 def test_the_engine_benchmark_compares_against_raw_durable_rules() -> None:
@@ -15,3 +19,13 @@ def test_the_engine_benchmark_compares_against_raw_durable_rules() -> None:
     assert name == "engine: full evaluation vs raw durable-rules" and target == 0.7
     assert baseline.name.startswith("raw durable-rules (Host.assert_fact")
     assert all(figure.us > 0 and baseline.us > 0 for _, figure, baseline, _ in rows)
+
+
+def test_the_raw_baseline_decides_what_the_engine_decides() -> None:
+    shipped = Engine(load_ruleset(engine.ROOT / "rules" / "japan-fy2026.yaml"), "durable")
+    raw = engine.RawDurable(shipped)
+    for proposal in engine.examples():
+        fact = build_fact(validate_proposal(proposal), shipped.ruleset.context)
+        raw.fired.clear()
+        raw.assert_one(durable_fact(fact, engine.SID))
+        assert frozenset(raw.fired) == shipped.fired(fact), proposal["id"]
