@@ -33,6 +33,7 @@ from pathlib import Path
 import redis
 import requests
 
+from bench import synthetic
 from bench.processes import (
     ROOT,
     celery_worker,
@@ -44,7 +45,6 @@ from bench.processes import (
     stop,
 )
 from service.api.auth import digest
-from service.batch import synthetic
 from service.config import Settings
 from service.worker.app import create_celery
 from service.worker.tasks import engine_for

@@ -8,8 +8,8 @@ proposals, one core, in one process.
 - **full evaluation**, both modes: ``Engine.evaluate`` as a worker calls it (validate, enrich,
   decide, score, explain); ``durable`` is the default mode, in which durable-rules decides and
   the native evaluator cross-checks and explains.
-- **deciding alone**: durable-rules' C engine as ``service.engine.durable`` drives it, and the
-  native evaluator, on built facts.
+- **deciding alone**: durable-rules' C engine as ``service.engine.evaluation.durable`` drives
+  it, and the native evaluator, on built facts.
 - **lever**: a chunk of facts per ``assert_facts`` call through the Host, one state for all.
 
 Run: ``python -m bench.engine [--seconds 2]``. CPU time of the best round (see
@@ -29,9 +29,9 @@ from durable import engine as durable_engine
 from bench.processes import ROOT
 from bench.scaling import best_us
 from service.engine import Engine, load_ruleset
-from service.engine.durable import DurableRules, compile_ruleset, durable_fact
-from service.engine.evaluate import validate_proposal
-from service.engine.facts import build_fact
+from service.engine.evaluation.durable import DurableRules, compile_ruleset, durable_fact
+from service.engine.evaluation.engine import validate_proposal
+from service.engine.evaluation.facts import build_fact
 
 SID = "bench"
 CHUNK = 50

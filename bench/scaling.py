@@ -11,7 +11,7 @@ From a runner::
 
 The rulesets are generated, seeded, under the shipped ruleset's criteria, bands and context:
 each rule tests 1-4 real fields with any operator and realistic thresholds
-(``service.engine.randomrules``, the generator of the evaluator agreement tests), so every
+(``bench.randomrules``, the generator of the evaluator agreement tests), so every
 count is a prefix of the 1,000-rule set and the points differ only in how many rules there are.
 The shipped ruleset is measured beside them as the check that generated rules cost what real
 ones do.
@@ -34,14 +34,14 @@ from typing import Any
 
 import yaml
 
+from bench import synthetic
+from bench.randomrules import RandomConditions
 from schemas.proposal import MAX_LIST
 from schemas.vocabulary import DATALINKS, IFF_MODES, STANDARDS, THREATS
-from service.batch import synthetic
 from service.engine import Engine, Ruleset, load_ruleset, parse_ruleset
-from service.engine.durable import compile_ruleset
-from service.engine.evaluate import Mode, validate_proposal
-from service.engine.facts import build_fact
-from service.engine.randomrules import RandomConditions
+from service.engine.evaluation.durable import compile_ruleset
+from service.engine.evaluation.engine import Mode, validate_proposal
+from service.engine.evaluation.facts import build_fact
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "rules" / "japan-fy2026.yaml"
@@ -143,7 +143,7 @@ def _full(countries: int) -> Callable[[Proposal], Proposal]:
 # name → how a synthetic proposal becomes one of that size
 SIZES: dict[str, Callable[[Proposal], Proposal]] = {
     "minimal": _minimal,
-    "typical": lambda proposal: proposal,  # service.batch.synthetic as it generates them
+    "typical": lambda proposal: proposal,  # bench.synthetic as it generates them
     "large": _full(len(synthetic.COUNTRIES)),
     "schema maximum": _full(MAX_LIST),
 }

@@ -7,8 +7,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import FieldErrorSchema
-from schemas.evaluation import EXPLAIN_LEVELS, EvaluationSchema
+from schemas.evaluation import EvaluationSchema
 from schemas.fields import Verbatim, one_of
+from schemas.vocabulary import EXPLAIN_LEVELS
 
 BATCH_STATUSES = ("queued", "running", "done", "cancelled")
 EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_cost",

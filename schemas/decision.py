@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from schemas.evaluation import EvaluationSchema
 from schemas.fields import Verbatim
-from service.engine.model import RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
 
 class DecisionQuerySchema(Schema):

@@ -11,9 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from schemas.errors import ProblemSchema
 from schemas.fields import Verbatim, one_of
-from service.engine.model import RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import EXPLAIN_LEVELS, RATINGS, RECOMMENDATIONS
 
-EXPLAIN_LEVELS = ("summary", "full")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 

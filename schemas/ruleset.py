@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from schemas.fields import exactly_one_of, one_of
 from schemas.proposal import ProposalSchema
-from service.engine.model import RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
 MAX_IMPACT_PROPOSALS = 5000
 

@@ -74,3 +74,11 @@ THREATS = (
     "electronic_warfare",
     "nuclear",
 )
+
+# DoD source-selection adjectival ratings, best first
+RATINGS = ("outstanding", "good", "acceptable", "marginal", "unacceptable")
+# strongest first: a deficiency cap can only move a recommendation to the right
+RECOMMENDATIONS = ("recommend", "recommend_with_conditions", "defer", "do_not_recommend")
+
+# how much of the explanation a result carries: fired rules only, or the why-not too
+EXPLAIN_LEVELS = ("summary", "full")

@@ -22,8 +22,8 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from schemas.errors import ROOT
 from service.api.problems import PROBLEM_TYPES, Problem
+from service.batch.chunks import Chunk, Explain
 from service.batch.formats import CountingReader, Format, RawItem, UploadError, split
-from service.batch.scoring import Chunk, Explain
 from service.batch.settings import BatchSettings
 from service.batch.store import RECEIVING, BatchStore
 from service.worker.batches import publish_chunks

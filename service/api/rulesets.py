@@ -32,8 +32,7 @@ from service.api.auth import ANONYMOUS, current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.batch.store import store_for
-from service.engine import Ruleset, RulesetError, parse_ruleset
-from service.engine.loader import MAX_BYTES
+from service.engine import MAX_RULESET_BYTES, Ruleset, RulesetError, parse_ruleset
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
 from service.worker.tasks import IMPACT_TASK_NAME
 
@@ -112,11 +111,11 @@ def _parse_body(source: str) -> Ruleset:
                       errors=[{"field": "Content-Type", "location": "header",
                                "message": f"Must be one of {', '.join(RULESET_MEDIA_TYPES)}."}])
     size = request.content_length or 0
-    if size > MAX_BYTES:  # refused before the body is read: parsing it could only fail
+    if size > MAX_RULESET_BYTES:  # refused before the body is read: parsing it could only fail
         raise Problem(413, f"The ruleset is {size:,} bytes; a rule file is at most "
-                           f"{MAX_BYTES:,} bytes. Nothing was published.",
+                           f"{MAX_RULESET_BYTES:,} bytes. Nothing was published.",
                       errors=[{"field": ROOT, "location": "body",
-                               "message": f"Larger than {MAX_BYTES:,} bytes."}])
+                               "message": f"Larger than {MAX_RULESET_BYTES:,} bytes."}])
     try:
         text = request.get_data().decode("utf-8")
     except UnicodeDecodeError:

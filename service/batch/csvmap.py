@@ -19,7 +19,7 @@ batch scores the same as the JSON one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -142,43 +142,3 @@ def row_to_proposal(header: list[str], cells: list[str]
             node = node.setdefault(key, {})
         node[leaf] = value
     return proposal, errors
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return LIST_SEPARATOR.join(str(v) for v in value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def proposal_to_row(proposal: Mapping[str, Any], header: list[str]) -> list[str]:
-    """The CSV cells of a JSON proposal under ``header`` (the inverse of ``row_to_proposal``
-    for proposals whose fields all have a column)."""
-    row = []
-    for name in header:
-        node: Any = proposal
-        for key in name.split("."):
-            node = node.get(key) if isinstance(node, Mapping) else None
-        row.append(_cell(node))
-    return row
-
-
-def header_for(proposals: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The columns the given proposals use, in the schema's order."""
-    used: set[str] = set()
-    for proposal in proposals:
-        used.update(_paths(proposal, ""))
-    return [name for name in columns() if name in used]
-
-
-def _paths(node: Mapping[str, Any], prefix: str) -> Iterable[str]:
-    for key, value in node.items():
-        if isinstance(value, Mapping):
-            yield from _paths(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}"

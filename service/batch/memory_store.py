@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from service.batch.scoring import Outcome, Scored
+from service.batch.chunks import Outcome, Scored
 from service.batch.store import ACTIVE, DONE, OVERALL, RECEIVING, decompress, pack_evaluation
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 import redis
 
-from service.batch.scoring import Outcome, Scored
+from service.batch.chunks import Outcome, Scored
 from service.batch.store import (
     ACTIVE,
     OVERALL,

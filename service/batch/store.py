@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import orjson
 import zstandard
 
-from service.batch.scoring import Outcome
+from service.batch.chunks import Outcome
 
 OVERALL = "overall_score"
 INDEX_WIDTH = 9  # members are zero-padded so equal scores rank by upload order

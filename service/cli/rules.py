@@ -21,12 +21,19 @@ from service.cli.client import (
     read_json,
 )
 from service.config import PROJECT_ROOT as ROOT
-from service.engine import Engine, RulesetError, load_ruleset
-from service.engine.impact import impact
-from service.engine.lint import lint
-from service.engine.loader import document_json
-from service.engine.ruletests import CaseResult, Coverage, coverage, run_test_file
-from service.engine.yamlsource import parse_yaml
+from service.engine import (
+    CaseResult,
+    Coverage,
+    Engine,
+    RulesetError,
+    coverage,
+    document_json,
+    impact,
+    lint,
+    load_ruleset,
+    parse_yaml,
+    run_test_file,
+)
 
 
 def _rulesets(paths: list[str]) -> list[Path]:

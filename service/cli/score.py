@@ -42,8 +42,8 @@ from rich.progress import (
 from rich.table import Table
 
 from service.batch import portfolio, report
+from service.batch.chunks import Chunk, Explain, Scored, score_chunk
 from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, Format, RawItem, UploadError, split
-from service.batch.scoring import Chunk, Explain, Scored, score_chunk
 from service.batch.settings import BatchSettings
 from service.cli.client import BAD_INPUT, OK, USAGE, add_remote_arguments, fail
 

@@ -1,23 +1,67 @@
 """The policy engine: a pure library (no Flask, Celery or Redis) that turns a proposal and a
-ruleset into a scored, explained recommendation.
+ruleset into a scored, explained recommendation. This module is its one way in: the API, the
+workers, the batch pipeline and the command line import from here, never from the parts.
 
-Layers, after OPA: ``loader`` parses and checks rule files, ``native``/``durable`` compile and
-evaluate conditions, ``scoring`` and ``result`` turn fired rules into scores and explanations,
-``evaluate.Engine`` ties them together.
+The parts, after OPA's layering (parse → compile → evaluate):
+
+- ``language``: the rule language. Rule files are read (``source``) and checked against the
+  field catalog (``catalog``, ``derived``), the operators and the templates into the typed
+  model (``model``) with the reference context (``reference``); every problem is reported at
+  its ``file:line:col`` (``diagnostics``).
+- ``evaluation``: a proposal is validated and flattened into a fact with its derived fields
+  (``facts``, ``enrichment``), the evaluators decide which rules fire (``interpreter``,
+  ``durable``), and the fired rules become scores (``scoring``) and an explanation with
+  evidence (``evidence``, ``result``); ``engine.Engine`` ties them together.
+- ``authoring``: what analysts run while writing rules: lint warnings, rule tests with
+  coverage, the impact of a new version.
 """
 
-from service.engine.evaluate import Engine, EngineDisagreement, ProposalInvalid
-from service.engine.loader import load_ruleset, parse_ruleset
-from service.engine.model import Ruleset
-from service.engine.problems import RuleProblem, RulesetError
+from service.engine.authoring.impact import Change, Impact, impact
+from service.engine.authoring.lint import lint
+from service.engine.authoring.ruletests import (
+    CaseResult,
+    Coverage,
+    coverage,
+    fired_ids,
+    run_test_file,
+)
+from service.engine.evaluation.engine import (
+    Engine,
+    EngineDisagreement,
+    Explain,
+    Mode,
+    ProposalInvalid,
+    load_ruleset,
+    parse_ruleset,
+)
+from service.engine.language.diagnostics import RuleProblem, RulesetError
+from service.engine.language.loader import MAX_BYTES as MAX_RULESET_BYTES
+from service.engine.language.loader import canonical_json, document_json
+from service.engine.language.model import Ruleset
+from service.engine.language.source import parse_yaml
 
 __all__ = [
+    "MAX_RULESET_BYTES",
+    "CaseResult",
+    "Change",
+    "Coverage",
     "Engine",
     "EngineDisagreement",
+    "Explain",
+    "Impact",
+    "Mode",
     "ProposalInvalid",
     "RuleProblem",
     "Ruleset",
     "RulesetError",
+    "canonical_json",
+    "coverage",
+    "document_json",
+    "fired_ids",
+    "impact",
+    "lint",
     "load_ruleset",
     "parse_ruleset",
+    "parse_yaml",
+    "run_test_file",
 ]

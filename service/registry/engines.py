@@ -13,8 +13,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from service.engine import Engine, Ruleset, load_ruleset, parse_ruleset
-from service.engine.evaluate import Mode
+from service.engine import Engine, Mode, Ruleset, load_ruleset, parse_ruleset
 from service.registry.store import RulesetRecord, RulesetStore, UnknownVersion
 
 CAPACITY = 4

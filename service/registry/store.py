@@ -14,8 +14,7 @@ from typing import Any, Protocol
 
 import redis
 
-from service.engine import Ruleset
-from service.engine.loader import document_json
+from service.engine import Ruleset, document_json
 
 
 class VersionConflict(Exception):

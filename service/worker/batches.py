@@ -38,8 +38,8 @@ from celery.exceptions import Reject
 from kombu import Exchange, Queue
 
 from schemas.errors import ROOT
+from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
 from service.batch.formats import RawItem
-from service.batch.scoring import Chunk, Failed, Outcome, Scored, score_chunk
 from service.batch.store import ACTIVE, RECEIVING, BatchStore, store_for
 from service.decisions.entry import decision_entry
 from service.decisions.log import keyed

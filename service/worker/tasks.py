@@ -22,12 +22,11 @@ from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from schemas.errors import field_errors
-from service.batch.scoring import stored_proposals
+from service.batch.chunks import stored_proposals
 from service.batch.store import store_for
 from service.decisions.entry import decision_entry
 from service.decisions.log import keyed
-from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
-from service.engine.impact import impact
+from service.engine import Engine, ProposalInvalid, RulesetError, impact, load_ruleset
 from service.registry.engines import seed
 from service.registry.store import VersionConflict
 from service.worker.context import context_of

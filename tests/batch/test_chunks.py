@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from service.batch.csvmap import header_for, proposal_to_row
+from bench.synthetic import header_for, proposal_to_row
+from service.batch.chunks import Chunk, Failed, Scored, score_chunk
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
-from service.batch.scoring import Chunk, Failed, Scored, score_chunk
 from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING
 from service.engine import Engine
 from service.worker.batches import MAX_ATTEMPTS, process_chunk

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.synthetic import header_for, proposal_to_row
 from schemas.proposal import ProposalSchema
-from service.batch.csvmap import columns, header_for, proposal_to_row, row_to_proposal
+from service.batch.csvmap import columns, row_to_proposal
 
 
 def test_columns_are_the_schema_field_paths_with_types() -> None:

@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from service.batch import synthetic
-from service.batch.csvmap import header_for, proposal_to_row
+from bench import synthetic
+from bench.synthetic import header_for, proposal_to_row
 from service.cli.main import main
 from service.engine import Engine
 

@@ -22,10 +22,10 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from service.batch import synthetic
+from bench import synthetic
+from service.batch.chunks import Chunk, Scored
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
-from service.batch.scoring import Chunk, Scored
 from service.config import ConfigError, Settings
 from service.engine import Engine
 from service.worker.app import celery_config

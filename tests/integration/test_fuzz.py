@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from service.api import close_app, create_app
 from service.batch.store import OVERALL
 from service.config import Settings
-from service.engine.loader import RESERVED_VERSIONS
+from service.engine.language.loader import RESERVED_VERSIONS
 from tests.keys import ADMIN, API_KEYS, KEYS
 
 from .proposals import ISOLATED_RADAR, TOMAHAWK

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from service.engine.loader import MAX_BYTES
+from service.engine.language.loader import MAX_BYTES
 from tests.unit.test_hostile_rules import CASES, DEADLINE
 
 from .checks import http, problem

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from service.engine import Engine, load_ruleset
-from service.engine.evaluate import Mode
-from service.engine.model import Ruleset
+from service.engine.evaluation.engine import Mode
+from service.engine.language.model import Ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"

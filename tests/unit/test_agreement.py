@@ -14,9 +14,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
+from bench.randomrules import RandomConditions
 from service.engine import Engine, RulesetError, load_ruleset
-from service.engine.operators import OPERATORS
-from service.engine.randomrules import RandomConditions
+from service.engine.language.operators import OPERATORS
 from tests.strategies import COUNTRIES, proposals
 from tests.unit.conftest import MINI, shipped
 
@@ -79,7 +79,7 @@ def test_native_mode_gives_identical_results(proposal: dict[str, Any]) -> None:
 
 
 def test_random_ruleset_exercises_every_operator(random_engine: Engine) -> None:
-    from service.engine.operators import atoms
+    from service.engine.language.operators import atoms
 
     used = {a.op for rule in random_engine.ruleset.rules for a in atoms(rule.condition)}
     assert used == set(OPERATORS)

@@ -10,7 +10,7 @@ import pytest
 
 from service.cli.main import main
 from service.engine import load_ruleset
-from service.engine.lint import lint
+from service.engine.authoring.lint import lint
 from tests.unit.conftest import ROOT
 
 LINT_CASES = ROOT / "tests" / "fixtures" / "lint" / "ruleset.yaml"

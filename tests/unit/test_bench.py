@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from bench import engine
 from service.engine import Engine, load_ruleset
-from service.engine.durable import durable_fact
-from service.engine.evaluate import validate_proposal
-from service.engine.facts import build_fact
+from service.engine.evaluation.durable import durable_fact
+from service.engine.evaluation.engine import validate_proposal
+from service.engine.evaluation.facts import build_fact
 
 
 def test_the_engine_benchmark_compares_against_raw_durable_rules() -> None:

@@ -21,9 +21,9 @@ from werkzeug.serving import make_server
 from service.api import close_app, create_app
 from service.config import Settings
 from service.engine import Engine
-from service.engine.enrichment import DERIVED_FIELDS
-from service.engine.operators import OPERATORS
-from service.engine.ruletests import fired_ids
+from service.engine.authoring.ruletests import fired_ids
+from service.engine.language.derived import DERIVED_FIELDS
+from service.engine.language.operators import OPERATORS
 from tests.unit.conftest import MINI, ROOT, load_json
 
 DOC = ROOT / "docs" / "rule-authoring.md"

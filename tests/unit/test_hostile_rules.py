@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from service.engine import RulesetError, load_ruleset, parse_ruleset
-from service.engine.loader import MAX_BYTES, MAX_DEPTH, MAX_RULES
-from service.engine.problems import RuleProblem
-from service.engine.templates import MAX_FORMAT_WIDTH
-from service.engine.yamlsource import MAX_NESTING, MAX_VALUES
+from service.engine.language.diagnostics import RuleProblem
+from service.engine.language.loader import MAX_BYTES, MAX_DEPTH, MAX_RULES
+from service.engine.language.source import MAX_NESTING, MAX_VALUES
+from service.engine.language.templates import MAX_FORMAT_WIDTH
 from tests.unit.conftest import MINI, ROOT
 
 HEADER = MINI.read_text().split("rules:")[0]  # its `context:` is found beside MINI

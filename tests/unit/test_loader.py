@@ -129,7 +129,7 @@ def test_condition_too_large_for_durable_rules_is_refused_at_its_line(tmp_path: 
 
 def test_yaml_1_2_exponent_numbers_are_numbers(mini_ruleset: object) -> None:
     # the fixture context writes budgets as 9.04e12, which YAML 1.1 would read as text
-    from service.engine.model import Ruleset
+    from service.engine.language.model import Ruleset
 
     assert isinstance(mini_ruleset, Ruleset)
     assert mini_ruleset.context.fiscal_years[2026].annual_budget_jpy == 9.04e12

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from service.engine import Engine, ProposalInvalid
-from service.engine.ruletests import fired_ids
+from service.engine.authoring.ruletests import fired_ids
 from tests.strategies import proposals
 from tests.unit.conftest import shipped
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.engine.ruletests import CaseResult, run_test_file
+from service.engine.authoring.ruletests import CaseResult, run_test_file
 from tests.unit.conftest import ROOT, shipped
 
 TEST_FILES = sorted((ROOT / "rules" / "tests").glob("*.test.yaml"))

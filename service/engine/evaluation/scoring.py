@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.engine.model import RECOMMENDATIONS, Criterion, Rule, Ruleset
+from schemas.vocabulary import RECOMMENDATIONS
+from service.engine.language.model import Criterion, Rule, Ruleset
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from marshmallow import Schema, fields, missing
 
 from schemas.fields import ISO_ALPHA2, CountryCode, StrictBoolean, StrictFloat, StrictInteger
 from schemas.proposal import ProposalSchema
-from service.engine.enrichment import DERIVED_FIELDS
-from service.engine.fields import FieldSpec, Kind, Unit
+from service.engine.language.derived import DERIVED_FIELDS
+from service.engine.language.fieldspec import FieldSpec, Kind, Unit
 
 # How explanations name proposal fields; a path not listed reads as its words ("Fiscal year").
 LABELS = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.engine.evaluate import Engine
-from service.engine.ruletests import FINDING_KINDS
+from service.engine.authoring.ruletests import FINDING_KINDS
+from service.engine.evaluation.engine import Engine
 
 
 @dataclass(frozen=True)

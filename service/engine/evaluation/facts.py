@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.engine.context import Context
-from service.engine.enrichment import enrich
+from service.engine.evaluation.enrichment import enrich
+from service.engine.language.reference import Context
 
 Fact = dict[str, Any]
 

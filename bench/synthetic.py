@@ -9,7 +9,7 @@ which field the service must name.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from schemas.vocabulary import (
@@ -22,6 +22,7 @@ from schemas.vocabulary import (
     SYSTEM_CATEGORIES,
     THREATS,
 )
+from service.batch.csvmap import LIST_SEPARATOR, columns
 
 COUNTRIES = ("US", "AU", "GB", "KR", "CA", "DE", "IT", "NL", "NO", "DK", "PL", "IN", "FR")
 SYSTEMS = ("F-35A", "Tomahawk Block V", "SM-6 Block I", "SM-3 Block IIA", "E-2D Advanced Hawkeye",
@@ -96,3 +97,45 @@ def batch(count: int, invalid_share: float = 0.0, seed: int = 2026
             yield invalid(rng, number)
         else:
             yield proposal(rng, number), None
+
+
+# CSV files of proposals, for tests and benchmarks of CSV batches
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def proposal_to_row(proposal: Mapping[str, Any], header: list[str]) -> list[str]:
+    """The CSV cells of a JSON proposal under ``header`` (the inverse of ``row_to_proposal``
+    for proposals whose fields all have a column)."""
+    row = []
+    for name in header:
+        node: Any = proposal
+        for key in name.split("."):
+            node = node.get(key) if isinstance(node, Mapping) else None
+        row.append(_cell(node))
+    return row
+
+
+def header_for(proposals: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The columns the given proposals use, in the schema's order."""
+    used: set[str] = set()
+    for proposal in proposals:
+        used.update(_paths(proposal, ""))
+    return [name for name in columns() if name in used]
+
+
+def _paths(node: Mapping[str, Any], prefix: str) -> Iterable[str]:
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            yield from _paths(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"

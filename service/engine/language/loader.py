@@ -11,19 +11,18 @@ import difflib
 import hashlib
 import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from marshmallow import ValidationError
 
-from service.engine.catalog import field_catalog
-from service.engine.context import Context, context_from_data
-from service.engine.durable import MAX_PATTERN_GROUPS, pattern_groups
-from service.engine.fields import FieldSpec
-from service.engine.model import (
-    RATINGS,
-    RECOMMENDATIONS,
+from schemas.vocabulary import RATINGS, RECOMMENDATIONS
+from service.engine.language.catalog import field_catalog
+from service.engine.language.diagnostics import RuleProblem, RulesetError
+from service.engine.language.fieldspec import FieldSpec
+from service.engine.language.model import (
     AllOf,
     AnyOf,
     Atom,
@@ -35,10 +34,10 @@ from service.engine.model import (
     Rule,
     Ruleset,
 )
-from service.engine.operators import OPERATORS, normalize
-from service.engine.problems import RuleProblem, RulesetError
-from service.engine.templates import check_template
-from service.engine.yamlsource import Located, LocatedList, Mark, Refused, parse_yaml
+from service.engine.language.operators import OPERATORS, normalize
+from service.engine.language.reference import Context, context_from_data
+from service.engine.language.source import Located, LocatedList, Mark, Refused, parse_yaml
+from service.engine.language.templates import check_template
 
 # A file is refused on its size before it is parsed: 1 MiB holds ~1,400 rules of the shipped
 # ruleset's size (45 KB for 63), and parses in ~0.1 s. MAX_RULES keeps a ruleset's check and
@@ -56,6 +55,10 @@ NO_REGEX = ("the rule language has no regular expressions, on purpose: a pattern
             "test the field's closed vocabulary with eq, in or contains_any")
 RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "deficiency",
              "because", "otherwise"}
+# An evaluator's limit on one rule's condition (normalized): why it cannot take the condition,
+# or None. The language knows no evaluator; the engine passes its evaluators' limits in, so
+# the analyst learns of one at the rule's line, when the file is checked.
+ConditionLimit = Callable[[Condition], "str | None"]
 HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
                "deficiency_cap"}
 
@@ -79,8 +82,9 @@ def document_json(document: Any) -> str:
 class _Checker:
     """Collects problems for one file so that an analyst sees all of them in one run."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, limits: Sequence[ConditionLimit] = ()) -> None:
         self.file = file
+        self.limits = limits
         self.problems: list[RuleProblem] = []
         self.catalog = field_catalog()
         self.rule_id = ""
@@ -352,17 +356,19 @@ class _RulesetReader(_Checker):
             self.problem(data.mark_of("points"), "a rule that is not a deficiency must move "
                          "the score: give it non-zero points")
         condition = self.condition(data.get("when"), data.mark_of("when"))
-        if condition is not None and pattern_groups(normalize(condition)) > MAX_PATTERN_GROUPS:
-            self.problem(data.mark_of("when"), f"condition too complex: "
-                         f"{pattern_groups(normalize(condition))} all/any groups (with in / "
-                         f"contains_any / contains_all counted as groups), at most "
-                         f"{MAX_PATTERN_GROUPS}", "split it into two rules or simplify it")
+        if condition is not None and not self.within_limits(condition, data.mark_of("when")):
             condition = None
         if (rule_id is None or title is None or points is None or because is None
                 or condition is None or criterion not in criteria):
             return None
         return Rule(str(rule_id), str(criterion), str(title), description, normalize(condition),
                     points, str(because), otherwise, deficiency, data.mark.line)
+
+    def within_limits(self, condition: Condition, mark: Mark) -> bool:
+        refusals = [m for m in (limit(normalize(condition)) for limit in self.limits) if m]
+        for message in refusals:
+            self.problem(mark, message, "split it into two rules or simplify it")
+        return not refusals
 
     def deficiency_cap(self, data: Located) -> str:
         if "deficiency_cap" not in data:
@@ -451,15 +457,17 @@ def _load_context(reader: _RulesetReader, data: Located, base: Path | None) -> t
     return context, raw
 
 
-def parse_ruleset(text: str, source: str, base: Path | None = None) -> Ruleset:
+def parse_ruleset(text: str, source: str, base: Path | None = None,
+                  limits: Sequence[ConditionLimit] = ()) -> Ruleset:
     """Check and compile a ruleset from its text (YAML, or JSON, which YAML reads too).
 
     ``source`` names it in problems (a file name, or ``store:VERSION``). A ``context`` path is
     resolved against ``base``; without a base the context must be inline. The content hash is
     taken over the ruleset with its context inline, so a file and its published copy agree.
-    Raises ``RulesetError`` listing every problem.
+    ``limits`` are the evaluators' limits on a condition. Raises ``RulesetError`` listing every
+    problem.
     """
-    reader = _RulesetReader(source)
+    reader = _RulesetReader(source, limits)
     data = _parse(text, reader)
     if not isinstance(data, Located):
         if not reader.problems:
@@ -485,11 +493,11 @@ def parse_ruleset(text: str, source: str, base: Path | None = None) -> Ruleset:
                    "sha256:" + digest.hexdigest(), source, document)
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
+def load_ruleset(path: str | Path, limits: Sequence[ConditionLimit] = ()) -> Ruleset:
     """Load, check and compile one ruleset file; raises ``RulesetError`` listing every problem."""
     path = Path(path)
     reader = _RulesetReader(str(path))
     text = _read(path, reader)
     if text is None:
         raise RulesetError(reader.problems)
-    return parse_ruleset(text, str(path), path.parent)
+    return parse_ruleset(text, str(path), path.parent, limits)

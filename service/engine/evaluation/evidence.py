@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.engine.catalog import field_catalog
-from service.engine.fields import FieldSpec
-from service.engine.model import FieldRef
-from service.engine.native import AtomResult
-from service.engine.operators import OPERATORS
-from service.engine.templates import show
+from service.engine.evaluation.interpreter import AtomResult
+from service.engine.language.catalog import field_catalog
+from service.engine.language.fieldspec import FieldSpec
+from service.engine.language.model import FieldRef
+from service.engine.language.operators import OPERATORS
+from service.engine.language.templates import show
 
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 

@@ -6,11 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.engine.context import Context
-
-RATINGS = ("outstanding", "good", "acceptable", "marginal", "unacceptable")
-# strongest first: a cap can only move a recommendation to the right
-RECOMMENDATIONS = ("recommend", "recommend_with_conditions", "defer", "do_not_recommend")
+from service.engine.language.reference import Context
 
 
 @dataclass(frozen=True)

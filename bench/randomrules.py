@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.engine.catalog import field_catalog
-from service.engine.fields import FieldSpec
-from service.engine.operators import OPERATORS
+from service.engine.language.catalog import field_catalog
+from service.engine.language.fieldspec import FieldSpec
+from service.engine.language.operators import OPERATORS
 
 THRESHOLDS: dict[str, list[float]] = {
     "ratio": [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0],

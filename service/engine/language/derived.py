@@ -1,8 +1,6 @@
-"""Enrichment: the derived fields computed from a proposal and the reference context.
-
-Analysts write rules against ``derived.*`` instead of re-doing currency conversion or counting
-partners in every rule. Each field is declared here with its meaning, so the rule loader can
-check rules against it and the documentation can list it.
+"""The derived fields a rule may read under ``derived.``: each declared with its kind, label,
+unit and meaning, so the loader can check rules against them and the documentation can list
+them. ``service.engine.evaluation.enrichment`` computes them.
 """
 
 from __future__ import annotations
@@ -11,8 +9,7 @@ from typing import Any
 
 from schemas.fields import ISO_ALPHA2
 from schemas.vocabulary import THREATS
-from service.engine.context import Context
-from service.engine.fields import FieldSpec
+from service.engine.language.fieldspec import FieldSpec
 
 SHARE_CAP = 1000.0  # a share of an exhausted envelope is "enormous", not infinite (JSON has no inf)
 
@@ -83,86 +80,3 @@ DERIVED_FIELDS: tuple[FieldSpec, ...] = (
     _derived("datalink_count", "number", "Number of datalinks", "len(capabilities.datalinks)",
              unit="count"),
 )
-
-
-def _to_usd(money: dict[str, Any], usd_jpy: float) -> float:
-    amount = float(money["amount"])
-    return amount if money["currency"] == "USD" else amount / usd_jpy
-
-
-def _share(part: float, whole: float) -> float:
-    return min(part / whole, SHARE_CAP) if whole > 0 else SHARE_CAP
-
-
-def _cost_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
-    acquisition = proposal["acquisition"]
-    year, fiscal = context.fiscal_year(proposal["fiscal_year"])
-    quantity = acquisition["quantity"]
-    if "unit_cost" in acquisition:
-        total_usd = _to_usd(acquisition["unit_cost"], fiscal.usd_jpy) * quantity
-    else:
-        total_usd = _to_usd(acquisition["total_cost"], fiscal.usd_jpy)
-    total_jpy = total_usd * fiscal.usd_jpy
-    envelope = context.envelopes[acquisition["capability_area"]]
-    derived: dict[str, Any] = {
-        "total_cost_usd": total_usd,
-        "total_cost_jpy": total_jpy,
-        "unit_cost_usd": total_usd / quantity,
-        "budget_fiscal_year": year,
-        "annual_budget_jpy": fiscal.annual_budget_jpy,
-        "share_of_annual_budget": _share(total_jpy, fiscal.annual_budget_jpy),
-        "envelope_total_jpy": envelope.program_total_jpy,
-        "envelope_remaining_jpy": envelope.remaining_jpy,
-        "share_of_remaining_envelope": _share(total_jpy, envelope.remaining_jpy),
-    }
-    if "sustainment_cost_per_year" in acquisition:
-        sustainment = _to_usd(acquisition["sustainment_cost_per_year"], fiscal.usd_jpy)
-        derived["sustainment_per_year_jpy"] = sustainment * fiscal.usd_jpy
-        derived["sustainment_share_of_annual_budget"] = _share(
-            derived["sustainment_per_year_jpy"], fiscal.annual_budget_jpy
-        )
-    if "delivery_start_year" in acquisition:
-        lead = acquisition["delivery_start_year"] - proposal["fiscal_year"]
-        derived["delivery_lead_years"] = lead
-    return derived
-
-
-def _partner_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
-    partners = proposal["partners"]
-    entry = context.partner_system(proposal["system"]["name"])
-    own = proposal["requesting_country"]
-    operators = set(partners["operators"]) | set(entry.operators if entry else ())
-    co_developers = set(partners["co_developers"]) | set(entry.co_developers if entry else ())
-    operators.discard(own)
-    co_developers.discard(own)
-    return {
-        "registry_system": entry.system if entry else "unlisted",
-        "partner_operators": sorted(operators),
-        "partner_operator_count": len(operators),
-        "co_developers": sorted(co_developers),
-        "co_developer_count": len(co_developers),
-        "training_partner_count": len(set(partners["training_with"]) - {own}),
-        "us_operated": "US" in operators,
-    }
-
-
-def _threat_fields(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
-    weights = {t: context.threat_weights.get(t, 0.0) for t in proposal["threats_addressed"]}
-    derived: dict[str, Any] = {
-        "top_threat_weight": max(weights.values(), default=0.0),
-        "threat_weight_sum": round(sum(weights.values()), 9),
-        "priority_threat_count": sum(w >= context.priority_threshold for w in weights.values()),
-    }
-    if weights:
-        # ties go to the vocabulary's order so the answer never depends on input order
-        derived["top_threat"] = max(weights, key=lambda t: (weights[t], -THREATS.index(t)))
-    return derived
-
-
-def enrich(proposal: dict[str, Any], context: Context) -> dict[str, Any]:
-    """The derived fields of a validated proposal, keyed without the ``derived.`` prefix."""
-    derived = _cost_fields(proposal, context)
-    derived.update(_partner_fields(proposal, context))
-    derived.update(_threat_fields(proposal, context))
-    derived["datalink_count"] = len(proposal["capabilities"]["datalinks"])
-    return derived

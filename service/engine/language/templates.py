@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.engine.fields import FieldSpec
+from service.engine.language.fieldspec import FieldSpec
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
 # Widths and precisions beyond this are refused at load time: `{derived.total_cost_jpy:.999999999f}`

@@ -12,8 +12,17 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from service.engine.model import AllOf, AnyOf, Atom, Condition, FieldRef, Rule, Ruleset, operands
-from service.engine.problems import RuleProblem
+from service.engine.language.diagnostics import RuleProblem
+from service.engine.language.model import (
+    AllOf,
+    AnyOf,
+    Atom,
+    Condition,
+    FieldRef,
+    Rule,
+    Ruleset,
+    operands,
+)
 
 MAX_BRANCHES = 256  # beyond this many alternatives, satisfiability is not worth the time
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.engine.model import AllOf, AnyOf, Atom, Condition, Not
+from service.engine.language.model import AllOf, AnyOf, Atom, Condition, Not
 
 
 @dataclass(frozen=True)

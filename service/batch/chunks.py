@@ -21,11 +21,10 @@ from schemas.errors import ROOT, field_errors
 from schemas.fields import surrogate_errors
 from service.batch.csvmap import row_to_proposal
 from service.batch.formats import Format, RawItem
-from service.engine import Engine, ProposalInvalid
+from service.engine import Engine, Explain, ProposalInvalid
 
 log = logging.getLogger(__name__)
 
-Explain = Literal["summary", "full"]
 _MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.engine.evidence import evidence
-from service.engine.facts import Fact
-from service.engine.model import Rule, Ruleset
-from service.engine.native import why, why_not
-from service.engine.scoring import CriterionScore, Verdict
-from service.engine.templates import render
+from service.engine.evaluation.evidence import evidence
+from service.engine.evaluation.facts import Fact
+from service.engine.evaluation.interpreter import why, why_not
+from service.engine.evaluation.scoring import CriterionScore, Verdict
+from service.engine.language.model import Rule, Ruleset
+from service.engine.language.templates import render
 
 RECOMMENDATION_WORDS = {
     "recommend": "recommend",

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.engine.facts import Fact
-from service.engine.model import (
+from service.engine.evaluation.facts import Fact
+from service.engine.language.model import (
     AllOf,
     AnyOf,
     Atom,
@@ -22,7 +22,7 @@ from service.engine.model import (
     Ruleset,
     operands,
 )
-from service.engine.operators import OPERATORS
+from service.engine.language.operators import OPERATORS
 
 Test = Callable[[Fact], bool]
 _ABSENT = object()
@@ -110,7 +110,7 @@ def why_not(condition: Condition, fact: Fact) -> list[AtomResult]:
     return [result for item in items for result in why_not(item, fact)]
 
 
-class NativeRules:
+class InterpretedRules:
     """A ruleset's conditions compiled once, evaluated many times."""
 
     def __init__(self, ruleset: Ruleset) -> None:

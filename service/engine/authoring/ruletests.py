@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.engine.evaluate import Engine, ProposalInvalid
-from service.engine.model import Ruleset
-from service.engine.yamlsource import Located, parse_yaml
+from service.engine.evaluation.engine import Engine, ProposalInvalid
+from service.engine.language.model import Ruleset
+from service.engine.language.source import Located, parse_yaml
 
 FINDING_KINDS = ("strengths", "weaknesses", "deficiencies")
 

@@ -42,8 +42,8 @@ from typing import Any
 import durable_rules_engine
 import orjson
 
-from service.engine.facts import Fact
-from service.engine.model import AllOf, Atom, Condition, FieldRef, Ruleset, operands
+from service.engine.evaluation.facts import Fact
+from service.engine.language.model import AllOf, Atom, Condition, FieldRef, Ruleset, operands
 
 MARKER = "__doc"
 SID_KEY = "sid"
@@ -175,6 +175,15 @@ def pattern_groups(condition: Condition) -> int:
         return 0
 
     return count(rule_pattern(condition))
+
+
+def condition_limit(condition: Condition) -> str | None:
+    """Why durable-rules cannot take ``condition`` as one pattern, or None (the loader's hook)."""
+    groups = pattern_groups(condition)
+    if groups <= MAX_PATTERN_GROUPS:
+        return None
+    return (f"condition too complex: {groups} all/any groups (with in / contains_any / "
+            f"contains_all counted as groups), at most {MAX_PATTERN_GROUPS}")
 
 
 def _comparisons(node: Any) -> int:

@@ -15,17 +15,32 @@ from typing import Any, Literal
 from marshmallow import ValidationError
 
 from schemas.proposal import ProposalSchema
-from service.engine.durable import DurableRules
-from service.engine.facts import build_fact
-from service.engine.loader import canonical_json, load_ruleset
-from service.engine.model import Ruleset
-from service.engine.native import NativeRules
-from service.engine.result import build_result
-from service.engine.scoring import score_all, verdict
+from service.engine.evaluation import durable
+from service.engine.evaluation.durable import DurableRules
+from service.engine.evaluation.facts import build_fact
+from service.engine.evaluation.interpreter import InterpretedRules
+from service.engine.evaluation.result import build_result
+from service.engine.evaluation.scoring import score_all, verdict
+from service.engine.language import loader
+from service.engine.language.loader import canonical_json
+from service.engine.language.model import Ruleset
 
 Mode = Literal["durable", "native"]
 Explain = Literal["summary", "full"]
 _PROPOSALS = ProposalSchema()
+# what the evaluators cannot take, checked when a ruleset is read (at the rule's line)
+LIMITS = (durable.condition_limit,)
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load, check and compile one ruleset file for this engine; raises ``RulesetError``
+    listing every problem."""
+    return loader.load_ruleset(path, LIMITS)
+
+
+def parse_ruleset(text: str, source: str, base: Path | None = None) -> Ruleset:
+    """``load_ruleset`` for a ruleset's text (see ``loader.parse_ruleset``)."""
+    return loader.parse_ruleset(text, source, base, LIMITS)
 
 
 class ProposalInvalid(ValueError):
@@ -66,7 +81,7 @@ class Engine:
     def __init__(self, ruleset: Ruleset, mode: Mode = "durable") -> None:
         self.ruleset = ruleset
         self.mode = mode
-        self._native = NativeRules(ruleset)
+        self._native = InterpretedRules(ruleset)
         self._durable = DurableRules(ruleset) if mode == "durable" else None
 
     @classmethod
