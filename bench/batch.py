@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -46,8 +46,7 @@ from bench.processes import (
 )
 from service.api.auth import digest
 from service.config import Settings
-from service.worker.app import create_celery
-from service.worker.tasks import engine_for
+from service.registry.engines import file_engines
 
 KEY = "bench-evaluator-key-0123456789abcdef"
 
@@ -73,8 +72,7 @@ class Run:
 
 def engine_rate(mode: str, proposals: list[dict[str, object]], seconds: float) -> float:
     """The engine alone, one process, in memory: ``evaluate_many`` on the same proposals."""
-    conf = create_celery(replace(Settings.from_env(), redis_url=None, engine=mode)).conf  # type: ignore[arg-type]
-    engine = engine_for(conf)
+    engine = file_engines(Settings.from_env().ruleset, mode).engine()  # type: ignore[arg-type]
     engine.evaluate_many(proposals[:50])  # warm-up
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

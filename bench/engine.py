@@ -4,7 +4,7 @@ proposals, one core, in one process.
 - **raw durable-rules**: its documented Python API, ``Host.assert_fact`` + ``delete_state``, on
   the same compiled ruleset (the same shards) and documents built beforehand: what a program
   using durable-rules pays to decide, before any validation, enrichment, scoring or
-  explanation. The baseline of item 1 of issue 7.
+  explanation: the baseline the engine's figures are measured against.
 - **full evaluation**, both modes: ``Engine.evaluate`` as a worker calls it (validate, enrich,
   decide, score, explain); ``durable`` is the default mode, in which durable-rules decides and
   the native evaluator cross-checks and explains.

@@ -1,4 +1,4 @@
-"""Every benchmark of issue 7 in one run, each figure beside its baseline measured in the same
+"""Every benchmark in one run, each figure beside its baseline measured in the same
 run on the same machine: ``python -m bench.run`` (about 6 minutes; it starts its own Redis
 servers, workers and API processes, and redraws docs/scaling.png).
 

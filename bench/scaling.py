@@ -1,4 +1,4 @@
-"""Scaling (issue 7, item 5): the cost of one full evaluation against the number of rules and
+"""Scaling: the cost of one full evaluation against the number of rules and
 against the size of the proposal, for both engines, as a table and as docs/scaling.png.
 
 Run: ``python bench/scaling.py [--seconds 0.5] [--out docs/scaling.png]`` (about 25 s).

@@ -46,9 +46,10 @@ def echo() -> Any:
 def noop_round_trip() -> Any:
     runtime: Runtime = current_app.extensions["policy_eval"]
     task_id = str(uuid.uuid4())
-    runtime.celery.send_task(NOOP_TASK, (request.get_json(),), task_id=task_id)
+    celery = runtime.workers.celery
+    celery.send_task(NOOP_TASK, (request.get_json(),), task_id=task_id)
     jobs.wait(runtime, task_id, WAIT_SECONDS)
-    return jsonify(runtime.celery.backend.get_task_meta(task_id, cache=False)["result"])
+    return jsonify(celery.backend.get_task_meta(task_id, cache=False)["result"])
 
 
 def bench_app() -> Flask:

@@ -1,4 +1,4 @@
-"""Request and response bodies of ``/v1/batches`` (issue 3): the contract the OpenAPI document
+"""Request and response bodies of ``/v1/batches``: the contract the OpenAPI document
 publishes. Result items embed ``EvaluationSchema`` unchanged: a batch result is the single
 evaluation of its proposal."""
 

@@ -1,4 +1,4 @@
-"""The proposal: one acquisition, as a client submits it (DESIGN §2).
+"""The proposal: one acquisition, as a client submits it.
 
 Every field path is a name the rule language may use (``acquisition.quantity``); the rule
 loader reads this schema to check rules, so a field added here is usable in rules at once.

@@ -1,4 +1,4 @@
-"""``/v1/batches``: score up to ``BATCH_MAX_ITEMS`` proposals in one job (issue 3).
+"""``/v1/batches``: score up to ``BATCH_MAX_ITEMS`` proposals in one job.
 
 POST an upload (JSON array, JSON Lines or CSV; as the body or a multipart file) and get 202
 with ``Location`` once every item is stored and queued. Poll the batch for progress, read its
@@ -31,23 +31,52 @@ from schemas.batch import (
     ResultsPageSchema,
     ResultsQuerySchema,
 )
-from schemas.errors import ROOT
-from service.api import batch_intake
 from service.api.auth import current_caller
-from service.api.problems import Problem
+from service.api.problems import PROBLEM_TYPES, Problem
 from service.api.runtime import Runtime
-from service.batch import portfolio, report
+from service.batch import intake, portfolio, report
 from service.batch.formats import FORMATS, MEDIA_TYPES, format_for
 from service.batch.settings import BatchSettings
-from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore, store_for
+from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore
+from service.clock import utc_now
 from service.observability import metrics
-from service.worker.tasks import utc_now
 
 blp = Blueprint(
     "batches", __name__, url_prefix="/v1/batches",
     description="Score many proposals in one job: progress, failures, ranking, portfolio.",
 )
 
+PROBLEM_TYPES.update({
+    "invalid-upload": (
+        "Invalid batch upload",
+        "The upload cannot be read as a whole: wrong content type, not UTF-8, a JSON syntax "
+        "error, a CSV row with the wrong number of cells or an unknown column, or no proposals "
+        "at all. `detail` and `line` say where reading stopped. Nothing was stored. (A bad "
+        "value inside one proposal is not this: it is reported for that proposal alone, in "
+        "the batch's failures.)",
+    ),
+    "too-many-proposals": (
+        "Too many proposals",
+        "The upload holds more proposals than `BATCH_MAX_ITEMS`, or more bytes than "
+        "`BATCH_MAX_BYTES`. Nothing was stored; split it into several batches.",
+    ),
+    "idempotency-key-reused": (
+        "Idempotency-Key reused",
+        "This Idempotency-Key was already used for a different upload (or explain level). "
+        "Use a new key for a new batch.",
+    ),
+    "idempotency-key-in-use": (
+        "Idempotency-Key in use",
+        "A request with this Idempotency-Key is still being uploaded; retry after it finished.",
+    ),
+    "batch-not-finished": (
+        "Batch not finished",
+        "The request needs a finished batch (or, for DELETE, an unfinished one).",
+    ),
+})
+# the status of each way an upload is refused (service.batch.intake.Refused)
+_REFUSED_STATUS = {"invalid-upload": 400, "too-many-proposals": 413,
+                   "idempotency-key-reused": 422, "idempotency-key-in-use": 409}
 DOWNLOAD_PAGE = 500  # results read from the store per round trip while streaming
 _UPLOAD_BODY = {
     "description": "The proposals: a JSON array of proposal objects, JSON Lines (one proposal "
@@ -87,7 +116,7 @@ def _runtime() -> Runtime:
 
 
 def _store() -> BatchStore:
-    return store_for(_runtime().celery.conf)
+    return _runtime().backends.batches
 
 
 def _settings() -> BatchSettings:
@@ -149,7 +178,7 @@ def _expires_in(meta: dict[str, str]) -> int | None:
     return max(int(left), 0)
 
 
-def _upload(explain: str) -> batch_intake.Upload:
+def _upload(explain: str) -> intake.Upload:
     """The upload's format and stream, from the body or a multipart file part."""
     request.max_content_length = _settings().max_bytes  # batches are larger than proposals
     accepted = ", ".join(sorted({*MEDIA_TYPES, "multipart/form-data"}))
@@ -174,7 +203,7 @@ def _upload(explain: str) -> batch_intake.Upload:
                                ".jsonl or .csv file name.", slug="invalid-upload",
                           errors=[{"field": "file", "location": "body",
                                    "message": f"Format must be one of {', '.join(FORMATS)}."}])
-        return batch_intake.Upload(fmt, part.stream, explain)  # type: ignore[arg-type]
+        return intake.Upload(fmt, part.stream, explain)  # type: ignore[arg-type]
     fmt = format_for(request.mimetype)
     if fmt is None:
         raise Problem(415, f"Send the batch as one of {accepted}, not "
@@ -186,15 +215,23 @@ def _upload(explain: str) -> batch_intake.Upload:
         stream = request.stream
     except RequestEntityTooLarge:
         raise _too_large() from None
-    return batch_intake.Upload(fmt, stream, explain)  # type: ignore[arg-type]
+    return intake.Upload(fmt, stream, explain)  # type: ignore[arg-type]
 
 
 def _too_large() -> Problem:
-    limit = _settings().max_bytes
-    return Problem(413, f"The upload is larger than {limit:,} bytes (BATCH_MAX_BYTES); split "
-                        "it.", slug="too-many-proposals",
-                   errors=[{"field": ROOT, "location": "body",
-                            "message": f"Larger than {limit} bytes."}])
+    return _refused(intake.too_large(_settings()))
+
+
+def _refused(refusal: intake.Refused) -> Problem:
+    location = "header" if refusal.field == "Idempotency-Key" else "body"
+    problem = Problem(_REFUSED_STATUS[refusal.kind], refusal.detail, slug=refusal.kind,
+                      errors=[{"field": refusal.field, "location": location,
+                               "message": refusal.message}])
+    if refusal.line is not None:
+        problem.extensions["line"] = refusal.line
+    if refusal.kind == "idempotency-key-in-use":
+        problem.headers["Retry-After"] = "1"
+    return problem
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -231,8 +268,11 @@ class Batches(MethodView):
         upload = _upload(query["explain"])
         runtime = _runtime()
         pinned = {"ruleset_version": runtime.active_version(), "caller": current_caller().name}
-        accepted = batch_intake.submit(runtime.celery, _store(), _settings(), upload,
-                                       headers.get("idempotency_key"), pinned)
+        try:
+            accepted = intake.submit(runtime.workers.publish_chunks, _store(), _settings(),
+                                     upload, headers.get("idempotency_key"), pinned)
+        except intake.Refused as refusal:
+            raise _refused(refusal) from None
         meta = _meta(accepted.batch_id)
         extra = {"Location": url_for("batches.BatchById", batch_id=accepted.batch_id),
                  "Retry-After": "1"}
@@ -425,7 +465,7 @@ class BatchPortfolio(MethodView):
 def report_progress(runtime: Runtime) -> None:
     """Feed /metrics the progress of unfinished batches, read from their records at scrape time
     (the records are the truth; a gauge pushed by workers would go stale when they exit)."""
-    store = store_for(runtime.celery.conf)
+    store = runtime.backends.batches
 
     def unfinished() -> list[metrics.BatchProgress]:
         found = []

@@ -11,7 +11,6 @@ from flask_smorest import Blueprint
 
 from schemas.decision import DecisionPageSchema, DecisionQuerySchema
 from service.decisions.log import Filters
-from service.worker.context import context_of
 
 blp = Blueprint("decisions", __name__, url_prefix="/v1/decisions",
                 description="Every decision made, with its input, result and explanation.")
@@ -41,6 +40,5 @@ class Decisions(MethodView):
         runtime = current_app.extensions["policy_eval"]
         filters = Filters(_ms(query.get("since")), _ms(query.get("until")),
                           query.get("ruleset_version"), query.get("rating"), query.get("caller"))
-        page = context_of(runtime.celery.conf).decisions.page(filters, query.get("cursor"),
-                                                              query["limit"])
+        page = runtime.backends.decisions.page(filters, query.get("cursor"), query["limit"])
         return {"decisions": page.entries, "next_cursor": page.next_cursor}

@@ -10,16 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from celery import states
-
 from service.api.auth import current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.worker.replies import replies_for
-from service.worker.tasks import TASK_NAME
-
-_RUNNING = {states.STARTED}
-_FAILED = {states.FAILURE, states.REVOKED, states.REJECTED, states.IGNORED}
+from service.clock import utc_now
 
 
 @dataclass(frozen=True)
@@ -46,42 +40,28 @@ class Job:
 
 def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False) -> Job:
     """Enqueue one evaluation; returns it queued. Raises the broker's error if it is
-    unreachable.
-
-    Embedded mode runs an evaluation someone is ``waiting`` for at once, in the request
-    thread, through Celery's eager ``apply`` (the same task, its result stored the same way):
-    in one process a hop to the single worker thread only queued every request behind it. The
-    worker thread keeps what nobody waits for (``respond-async``) and batches.
-    """
+    unreachable."""
     evaluation_id = str(uuid.uuid4())
-    submitted_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    submitted_at = utc_now()
     # pinned now: activating another version later does not change this evaluation
     version = runtime.active_version()
-    task = runtime.celery.tasks[TASK_NAME]
-    args = (proposal, explain, version)
-    kwargs = {"caller": current_caller().name}
-    if waiting and runtime.worker is not None:
-        task.apply(args, kwargs, task_id=evaluation_id)
-    else:
-        # argsrepr: Celery would otherwise repr the whole proposal into the message headers
-        # for its logs and Flower (0.8 ms under cProfile); a proposal does not belong in logs
-        task.apply_async(args, kwargs, task_id=evaluation_id,
-                         argsrepr=f"(<proposal>, {explain!r}, {version!r})")
+    runtime.workers.submit_evaluation(evaluation_id, proposal, explain, version,
+                                      current_caller().name, waiting=waiting)
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
-    runtime.ledger.record(evaluation_id, {"submitted_at": submitted_at, "explain": explain})
+    runtime.backends.ledger.record(evaluation_id,
+                                   {"submitted_at": submitted_at, "explain": explain})
     return Job(evaluation_id, "queued", explain, datetime.fromisoformat(submitted_at))
 
 
 def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
-    """Block until the evaluation completes or ``timeout`` seconds pass, whichever is first:
-    the worker wakes us when it has stored the result (``service.worker.replies``)."""
-    replies_for(runtime.celery.conf).wait(evaluation_id, timeout)
+    """Block until the evaluation completes or ``timeout`` seconds pass, whichever is first."""
+    runtime.workers.wait(evaluation_id, timeout)
 
 
 def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
     """Where the evaluation is now; ``None`` for an id this service never issued (or expired)."""
-    entry = runtime.ledger.lookup(evaluation_id)
+    entry = runtime.backends.ledger.lookup(evaluation_id)
     if entry is None:
         return None
     return progress(runtime, Job(evaluation_id, "queued", entry["explain"],
@@ -90,17 +70,16 @@ def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
 
 def progress(runtime: Runtime, job: Job) -> Job:
     """``job`` as its worker has left it so far (the caller knows the job exists)."""
-    meta = runtime.celery.backend.get_task_meta(job.id)
-    state = meta.get("status")
-    if state == states.SUCCESS:
-        return _finished(job, meta["result"])
-    if state in _RUNNING:
+    state = runtime.workers.state(job.id)
+    if state.status == "done":
+        return _finished(job, state.result)
+    if state.status == "running":
         return Job(job.id, "running", job.explain, job.submitted_at)
-    if state in _FAILED:
+    if state.status == "failed":
         failure = Problem(500, f"The worker could not evaluate this proposal "
-                               f"({_exception_name(meta)}); the worker log has the details.",
+                               f"({state.failure}); the worker log has the details.",
                           slug="evaluation-failed", evaluation_id=job.id)
-        return Job(job.id, "failed", job.explain, job.submitted_at, _date(meta.get("date_done")),
+        return Job(job.id, "failed", job.explain, job.submitted_at, _date(state.finished_at),
                    error=failure.body())
     return job
 
@@ -115,15 +94,6 @@ def _finished(job: Job, result: dict[str, Any]) -> Job:
                       errors=result.get("errors", []), evaluation_id=job.id)
     return Job(job.id, "failed", job.explain, job.submitted_at, completed_at,
                error=invalid.body())
-
-
-def _exception_name(meta: dict[str, Any]) -> str:
-    result = meta.get("result")
-    if isinstance(result, BaseException):  # Celery's backend rebuilds the exception it stored
-        return type(result).__name__
-    if isinstance(result, dict) and result.get("exc_type"):
-        return str(result["exc_type"])
-    return str(meta.get("status", "unknown")).lower()
 
 
 def _date(value: Any) -> datetime | None:

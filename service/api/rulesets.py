@@ -27,14 +27,11 @@ from schemas.ruleset import (
     VersionDetailSchema,
     VersionListSchema,
 )
-from service.api import jobs
 from service.api.auth import ANONYMOUS, current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.batch.store import store_for
 from service.engine import MAX_RULESET_BYTES, Ruleset, RulesetError, parse_ruleset
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
-from service.worker.tasks import IMPACT_TASK_NAME
 
 blp = Blueprint("rulesets", __name__, url_prefix="/v1/rulesets",
                 description="Ruleset versions: publish, activate, compare.")
@@ -73,8 +70,8 @@ def describe(ruleset: Ruleset, engine: str) -> dict[str, Any]:
 
 
 def _detail(state: Runtime, record: RulesetRecord) -> dict[str, Any]:
-    ruleset = state.registry.ruleset(record.version)
-    active = state.registry.store.active_version()
+    ruleset = state.backends.engines.ruleset(record.version)
+    active = state.backends.rulesets.active_version()
     return {**describe(ruleset, state.settings.engine), **record.summary(),
             "active": record.version == active, "document": ruleset.document}
 
@@ -86,7 +83,7 @@ def _author(claimed: str) -> str:
 
 
 def _record(state: Runtime, version: str) -> RulesetRecord:
-    record = state.registry.store.get(version)
+    record = state.backends.rulesets.get(version)
     if record is None:
         raise Problem(404, f"No ruleset version {version!r} is published.")
     return record
@@ -94,7 +91,7 @@ def _record(state: Runtime, version: str) -> RulesetRecord:
 
 def _stored_batch(state: Runtime, batch_id: str) -> str:
     """A batch the impact can be computed on now: stored and small enough to answer in time."""
-    meta = store_for(state.celery.conf).meta(batch_id)
+    meta = state.backends.batches.meta(batch_id)
     if meta is None:
         raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired.")
     total = int(meta.get("total") or 0)
@@ -134,7 +131,7 @@ class Rulesets(MethodView):
     @blp.response(200, VersionListSchema)
     def get(self) -> dict[str, Any]:
         """Published versions, oldest first, with note, author and time; the active one."""
-        store = runtime().registry.store
+        store = runtime().backends.rulesets
         active = store.active_version()
         return {"active": active,
                 "versions": [{**r.summary(), "active": r.version == active}
@@ -164,12 +161,12 @@ class Rulesets(MethodView):
         author = _author(query["author"])
         record = RulesetRecord.of(ruleset, query["note"], author)
         try:
-            created = state.registry.store.add(record)
+            created = state.backends.rulesets.add(record)
         except VersionConflict as error:
             raise Problem(409, str(error), stored_hash=error.stored_hash,
                           new_hash=error.new_hash) from None
         if query["activate"]:
-            state.registry.store.activate(ruleset.version, author)
+            state.backends.rulesets.activate(ruleset.version, author)
             state.forget_active()
         location = url_for("rulesets.RulesetVersion", version=ruleset.version)
         stored = _record(state, ruleset.version)
@@ -197,12 +194,12 @@ class ActiveRuleset(MethodView):
         """
         state = runtime()
         try:
-            state.registry.store.activate(body["version"], _author(body["by"]))
+            state.backends.rulesets.activate(body["version"], _author(body["by"]))
         except UnknownVersion:
             raise Problem(404, f"No ruleset version {body['version']!r} is published; "
                                "publish it first.") from None
         state.forget_active()
-        return describe(state.registry.ruleset(body["version"]), state.settings.engine)
+        return describe(state.backends.engines.ruleset(body["version"]), state.settings.engine)
 
 
 @blp.route("/<string:version>")
@@ -237,11 +234,11 @@ class Impact(MethodView):
         else:  # as sent: the worker validates again
             args = (against, version, (request.get_json() or {})["proposals"])
         task_id = str(uuid.uuid4())
-        state.celery.tasks[IMPACT_TASK_NAME].apply_async(args, task_id=task_id)
-        jobs.wait(state, task_id, state.settings.task_time_limit)
-        meta = state.celery.backend.get_task_meta(task_id)
-        if meta.get("status") != "SUCCESS":
+        state.workers.start_impact(task_id, *args)
+        state.workers.wait(task_id, state.settings.task_time_limit)
+        done = state.workers.state(task_id)
+        if done.status != "done":
             raise Problem(503, "The impact could not be computed in time; send fewer proposals "
                                "or retry.", headers={"Retry-After": "5"})
-        result: dict[str, Any] = meta["result"]
+        result: dict[str, Any] = done.result
         return result

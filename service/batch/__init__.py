@@ -1,4 +1,4 @@
-"""Batch scoring: many proposals in one job (issue 3).
+"""Batch scoring: many proposals in one job.
 
 The pure parts live here and import neither Flask, Celery nor Redis, so the API, the workers
 and the command line share them: ``formats`` splits an upload into items without holding it in

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import orjson
@@ -259,9 +258,3 @@ class MemoryBatchStore:
             batch = self._get(batch_id)
             if batch is not None:
                 batch.chunks.pop(number, None)
-
-
-@cache
-def shared_memory_store() -> MemoryBatchStore:
-    """The one store of this process: the embedded API and worker thread must share it."""
-    return MemoryBatchStore()

@@ -2,8 +2,8 @@
 item's result or failure, and the rankings.
 
 Two back-ends with one contract: Redis (``redis_store``) for a deployment, process memory
-(``memory_store``) for embedded mode, where the API and its in-process worker share it. Which
-one follows the Celery broker: whoever can reach the task queue can reach the store.
+(``memory_store``) for embedded mode, where the API and its in-process worker share it;
+``service.backends`` opens the one the deployment uses.
 
 Writes are idempotent by item: recording an item twice leaves one result, and counts are the
 sizes of the result and failure maps, never incremented counters, so a chunk delivered twice
@@ -13,7 +13,6 @@ sizes of the result and failure maps, never incremented counters, so a chunk del
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
@@ -149,25 +148,3 @@ class BatchStore(Protocol):
         """Store outcomes, all or none."""
 
     def drop_chunk(self, batch_id: str, number: int) -> None: ...
-
-
-_stores: dict[tuple[int, str], BatchStore] = {}
-_stores_lock = threading.Lock()
-
-
-def store_for(conf: Mapping[str, Any]) -> BatchStore:
-    """The store matching a Celery configuration's broker: Redis for ``redis://`` brokers, this
-    process's memory for the embedded in-memory broker. One per process (and per URL): a
-    Redis connection pool must not cross a fork."""
-    url = str(conf.get("broker_url") or "memory://")
-    if url.startswith("memory://"):
-        from service.batch.memory_store import shared_memory_store
-
-        return shared_memory_store()
-    key = (os.getpid(), url)
-    with _stores_lock:
-        if key not in _stores:
-            from service.batch.redis_store import RedisBatchStore
-
-            _stores[key] = RedisBatchStore(url)
-        return _stores[key]

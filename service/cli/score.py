@@ -1,10 +1,10 @@
 """``policy-eval score FILE``: score a batch file, with a progress bar, locally or on a service.
 
-Locally (the default) the file is split as the API splits it and its chunks are scored by a
-pool of worker processes, one per core, each with its own engine built after the fork (from
-``engine_for``, as Celery workers get theirs), through the same ``score_chunk`` as the chunk
-task: the same file gives the same scores here and on the service, and the output files are
-written by the same code as the service's downloads.
+Locally (the default) the file is split into the chunks the API makes (``intake.chunks``) and
+they are scored by a pool of worker processes, one per core, each with its own engine built
+after the fork from the ruleset registry, through the same ``score_chunk`` as the chunk task:
+the same file gives the same scores here and on the service, and the output files are written
+by the same code as the service's downloads. No Celery app is involved.
 
 With ``--url`` the file is uploaded to ``POST /v1/batches``, its progress polled, and the
 results downloaded; Ctrl-C cancels the batch on the service.
@@ -13,7 +13,6 @@ results downloaded; Ctrl-C cancels the batch on the service.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import multiprocessing
 import os
@@ -41,11 +40,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from service.batch import portfolio, report
-from service.batch.chunks import Chunk, Explain, Scored, score_chunk
-from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, Format, RawItem, UploadError, split
+from service.batch import intake, portfolio, report
+from service.batch.chunks import Chunk, Scored, score_chunk
+from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, CountingReader, Format, UploadError
 from service.batch.settings import BatchSettings
 from service.cli.client import BAD_INPUT, OK, USAGE, add_remote_arguments, fail
+from service.config import Settings
+from service.engine import Explain, Mode
+from service.registry.engines import EngineCache, file_engines
 
 POLL_SECONDS = 0.5
 
@@ -146,29 +148,21 @@ def _progress(console: Console) -> Progress:
 
 # --- local: a process pool --------------------------------------------------------------------
 
-_conf: Any = None
+_engines: EngineCache | None = None
 
 
-def _start_worker(ruleset: str | None, engine: str) -> None:
-    """In each pool process, after the fork: a Celery configuration of its own, from which
-    ``engine_for`` builds this process's engine (durable-rules state must not cross a fork)."""
-    global _conf
-    from service.config import Settings
-    from service.worker.app import create_celery
-
-    settings = Settings.from_env()
-    overrides: dict[str, Any] = {"redis_url": None, "engine": engine}
-    if ruleset:
-        overrides["ruleset"] = Path(ruleset)
-    _conf = create_celery(dataclasses.replace(settings, **overrides)).conf
+def _start_worker(ruleset: Path | None, mode: Mode) -> None:
+    """In each pool process, after the fork: this process's engines (durable-rules state must
+    not cross a fork), for the ruleset file given, else POLICY_RULESET or the shipped one."""
+    global _engines
+    _engines = file_engines(ruleset or Settings.from_env().ruleset, mode)
 
 
 def _score_in_worker(chunk: Chunk, keep_evaluations: bool
                      ) -> list[tuple[int, int, dict[str, Any] | None, bytes | None]]:
-    from service.worker.tasks import engine_for
-
+    assert _engines is not None, "the pool's initializer builds the engines"
     found: list[tuple[int, int, dict[str, Any] | None, bytes | None]] = []
-    for outcome in score_chunk(engine_for(_conf), chunk):
+    for outcome in score_chunk(_engines.engine(), chunk):
         if isinstance(outcome, Scored):
             evaluation = (json.dumps(outcome.evaluation, ensure_ascii=False,
                                      separators=(",", ":")).encode()
@@ -179,23 +173,14 @@ def _score_in_worker(chunk: Chunk, keep_evaluations: bool
     return found
 
 
-def _chunks(path: Path, fmt: Format, explain: Explain, size: int
+def _chunks(path: Path, fmt: Format, explain: Explain, settings: BatchSettings
             ) -> Iterator[tuple[Chunk, int]]:
-    """Chunks of the file, each with how far into the file it ends (for the estimate)."""
+    """The file's chunks, as the API makes them, each with how many of the file's bytes have
+    been read (for the estimate)."""
     with path.open("rb") as stream:
-        items = split(fmt, stream)
-        header: list[str] = []
-        if fmt == "csv":
-            first = next(items, None)
-            header = first.data if first is not None and isinstance(first.data, list) else []
-        batch: list[RawItem] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) == size:
-                yield Chunk(fmt, explain, batch, header), stream.tell()
-                batch = []
-        if batch:
-            yield Chunk(fmt, explain, batch, header), stream.tell()
+        reader = CountingReader(stream)
+        for chunk in intake.chunks(fmt, explain, reader, settings):
+            yield chunk, reader.bytes_read
 
 
 def _ready() -> bool:
@@ -206,23 +191,22 @@ def _score_locally(args: argparse.Namespace, fmt: Format, budget: float | None,
                    console: Console) -> int:
     workers = max(1, args.workers)
     keep = args.output is not None and args.output.suffix == ".jsonl"
-    size = BatchSettings.from_env().chunk_size
+    settings = BatchSettings.from_env()
     file_size = max(args.file.stat().st_size, 1)
-    ruleset = str(args.ruleset) if args.ruleset else None
     with tempfile.TemporaryFile() as spill:
         outcome = Outcome(spill=spill if keep else None)
-        if not _score_into(args, fmt, workers, keep, size, file_size, ruleset, outcome, console):
+        if not _score_into(args, fmt, workers, keep, settings, file_size, outcome, console):
             return USAGE
         return _finish(args, outcome, budget, console)
 
 
-def _score_into(args: argparse.Namespace, fmt: Format, workers: int, keep: bool, size: int,
-                file_size: int, ruleset: str | None, outcome: Outcome, console: Console
+def _score_into(args: argparse.Namespace, fmt: Format, workers: int, keep: bool,
+                settings: BatchSettings, file_size: int, outcome: Outcome, console: Console
                 ) -> bool:
     """Score the file into ``outcome``; False when the file cannot be read."""
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_start_worker,
-                             initargs=(ruleset, args.engine)) as pool:
+                             initargs=(args.ruleset, args.engine)) as pool:
         # fork every worker before the progress bar starts its refresh thread: a fork while
         # another thread holds a lock can leave the child waiting on it forever
         pool.submit(_ready).result()
@@ -232,7 +216,7 @@ def _score_into(args: argparse.Namespace, fmt: Format, workers: int, keep: bool,
                 bar = progress.add_task("score", total=None, rate="")
                 pending: set[Future[Any]] = set()
                 read = done = 0
-                for chunk, position in _chunks(args.file, fmt, args.explain, size):
+                for chunk, position in _chunks(args.file, fmt, args.explain, settings):
                     read += len(chunk.items)
                     # until the file is read, the total is extrapolated from the bytes so far
                     progress.update(bar, total=max(read, round(read * file_size / position)))

@@ -4,8 +4,9 @@ and the whole result with its explanation."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
 from typing import Any
+
+from service.clock import utc_now
 
 MASK = "***"
 
@@ -32,7 +33,7 @@ def decision_entry(evaluation_id: str, evaluation: dict[str, Any], proposal: dic
     entry = {
         "evaluation_id": evaluation_id,
         "decision_id": evaluation["decision_id"],
-        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": utc_now(),
         "caller": caller,
         "input_hash": evaluation["input_hash"],
         "input": masked(proposal, mask),

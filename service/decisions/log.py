@@ -145,10 +145,6 @@ class MemoryDecisionLog:
         return len(self._entries)
 
 
-def open_log(redis_url: str | None, seen_ttl: int) -> DecisionLog:
-    return RedisDecisionLog(redis_url, seen_ttl) if redis_url else MemoryDecisionLog()
-
-
 def keyed(entries: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """Each entry under its evaluation id: the key that makes a retried task log once."""
     return [(entry["evaluation_id"], entry) for entry in entries]

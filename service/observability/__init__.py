@@ -1,5 +1,5 @@
 """Observability: Prometheus metrics aggregated across processes, structured logs stamped with
-request, task and decision ids, and readiness (issue 5, item 3).
+request, task and decision ids, and readiness.
 
 - ``settings``: LOG_FORMAT, LOG_LEVEL, the metrics directory.
 - ``logs``: the one logging set-up, JSON or text, and the context ids.

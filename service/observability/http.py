@@ -96,7 +96,7 @@ def instrument(app: Flask) -> None:
     app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_observe)
     runtime = app.extensions["policy_eval"]
-    app.extensions[_QUEUE_DEPTH] = metrics.QueueDepthCollector(runtime.celery,
+    app.extensions[_QUEUE_DEPTH] = metrics.QueueDepthCollector(runtime.workers.celery,
                                                                runtime.settings.redis_url)
     app.extensions[_READINESS] = Readiness(runtime)
 

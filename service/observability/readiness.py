@@ -16,12 +16,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import redis
 
-if TYPE_CHECKING:
-    from service.api.runtime import Runtime
+
+class Probed(Protocol):
+    """What readiness asks of the API's runtime."""
+
+    def embedded_worker_alive(self) -> bool | None:
+        """Whether the in-process worker runs; None when the workers are separate processes."""
+
+    def ping_redis(self) -> None: ...
+
+    def ping_workers(self, timeout: float) -> list[str]:
+        """The names of the workers that answered within ``timeout``."""
 
 PING_TIMEOUT = 1.0  # seconds a worker has to answer
 CACHE_SECONDS = 1.0
@@ -50,7 +59,7 @@ class Report:
 
 
 class Readiness:
-    def __init__(self, runtime: Runtime, ping_timeout: float = PING_TIMEOUT,
+    def __init__(self, runtime: Probed, ping_timeout: float = PING_TIMEOUT,
                  cache_seconds: float = CACHE_SECONDS) -> None:
         self.runtime = runtime
         self.ping_timeout = ping_timeout
@@ -68,14 +77,13 @@ class Readiness:
             return report
 
     def _check(self) -> Report:
-        worker = self.runtime.worker
-        if worker is not None:
-            alive = worker.alive
+        alive = self.runtime.embedded_worker_alive()
+        if alive is not None:
             return Report((Check("worker", alive, "in-process worker thread "
                                  + ("running" if alive else "stopped")),))
         started = time.perf_counter()
         try:
-            self.runtime.ledger.ping()
+            self.runtime.ping_redis()
         except redis.RedisError as error:
             return Report((Check("redis", False, f"unreachable ({type(error).__name__})"),
                            Check("workers", False, "not checked: Redis is unreachable")))
@@ -85,10 +93,9 @@ class Readiness:
     def _ping_workers(self) -> Check:
         started = time.perf_counter()
         try:
-            replies = self.runtime.celery.control.ping(timeout=self.ping_timeout, limit=1)
+            names = self.runtime.ping_workers(self.ping_timeout)
         except Exception as error:  # kombu wraps connection errors in its own types
             return Check("workers", False, f"could not ping ({type(error).__name__}: {error})")
-        names = sorted(name for reply in replies or () for name in reply)
         if not names:
             return Check("workers", False,
                          f"no worker answered a ping within {self.ping_timeout:g} s")

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from service.engine import Engine, Mode, Ruleset, load_ruleset, parse_ruleset
-from service.registry.store import RulesetRecord, RulesetStore, UnknownVersion
+from service.registry.store import MemoryStore, RulesetRecord, RulesetStore, UnknownVersion
 
 CAPACITY = 4
 SEED_AUTHOR = "service"
@@ -95,3 +95,11 @@ class EngineCache:
             while len(self._engines) > self.capacity:
                 self._engines.popitem(last=False)
         return engine
+
+
+def file_engines(path: Path, mode: Mode) -> EngineCache:
+    """Engines for one ruleset file and no service (``policy-eval score`` run locally): the file
+    published in a store of this process's memory, and active."""
+    store = MemoryStore()
+    seed(store, path)
+    return EngineCache(store, mode, path)

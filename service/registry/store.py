@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 import redis
 
+from service.clock import utc_now
 from service.engine import Ruleset, document_json
 
 
@@ -30,10 +31,6 @@ class UnknownVersion(LookupError):
     def __init__(self, version: str) -> None:
         self.version = version
         super().__init__(f"no ruleset version {version!r} is published")
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -176,13 +173,3 @@ class MemoryStore:
 
     def activations(self) -> list[dict[str, str]]:
         return list(self._activations)
-
-
-def open_store(redis_url: str | None) -> RulesetStore:
-    """The store for a deployment: Redis when there is one, else a new in-memory store (the
-    caller shares it between the API and the embedded worker)."""
-    return RedisStore(redis_url) if redis_url else MemoryStore()
-
-
-def describe_record(record: RulesetRecord, active: str | None) -> dict[str, Any]:
-    return {**record.summary(), "active": record.version == active}

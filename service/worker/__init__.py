@@ -1,5 +1,5 @@
 """The Celery worker: a thin shell that deserializes a proposal, calls the engine and stores the
-result (DESIGN §1, §6). ``run_worker`` is what ``policy-eval worker`` runs."""
+result. ``run_worker`` is what ``policy-eval worker`` runs."""
 
 from __future__ import annotations
 

@@ -9,24 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu import Exchange, Queue
 
+from service.backends import Backends
 from service.config import Settings
-from service.decisions.log import open_log
-from service.observability import worker as _observability  # noqa: F401  (signal handlers)
-from service.registry.engines import EngineCache
-from service.registry.store import open_store
-from service.worker import batches, tasks
-from service.worker import replies as _replies  # noqa: F401  (wakes waiting requests)
 from service.worker import serialization as _serialization  # noqa: F401  (orjson for json)
-from service.worker.context import CONTEXT_KEY, WorkerContext, register
-from service.worker.results import result_backend_url
-from service.worker.tasks import ENGINE_KEY, RULESET_KEY
+from service.worker import signals as _signals  # noqa: F401  (logs, metrics, wake-ups)
+from service.worker import tasks
 
 QUEUE = "policy-evaluations"
+# Chunk tasks have their own queue, which every worker also consumes. The Redis transport takes
+# turns between queues, so a single POST /v1/evaluations waits behind at most the chunk each
+# worker process is busy with, not behind a 100,000-proposal batch.
+BATCH_QUEUE = "policy-batches"
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
-    """The Celery settings for ``settings``; DESIGN §6 fixes the delivery guarantees."""
+def celery_config(settings: Settings, backends: Backends | None = None) -> dict[str, Any]:
+    """The Celery settings: the delivery guarantees, and the transport the backends chose."""
     config: dict[str, Any] = {
         # JSON only: pickle would let whoever can write to Redis run code in the workers.
         "task_serializer": "json",
@@ -48,6 +47,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,  # lets GET tell "queued" from "running"
         "result_expires": settings.result_ttl,
         "task_default_queue": QUEUE,
+        # Explicit exchanges and keys: given bare names, Celery binds every queue to the
+        # default exchange and key, and each message would reach both queues (and run twice).
+        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
+                             for name in (QUEUE, BATCH_QUEUE)),
+        "task_routes": {tasks.SCORE_CHUNK: {"queue": BATCH_QUEUE}},
         "enable_utc": True,
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
@@ -55,65 +59,25 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Recycle a pool process past this much memory, after its current task: what old
         # ruleset versions leave in durable-rules cannot be freed any other way.
         "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024,
-        RULESET_KEY: str(settings.ruleset),
-        ENGINE_KEY: settings.engine,
     }
     if settings.worker_concurrency:  # else Celery's default, one pool process per CPU
         config["worker_concurrency"] = settings.worker_concurrency
-    config.update(batches.batch_celery_config(QUEUE))  # batch chunks: their own queue (issue 3)
-    if settings.redis_url is None:
-        config.update(
-            broker_url="memory://",
-            # cache+memory is one dict per process shared by all threads: the API thread reads
-            # what the in-process worker thread wrote.
-            result_backend="cache+memory://",
-            # the API runs a synchronous evaluation in its request thread (service.api.jobs):
-            # its result is stored as the worker thread's are, for GET to find
-            task_store_eager_result=True,
-            # The in-memory transport polls; its default of once a second would add up to a
-            # second to every evaluation.
-            broker_transport_options={"polling_interval": 0.001},
-        )
-    else:
-        config.update(
-            broker_url=settings.redis_url,
-            result_backend=result_backend_url(settings.redis_url),
-            broker_connection_timeout=3,
-            redis_socket_connect_timeout=3,
-            broker_transport_options=broker_transport_options(settings.visibility_timeout),
-            # Fail fast when Redis is gone (the API answers 503) instead of retrying for 20 s.
-            result_backend_transport_options={
-                "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5,
-                                 "interval_max": 1}
-            },
-        )
+    config.update((backends or Backends(settings)).celery_transport())
     return config
 
 
-def broker_transport_options(visibility_timeout: float) -> dict[str, Any]:
-    """A message taken by a worker that vanished (SIGKILL, lost host) comes back to the queue
-    ``visibility_timeout`` seconds after it was taken, at the next sweep of a live worker.
-
-    kombu sweeps every 10 s but scans Redis on every 10th sweep only, so a message would wait
-    up to 100 s past its timeout; sweeping five times per timeout, each a scan, keeps the wait
-    near the timeout at one cheap query per sweep.
-    """
-    return {"visibility_timeout": visibility_timeout,
-            "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 5))),
-            "unacked_restore_throttle": 1}
-
-
-def create_celery(settings: Settings | None = None) -> Celery:
+def create_celery(settings: Settings | None = None, backends: Backends | None = None) -> Celery:
+    """The app for ``settings`` (default: from the environment), holding ``backends`` (default:
+    opened from the settings) for its tasks, which reach them with ``tasks.backends_of``."""
     settings = settings or Settings.from_env()
+    backends = backends or Backends(settings)
     celery = Celery("policy-eval", set_as_current=False)
-    celery.conf.update(celery_config(settings))
-    cache = EngineCache(open_store(settings.redis_url), settings.engine, settings.ruleset)
-    decisions = open_log(settings.redis_url, settings.result_ttl)
-    celery.conf[CONTEXT_KEY] = register(WorkerContext(cache, decisions,
-                                                      settings.decision_log_mask))
-    # shared_task registers the evaluate task with every app as it is finalized (here).
-    if tasks.TASK_NAME not in celery.tasks:
-        raise RuntimeError(f"task {tasks.TASK_NAME} is not registered")
+    celery.conf.update(celery_config(settings, backends))
+    celery.backends = backends
+    # shared_task registers the tasks with every app as it is finalized (here).
+    for name in (tasks.EVALUATE, tasks.IMPACT, tasks.SCORE_CHUNK):
+        if name not in celery.tasks:
+            raise RuntimeError(f"task {name} is not registered")
     return celery
 
 

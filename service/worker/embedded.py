@@ -44,8 +44,6 @@ class EmbeddedWorker:
     _running_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, celery: Celery, *, loglevel: str = "WARNING") -> None:
-        if not str(celery.conf.broker_url).startswith("memory://"):
-            raise ValueError("the embedded worker runs only on the in-memory transport")
         self.celery = celery
         self.loglevel = loglevel
         self._controller: _ThreadWorkController | None = None

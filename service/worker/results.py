@@ -19,8 +19,3 @@ from celery.backends.redis import RedisBackend
 class PollingRedisBackend(RedisBackend):
     def on_task_call(self, producer: Any, task_id: str) -> None:
         return None
-
-
-def result_backend_url(redis_url: str) -> str:
-    """The ``result_backend`` setting selecting this class for ``redis_url``."""
-    return f"{__name__}:{PollingRedisBackend.__name__}+{redis_url}"

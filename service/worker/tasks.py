@@ -1,66 +1,55 @@
-"""The evaluation task: a thin shell around the engine (DESIGN §1).
+"""The tasks: thin shells that take a message, call the engine or the batch pipeline through the
+app's backends, and return what is stored.
 
-The task is idempotent: the engine is deterministic, so a redelivered message (``acks_late``
-after a lost worker) computes the same evaluation again and overwrites the stored result with
-identical content. It is registered with ``shared_task`` so the Redis app and the embedded app
-run this very function.
+Every task is idempotent. The engine is deterministic, so a redelivered evaluation
+(``acks_late`` after a lost worker) computes the same result and overwrites it with identical
+content; a redelivered chunk skips what is recorded. They are registered with ``shared_task`` so
+the Redis app and the embedded app run these very functions.
 
-The engine is built once per worker process, after the fork: durable-rules keeps per-process
-state that must not be inherited, so nothing here builds an engine at import time.
+Nothing here builds an engine at import time: durable-rules keeps per-process state, so each
+worker process builds its engines after the fork (``service.backends``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 import redis
-from celery import Task, shared_task
-from celery.signals import worker_init, worker_process_init
+from celery import Celery, Task, shared_task
+from celery.exceptions import Reject
 
 from schemas.errors import field_errors
-from service.batch.chunks import stored_proposals
-from service.batch.store import store_for
+from schemas.vocabulary import EXPLAIN_LEVELS
+from service.backends import Backends
+from service.batch.chunks import Failed, Outcome, Scored, stored_proposals
+from service.batch.processing import MAX_ATTEMPTS, process_chunk
+from service.clock import utc_now
 from service.decisions.entry import decision_entry
 from service.decisions.log import keyed
-from service.engine import Engine, ProposalInvalid, RulesetError, impact, load_ruleset
-from service.registry.engines import seed
-from service.registry.store import VersionConflict
-from service.worker.context import context_of
+from service.engine import Engine, Explain, ProposalInvalid, impact
+from service.observability import metrics
 
-TASK_NAME = "policy.evaluate"
-IMPACT_TASK_NAME = "policy.impact"
-# custom keys in the Celery configuration, set by service.worker.app
-RULESET_KEY = "policy_ruleset"
-ENGINE_KEY = "policy_engine"
-
-log = logging.getLogger(__name__)
-
-def engine_for(conf: Any, version: str | None = None) -> Engine:
-    """This process's engine for ``version`` (default: the active version), built on first use.
-
-    The API pins each evaluation to the version active when it was submitted, so an evaluation
-    in flight finishes on that version even if another is activated meanwhile.
-    """
-    return context_of(conf).engines.engine(version)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
+EVALUATE = "policy.evaluate"
+IMPACT = "policy.impact"
+SCORE_CHUNK = "policy.score_batch_chunk"
 # A proposal that crashes the engine's process (durable-rules can segfault) would come back
 # forever with acks_late and reject-on-worker-lost; after this many retries its evaluation
 # fails (WorkerLostError), so the caller gets an answer.
 WORKER_LOST_RETRIES = 2
 
+log = logging.getLogger(__name__)
+
+
+def backends_of(app: Celery) -> Backends:
+    """The backends of the app a task runs in (``service.worker.app.create_celery`` sets them)."""
+    return cast(Backends, app.backends)
+
 
 # resultrepr_maxsize: Celery reprs every result for its "succeeded" log line; 1,024 characters
 # of a 14 KB evaluation cost ~150 µs a task, 200 cost ~40
-@shared_task(name=TASK_NAME, bind=True, retry_on_worker_lost=True,
+@shared_task(name=EVALUATE, bind=True, retry_on_worker_lost=True,
              max_retries=WORKER_LOST_RETRIES, default_retry_delay=1, resultrepr_maxsize=200)
 def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
              ruleset_version: str | None = None, caller: str = "anonymous") -> dict[str, Any]:
@@ -74,67 +63,95 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
     it is an answer, not a crash, and retrying it could never succeed. Anything else raises,
     so Celery records a failure and the worker log has the traceback.
     """
-    if explain not in ("summary", "full"):
+    if explain not in EXPLAIN_LEVELS:
         return {"outcome": "invalid", "completed_at": utc_now(),
-                "errors": [{"field": "explain", "message": "Must be one of: summary, full."}]}
-    context = context_of(self.app.conf)
-    engine = context.engines.engine(ruleset_version)
+                "errors": [{"field": "explain",
+                            "message": f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."}]}
+    backends = backends_of(self.app)
     try:
-        evaluation = engine.evaluate(proposal, explain="full" if explain == "full" else "summary")
+        evaluation = backends.engines.engine(ruleset_version).evaluate(
+            proposal, cast(Explain, explain))
     except ProposalInvalid as error:
         return {"outcome": "invalid", "completed_at": utc_now(),
                 "errors": field_errors(error.messages, "body")}
-    entry = decision_entry(str(self.request.id), evaluation, proposal, caller, context.log_mask)
-    context.decisions.append(keyed([entry]))
+    entry = decision_entry(str(self.request.id), evaluation, proposal, caller,
+                           backends.settings.decision_log_mask)
+    backends.decisions.append(keyed([entry]))
     return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation}
 
 
-@shared_task(name=IMPACT_TASK_NAME, bind=True)
+@shared_task(name=IMPACT, bind=True)
 def impact_of(self: Task, old_version: str, new_version: str,
               proposals: list[dict[str, Any]] | None = None,
               batch_id: str | None = None) -> dict[str, Any]:
     """What publishing ``new_version`` in place of ``old_version`` would change for
     ``proposals`` (already validated by the API), or for the proposals of a stored batch: run
     on a worker, as evaluations are."""
+    backends = backends_of(self.app)
     if batch_id is not None:
-        proposals = stored_proposals(store_for(self.app.conf).inputs(batch_id))
-    report = impact(engine_for(self.app.conf, old_version),
-                    engine_for(self.app.conf, new_version), proposals or [])
+        proposals = stored_proposals(backends.batches.inputs(batch_id))
+    report = impact(backends.engines.engine(old_version), backends.engines.engine(new_version),
+                    proposals or [])
     changes = [{**dataclasses.asdict(change), "changed": change.what}
                for change in report.changes]
     return {"old_version": old_version, "new_version": new_version, "total": report.total,
             "changes": changes}
 
 
-@worker_init.connect
-def _check_ruleset(sender: Any = None, **_: Any) -> None:
-    """Refuse to start a worker whose ruleset does not load: it would fail every task it took.
+class _ChunkHooks:
+    """The chunk pipeline's view of a worker: its engines, decision log and metrics, as single
+    evaluations use them, so a batch result is the single evaluation of its proposal."""
 
-    Runs in the parent before the pool forks, and only parses (no durable-rules).
-    """
-    conf = sender.app.conf if sender is not None else None
-    if conf is None or conf.get(RULESET_KEY) is None:
-        return
-    path = conf[RULESET_KEY]
+    def __init__(self, backends: Backends) -> None:
+        self._backends = backends
+
+    def engine(self, version: str | None) -> Engine:
+        return self._backends.engines.engine(version)
+
+    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+        # every decision, batch items included, is logged before the task is acknowledged;
+        # the log's once-per-key append makes a redelivered chunk log once
+        mask = self._backends.settings.decision_log_mask
+        self._backends.decisions.append(keyed([
+            decision_entry(f"{batch_id}/{s.index}", s.evaluation, s.proposal, caller, mask,
+                           batch_id=batch_id)
+            for s in scored]))
+
+    def observe(self, outcomes: list[Outcome]) -> None:
+        """Finished items by outcome, and evaluations by rating as single ones are counted."""
+        scored = [o for o in outcomes if isinstance(o, Scored)]
+        metrics.observe_batch_items(len(scored), outcome="scored")
+        for kind in ("invalid", "failed"):
+            metrics.observe_batch_items(sum(isinstance(o, Failed) and o.kind == kind
+                                            for o in outcomes), outcome=kind)
+        for item in scored:
+            metrics.observe_evaluation(item.evaluation)
+
+
+@shared_task(name=SCORE_CHUNK, bind=True, ignore_result=True)
+def score_batch_chunk(self: Task, batch_id: str, number: int) -> str:
+    """Score chunk ``number`` of a batch (``service.batch.processing``)."""
+    backends = backends_of(self.app)
     try:
-        load_ruleset(path)
-        seed(context_of(conf).engines.store, path)
-    except (RulesetError, OSError, VersionConflict) as error:
-        # SystemExit: Celery logs and swallows ordinary exceptions raised by signal handlers.
-        raise SystemExit(f"policy-eval worker: cannot load ruleset {path}: {error}") from None
-    except redis.RedisError as error:  # the API seeds it too; tasks will tell if Redis stays down
-        log.warning("could not publish %s to the ruleset store yet: %s", path, error)
+        return process_chunk(backends.batches, _ChunkHooks(backends), batch_id, number)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        # Redis away: a retry could not be published (Celery would then drop the message),
+        # and trying to would hold this process past its time limit. Give the message back
+        # instead: requeued at once if Redis answers again, else it stays unacknowledged in
+        # Redis, on disk, and comes back after the visibility timeout.
+        log.warning("batch %s chunk %d: Redis unreachable (%s); giving the chunk back",
+                    batch_id, number, error)
+        raise Reject(error, requeue=True) from None
+    except Exception as error:  # a time limit, a bug: try again later
+        log.warning("batch %s chunk %d: %s: %s; retrying", batch_id, number,
+                    type(error).__name__, error)
+        # every retry is a start: past MAX_ATTEMPTS, the chunk fails its items and ends
+        delay = retry_delay(backends.settings.visibility_timeout, self.request.retries)
+        raise self.retry(exc=error, countdown=delay, max_retries=MAX_ATTEMPTS) from None
 
 
-@worker_process_init.connect
-def _build_engine(**_: Any) -> None:
-    """Build the engine in each pool process, right after the fork, so the first task does
-    not pay for it."""
-    from celery import current_app
-
-    if current_app.conf.get(RULESET_KEY) is None:
-        return
-    try:
-        engine_for(current_app.conf)
-    except Exception:  # the task builds it again and fails visibly; do not kill the child
-        log.exception("could not build the engine in worker process %d", os.getpid())
+def retry_delay(visibility_timeout: float, retries: int) -> float:
+    """Back off 1, 2, 4 … 30 s, but stay well within the visibility timeout: a retry waits for
+    its time unacknowledged in a worker, and past that timeout Redis would hand it to a second
+    worker as well."""
+    return float(min(2 ** retries, 30, visibility_timeout / 4))

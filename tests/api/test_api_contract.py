@@ -1,6 +1,7 @@
 """The API's contracts, checked without servers: response schemas mirror the engine's result,
-validation messages flatten to field paths, settings parse, Celery is configured as DESIGN §6
-requires, and an unexpected error is a problem without a traceback."""
+validation messages flatten to field paths, settings parse, Celery is configured for its
+delivery guarantees (JSON only, acknowledged late, time limits, result expiry), and an
+unexpected error is a problem without a traceback."""
 
 from __future__ import annotations
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from bench.synthetic import header_for, proposal_to_row
-from service.batch.chunks import Chunk, Failed, Scored, score_chunk
+from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
+from service.batch.processing import MAX_ATTEMPTS, process_chunk
 from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING
 from service.engine import Engine
-from service.worker.batches import MAX_ATTEMPTS, process_chunk
 
 from .conftest import SHIPPED
 
@@ -99,6 +99,9 @@ class Hooks:
     def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
         self.logged.extend(f"{batch_id}/{s.index}" for s in scored)
 
+    def observe(self, outcomes: list[Outcome]) -> None:
+        return None
+
 
 def make_batch(store: MemoryBatchStore, proposals: list[Any], chunk_size: int) -> str:
     store.create("b1", {"id": "b1", "state": RECEIVING, "ttl": "60", "format": "json",
@@ -172,9 +175,11 @@ def test_finishing_waits_for_the_upload_to_end(engine: Engine,
 def test_each_queue_gets_only_its_own_messages() -> None:
     """Bare queue names would bind both queues to Celery's default exchange and key, so every
     message would reach both and run twice."""
-    from service.worker.batches import BATCH_QUEUE, CHUNK_TASK, batch_celery_config
+    from service.config import Settings
+    from service.worker.app import BATCH_QUEUE, celery_config
+    from service.worker.tasks import SCORE_CHUNK as CHUNK_TASK
 
-    config = batch_celery_config("policy-evaluations")
+    config = celery_config(Settings())
     bindings = [(q.exchange.name, q.routing_key) for q in config["task_queues"]]
     assert len(set(bindings)) == len(bindings) == 2
     assert config["task_routes"][CHUNK_TASK] == {"queue": BATCH_QUEUE}

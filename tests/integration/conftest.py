@@ -21,9 +21,15 @@ from .servers import (
     LoggedProcess,
     ThreadedServer,
     celery_worker,
+    flush_used_databases,
     flushed_redis,
     gunicorn_api,
 )
+
+
+def pytest_sessionfinish() -> None:
+    """After every server and worker has stopped (session fixtures end before this)."""
+    flush_used_databases()
 
 
 @pytest.fixture(scope="session")

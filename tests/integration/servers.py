@@ -30,11 +30,13 @@ MINI_RULESET = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"
 
 REDIS_BASE = os.environ.get("POLICY_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 MAIN_DB, STALLED_DB = 15, 14  # the tests own these databases and flush them
+_used: set[str] = set()  # databases flushed for a test, emptied again when the session ends
 
 
 def flushed_redis(db: int) -> str:
     """The URL of database ``db`` of the test Redis, emptied; fails the test if Redis is down."""
     url = f"{REDIS_BASE}/{db}"
+    _used.add(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         client.flushdb()
@@ -46,6 +48,15 @@ def flushed_redis(db: int) -> str:
             pytrace=False,
         )
     return url
+
+
+def flush_used_databases() -> None:
+    """Leave the test Redis as the suite found it: nothing of ours in the databases we used."""
+    for url in sorted(_used):
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+        except redis.RedisError:
+            pass  # a test that stopped Redis on purpose may have left it stopped
 
 
 def free_port() -> int:

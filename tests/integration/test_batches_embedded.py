@@ -22,6 +22,8 @@ from service.engine import Engine
 
 from .servers import MINI_RULESET
 
+pytestmark = pytest.mark.integration
+
 
 def wait_done(url: str, location: str) -> dict[str, Any]:
     deadline = time.monotonic() + 60

@@ -16,6 +16,8 @@ from .checks import assert_points_add_up, http, poll
 from .proposals import ISOLATED_RADAR, TOMAHAWK
 from .servers import MINI_RULESET
 
+pytestmark = pytest.mark.integration
+
 
 def evaluate(url: str, proposal: Any, explain: str = "summary") -> requests.Response:
     return http.post(f"{url}/v1/evaluations", json=proposal, params={"explain": explain},
@@ -52,7 +54,6 @@ def test_embedded_health(embedded_url: str) -> None:
     assert health["broker"]["reachable"] is True
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("explain", ["summary", "full"])
 def test_embedded_and_redis_give_byte_identical_evaluations(embedded_url: str, stack: str,
                                                             explain: str) -> None:

@@ -16,6 +16,8 @@ from service.config import DEFAULT_RULESET, Settings
 from .checks import assert_points_add_up, http
 from .servers import ROOT, ThreadedServer
 
+pytestmark = pytest.mark.integration
+
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
 

@@ -1,4 +1,4 @@
-"""Faults injected into a running deployment (issue 6, items 1-3): gunicorn API → a Redis of this
+"""Faults injected into a running deployment: gunicorn API → a Redis of this
 module's own (append-only, as docker-compose.yml runs it) → ``celery worker`` processes, over
 HTTP. A worker killed outright, Redis restarted under traffic, a proposal that crashes the
 engine's process: no proposal is lost or counted twice, and the API never answers 500.
@@ -23,13 +23,13 @@ import pytest
 import requests
 
 from bench import synthetic
-from service.batch.chunks import Chunk, Scored
+from service.batch.chunks import Chunk, Outcome, Scored
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
+from service.batch.processing import MAX_CRASHES, process_chunk
 from service.config import ConfigError, Settings
 from service.engine import Engine
 from service.worker.app import celery_config
-from service.worker.batches import MAX_CRASHES, process_chunk
 from tests.keys import bearer
 
 from .checks import PROBLEM, poll, problem
@@ -322,6 +322,9 @@ class _Hooks:
         return self._engine
 
     def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+        return None
+
+    def observe(self, outcomes: list[Outcome]) -> None:
         return None
 
 

@@ -1,4 +1,4 @@
-"""The API fuzzed against its own OpenAPI document with schemathesis (issue 6, item 4).
+"""The API fuzzed against its own OpenAPI document with schemathesis.
 
 Every operation of ``/openapi.json`` gets generated requests, schema-valid ones and ones that
 break the schema, on freshly generated path ids and on ids of resources that exist (an

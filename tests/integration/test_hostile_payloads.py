@@ -1,4 +1,4 @@
-"""Hostile payloads (issue 6, item 5), sent to the real stack (gunicorn and a celery worker):
+"""Hostile payloads, sent to the real stack (gunicorn and a celery worker):
 wrong types, huge numbers, NaN and Infinity, deep nesting, 10 MB strings, control and
 bidirectional-override characters, lone surrogates, homoglyphs, overlong and unknown keys, bad
 content types, malformed JSON, JSON Lines and CSV uploads, bad query parameters and headers.

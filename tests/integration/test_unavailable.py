@@ -16,6 +16,8 @@ from .checks import http, problem
 from .proposals import TOMAHAWK
 from .servers import MINI_RULESET, ThreadedServer, free_port
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def no_redis_url() -> Iterator[str]:

@@ -6,7 +6,7 @@ engine runs on our build machines, so this is what keeps them from going stale.
 - every environment variable they set is one the code reads: ``service.config.ENVIRONMENT``
   lists them, and the code's own reads (found in its syntax tree) are all in that list;
 - the README's settings table lists exactly those variables;
-- the shape issue 5 asks for: Redis with AOF and a health check, a multi-stage non-root image
+- the production shape: Redis with AOF and a health check, a multi-stage non-root image
   with a HEALTHCHECK, workers whose concurrency comes from the environment, and one metrics
   directory shared by API and workers.
 """

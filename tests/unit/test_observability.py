@@ -395,9 +395,25 @@ class FakeControl:
         return self.replies
 
 
+class FakeRuntime:
+    """What readiness probes, with separate worker processes."""
+
+    def __init__(self, redis_up: bool, replies: list[dict[str, Any]]) -> None:
+        self.ledger = FakeLedger(redis_up)
+        self.control = FakeControl(replies)
+
+    def embedded_worker_alive(self) -> bool | None:
+        return None
+
+    def ping_redis(self) -> None:
+        self.ledger.ping()
+
+    def ping_workers(self, timeout: float) -> list[str]:
+        return sorted(name for reply in self.control.ping(timeout, limit=1) for name in reply)
+
+
 def runtime(redis_up: bool, replies: list[dict[str, Any]]) -> Any:
-    return SimpleNamespace(worker=None, ledger=FakeLedger(redis_up),
-                           celery=SimpleNamespace(control=FakeControl(replies)))
+    return FakeRuntime(redis_up, replies)
 
 
 def test_ready_with_redis_and_a_worker() -> None:
@@ -417,7 +433,7 @@ def test_not_ready_without_redis_and_no_ping_sent() -> None:
     fake = runtime(False, [{"w1@host": {"ok": "pong"}}])
     report = Readiness(fake).check()
     assert [c.ok for c in report.checks] == [False, False]
-    assert fake.celery.control.calls == 0
+    assert fake.control.calls == 0
 
 
 def test_readiness_is_cached_briefly() -> None:
@@ -425,7 +441,7 @@ def test_readiness_is_cached_briefly() -> None:
     checker = Readiness(fake, cache_seconds=60)
     checker.check()
     checker.check()
-    assert fake.celery.control.calls == 1
+    assert fake.control.calls == 1
 
 
 # --- settings -----------------------------------------------------------------------------------

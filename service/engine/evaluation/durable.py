@@ -1,6 +1,6 @@
 """The only module that touches durable-rules (2.0.28, unmaintained since 2020).
 
-Every sharp edge we measured is handled here and nowhere else (DESIGN §5):
+Every sharp edge we measured is handled here and nowhere else:
 
 - its C engine (``durable_rules_engine``) is driven directly, without the Python ``Host``: for
   every fired rule the Host decodes the whole state and fact from JSON and encodes the state

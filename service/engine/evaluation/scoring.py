@@ -1,4 +1,4 @@
-"""Scoring (DESIGN §4): per criterion, baseline + Σ points of fired rules, clamped to 0..100;
+"""Scoring: per criterion, baseline + Σ points of fired rules, clamped to 0..100;
 overall, Σ weight × score; a rating from the bands; deficiencies cap the recommendation."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Parse and check a ruleset file (DESIGN §3): YAML in, a typed ``Ruleset`` or every problem out.
+"""Parse and check a ruleset file: YAML in, a typed ``Ruleset`` or every problem out.
 
 Checking happens here, once, at load time: field paths against the catalog, literal types and
 vocabularies against the field, operators against the field kind, templates against the catalog.

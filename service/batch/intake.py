@@ -13,53 +13,42 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Celery
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from schemas.errors import ROOT
-from service.api.problems import PROBLEM_TYPES, Problem
-from service.batch.chunks import Chunk, Explain
+from service.batch.chunks import Chunk
 from service.batch.formats import CountingReader, Format, RawItem, UploadError, split
 from service.batch.settings import BatchSettings
 from service.batch.store import RECEIVING, BatchStore
-from service.worker.batches import publish_chunks
-from service.worker.tasks import utc_now
+from service.clock import utc_now
+from service.engine import Explain
 
 # chunks stored (one pipelined write) and queued together
 CHUNKS_PER_WRITE = 4
 
-PROBLEM_TYPES.update({
-    "invalid-upload": (
-        "Invalid batch upload",
-        "The upload cannot be read as a whole: wrong content type, not UTF-8, a JSON syntax "
-        "error, a CSV row with the wrong number of cells or an unknown column, or no proposals "
-        "at all. `detail` and `line` say where reading stopped. Nothing was stored. (A bad "
-        "value inside one proposal is not this: it is reported for that proposal alone, in "
-        "the batch's failures.)",
-    ),
-    "too-many-proposals": (
-        "Too many proposals",
-        "The upload holds more proposals than `BATCH_MAX_ITEMS`, or more bytes than "
-        "`BATCH_MAX_BYTES`. Nothing was stored; split it into several batches.",
-    ),
-    "idempotency-key-reused": (
-        "Idempotency-Key reused",
-        "This Idempotency-Key was already used for a different upload (or explain level). "
-        "Use a new key for a new batch.",
-    ),
-    "idempotency-key-in-use": (
-        "Idempotency-Key in use",
-        "A request with this Idempotency-Key is still being uploaded; retry after it finished.",
-    ),
-    "batch-not-finished": (
-        "Batch not finished",
-        "The request needs a finished batch (or, for DELETE, an unfinished one).",
-    ),
-})
+# queues the stored chunks of a batch for the workers: (batch id, chunk numbers)
+Publish = Callable[[str, list[int]], None]
+
+
+class Refused(Exception):
+    """The upload is refused as a whole and nothing of it is kept.
+
+    ``kind`` names the reason (the API's problem type): ``invalid-upload`` (unreadable, empty),
+    ``too-many-proposals`` (past BATCH_MAX_ITEMS or BATCH_MAX_BYTES), ``idempotency-key-reused``
+    (the key went with another upload), ``idempotency-key-in-use`` (its upload is still
+    arriving). ``message`` is the short form for the field error; ``line`` where reading
+    stopped, when it got anywhere.
+    """
+
+    def __init__(self, kind: str, detail: str, message: str, *, field: str = ROOT,
+                 line: int | None = None) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.message = kind, detail, message
+        self.field, self.line = field, line
 
 
 @dataclass(frozen=True)
@@ -75,9 +64,9 @@ class Accepted:
     replayed: bool = False
 
 
-def submit(celery: Celery, store: BatchStore, settings: BatchSettings, upload: Upload,
+def submit(publish: Publish, store: BatchStore, settings: BatchSettings, upload: Upload,
            idempotency_key: str | None, pinned: Mapping[str, str]) -> Accepted:
-    """Store and queue the upload; raises ``Problem`` for anything the client must fix.
+    """Store and queue the upload; raises ``Refused`` for anything the client must fix.
 
     ``pinned`` goes into the batch record for the workers: the ruleset version active now (every
     item is scored by it) and the caller (for the decision log).
@@ -90,7 +79,7 @@ def submit(celery: Celery, store: BatchStore, settings: BatchSettings, upload: U
         if claim is not None:
             return _replay(store, claim, reader, upload)
     try:
-        _receive(celery, store, settings, upload, reader, batch_id, pinned)
+        _receive(publish, store, settings, upload, reader, batch_id, pinned)
     except BaseException:
         store.discard(batch_id)
         if key is not None:
@@ -109,16 +98,17 @@ def _replay(store: BatchStore, claim: dict[str, str], reader: CountingReader, up
             ) -> Accepted:
     _drain(reader)
     if claim.get("state") != "done":
-        raise Problem(409, "A request with this Idempotency-Key is still uploading.",
-                      slug="idempotency-key-in-use", headers={"Retry-After": "1"})
+        raise Refused("idempotency-key-in-use",
+                      "A request with this Idempotency-Key is still uploading.",
+                      "Still uploading.", field="Idempotency-Key")
     if claim.get("fingerprint") != _fingerprint(reader, upload):
-        raise Problem(422, "This Idempotency-Key was used for a different upload.",
-                      slug="idempotency-key-reused",
-                      errors=[{"field": "Idempotency-Key", "location": "header",
-                               "message": "Already used for a different upload."}])
+        raise Refused("idempotency-key-reused",
+                      "This Idempotency-Key was used for a different upload.",
+                      "Already used for a different upload.", field="Idempotency-Key")
     if store.meta(claim["batch"]) is None:
-        raise Problem(422, "This Idempotency-Key's batch has expired; use a new key.",
-                      slug="idempotency-key-reused")
+        raise Refused("idempotency-key-reused",
+                      "This Idempotency-Key's batch has expired; use a new key.",
+                      "Its batch has expired.", field="Idempotency-Key")
     return Accepted(claim["batch"], replayed=True)
 
 
@@ -127,7 +117,7 @@ def _drain(reader: CountingReader) -> None:
         reader.drain()
 
 
-def _receive(celery: Celery, store: BatchStore, settings: BatchSettings, upload: Upload,
+def _receive(publish: Publish, store: BatchStore, settings: BatchSettings, upload: Upload,
              reader: CountingReader, batch_id: str, pinned: Mapping[str, str]) -> None:
     ttl = settings.result_ttl
     store.create(batch_id, {**pinned, "id": batch_id, "state": RECEIVING,
@@ -135,28 +125,25 @@ def _receive(celery: Celery, store: BatchStore, settings: BatchSettings, upload:
                             "submitted_at": utc_now(), "ttl": str(ttl),
                             "chunk_size": str(settings.chunk_size)}, ttl)
     waiting: list[tuple[int, bytes]] = []
-    chunks = 0
+    chunks_stored = 0
 
     def flush() -> None:
         store.put_chunks(batch_id, waiting, ttl)
-        publish_chunks(celery, batch_id, [number for number, _ in waiting])
+        publish(batch_id, [number for number, _ in waiting])
         waiting.clear()
 
     try:
-        items = split(upload.format, reader, settings.max_item_bytes)
-        header = _csv_header(items) if upload.format == "csv" else []
         count = 0
-        for batch in _chunked(items, settings.chunk_size):
-            count += len(batch)
+        for chunk in chunks(upload.format, upload.explain, reader, settings):
+            count += len(chunk.items)
             if count > settings.max_items:
                 _drain(reader)
-                raise Problem(413, f"More than {settings.max_items:,} proposals in one batch "
-                                   "(BATCH_MAX_ITEMS); split the upload.",
-                              slug="too-many-proposals",
-                              errors=[{"field": ROOT, "location": "body",
-                                       "message": f"More than {settings.max_items} items."}])
-            waiting.append((chunks, Chunk(upload.format, upload.explain, batch, header).encode()))
-            chunks += 1
+                raise Refused("too-many-proposals",
+                              f"More than {settings.max_items:,} proposals in one batch "
+                              "(BATCH_MAX_ITEMS); split the upload.",
+                              f"More than {settings.max_items} items.")
+            waiting.append((chunks_stored, chunk.encode()))
+            chunks_stored += 1
             if len(waiting) >= CHUNKS_PER_WRITE:
                 flush()
         if count == 0:
@@ -165,25 +152,35 @@ def _receive(celery: Celery, store: BatchStore, settings: BatchSettings, upload:
             flush()
     except UploadError as error:
         _drain(reader)
-        empty = reader.bytes_read == 0
-        problem = Problem(400, "The upload is empty." if empty else f"The upload cannot be "
-                               f"read: {error}", slug="invalid-upload",
-                          errors=[{"field": ROOT, "location": "body",
-                                   "message": "Empty." if empty else str(error)}])
-        if error.line is not None:  # where reading stopped, when it got anywhere
-            problem.extensions["line"] = error.line
-        raise problem from None
+        if reader.bytes_read == 0:
+            raise Refused("invalid-upload", "The upload is empty.", "Empty.") from None
+        raise Refused("invalid-upload", f"The upload cannot be read: {error}", str(error),
+                      line=error.line) from None
     except RequestEntityTooLarge:
-        raise Problem(413, f"The upload is larger than {settings.max_bytes:,} bytes "
-                           "(BATCH_MAX_BYTES); split it.", slug="too-many-proposals",
-                      errors=[{"field": ROOT, "location": "body",
-                               "message": f"Larger than {settings.max_bytes} bytes."}]) from None
+        raise too_large(settings) from None
     except ClientDisconnected:
-        raise Problem(400, "The client disconnected before the upload was complete.",
-                      slug="invalid-upload") from None
-    store.finalize(batch_id, {"total": str(count), "chunks": str(chunks),
+        raise Refused("invalid-upload", "The client disconnected before the upload was "
+                      "complete.", "Incomplete upload.") from None
+    store.finalize(batch_id, {"total": str(count), "chunks": str(chunks_stored),
                               "received_at": utc_now(), "bytes": str(reader.bytes_read)})
     store.try_finish(batch_id, utc_now())  # every chunk may be scored already
+
+
+def too_large(settings: BatchSettings) -> Refused:
+    return Refused("too-many-proposals", f"The upload is larger than {settings.max_bytes:,} "
+                   "bytes (BATCH_MAX_BYTES); split it.",
+                   f"Larger than {settings.max_bytes} bytes.")
+
+
+def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings
+           ) -> Iterator[Chunk]:
+    """The upload split into chunks of ``settings.chunk_size`` items, read as it streams in;
+    raises ``UploadError`` where it cannot be read. The service stores and queues these, and
+    ``policy-eval score`` scores them in its own processes: the same chunks either way."""
+    items = split(fmt, stream, settings.max_item_bytes)
+    header = _csv_header(items) if fmt == "csv" else []
+    for batch in _chunked(items, settings.chunk_size):
+        yield Chunk(fmt, explain, batch, header)
 
 
 def _csv_header(items: Iterator[RawItem]) -> list[str]:

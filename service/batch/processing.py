@@ -1,11 +1,7 @@
-"""The batch chunk task: a worker scores one chunk of a batch (a few hundred proposals).
+"""Processing one chunk of a batch (a few hundred proposals): what a worker does with it.
 
 Chunks, not one task per proposal: a task costs a broker round trip, a message and bookkeeping
 (~1 ms), more than a native evaluation (~0.4 ms); a chunk pays it once for all its items.
-
-Chunk tasks go to their own queue, which every worker also consumes. The Redis transport takes
-turns between queues, so a single ``POST /v1/evaluations`` waits behind at most the chunk each
-worker process is busy with, not behind a 100,000-proposal batch.
 
 A chunk task is idempotent: it skips items that already have an outcome and the store records
 by item, so a chunk delivered twice (``acks_late``: a worker lost mid-chunk gives its message
@@ -20,36 +16,23 @@ as failed with that reason while the rest of its chunk is scored. A chunk starte
 ``MAX_ATTEMPTS`` times (workers lost outside any item) fails its remaining items, so the batch
 still finishes and the counts still add up.
 
-A chunk that finds Redis unreachable gives its message back rather than retrying (a retry is
-a message to publish, to the same Redis): it is requeued, or, while Redis is down, stays
-unacknowledged in Redis's append-only file and comes back after the visibility timeout.
+This module knows no Celery: ``service.worker.tasks`` runs it as a task, with the engines and
+the decision log of the worker's backends as its ``ChunkHooks``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
-
-import redis
-from celery import Celery, Task, shared_task
-from celery.exceptions import Reject
-from kombu import Exchange, Queue
+from typing import Protocol
 
 from schemas.errors import ROOT
 from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
 from service.batch.formats import RawItem
-from service.batch.store import ACTIVE, RECEIVING, BatchStore, store_for
-from service.decisions.entry import decision_entry
-from service.decisions.log import keyed
+from service.batch.store import ACTIVE, RECEIVING, BatchStore
+from service.clock import utc_now
 from service.engine import Engine
-from service.observability import metrics
-from service.worker.context import context_of
-from service.worker.tasks import engine_for, utc_now
 
-CHUNK_TASK = "policy.score_batch_chunk"
-BATCH_QUEUE = "policy-batches"
 # An item whose evaluation was under way when a worker died this many times is failed. Two:
 # one loss can be bad luck (a worker killed, Redis lost while recording), two on the same item
 # in a row is the item.
@@ -64,52 +47,16 @@ FLUSH_EVERY = 50
 log = logging.getLogger(__name__)
 
 
-def batch_celery_config(default_queue: str) -> dict[str, Any]:
-    """Celery settings for batches, merged into ``service.worker.app.celery_config``: both
-    queues consumed by every worker (no ``-Q`` needed), chunk tasks routed to their own."""
-    # Explicit exchanges and keys: given bare names, Celery binds every queue to the default
-    # exchange and key, and each message would reach both queues (and run twice).
-    return {
-        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
-                             for name in (default_queue, BATCH_QUEUE)),
-        "task_routes": {CHUNK_TASK: {"queue": BATCH_QUEUE}},
-    }
-
-
-def publish_chunks(celery: Celery, batch_id: str, numbers: Iterable[int]) -> None:
-    """Queue chunk tasks (call only once the chunks are stored). Task ids are deterministic,
-    ``<batch>-<chunk>``, so a chunk can be found in Flower or the worker log."""
-    with celery.producer_or_acquire() as producer:
-        for number in numbers:
-            celery.send_task(CHUNK_TASK, (batch_id, number), task_id=f"{batch_id}-{number}",
-                             producer=producer)
-
-
 class ChunkHooks(Protocol):
     """What a chunk needs from the worker around it (a Protocol so tests can stub it)."""
 
     def engine(self, version: str | None) -> Engine: ...
 
-    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None: ...
-
-
-class CeleryHooks:
-    """The engines and decision log of the worker's Celery app, as single evaluations use."""
-
-    def __init__(self, conf: Any) -> None:
-        self._conf = conf
-
-    def engine(self, version: str | None) -> Engine:
-        return engine_for(self._conf, version)
-
     def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
-        # Issue 5: every decision, batch items included, is logged before the task is
-        # acknowledged; the log's once-per-key append makes a redelivered chunk log once.
-        context = context_of(self._conf)
-        context.decisions.append(keyed([
-            decision_entry(f"{batch_id}/{s.index}", s.evaluation, s.proposal, caller,
-                           context.log_mask, batch_id=batch_id)
-            for s in scored]))
+        """Append the decisions to the decision log (once per item, even when redelivered)."""
+
+    def observe(self, outcomes: list[Outcome]) -> None:
+        """Count finished items (metrics)."""
 
 
 def process_chunk(store: BatchStore, hooks: ChunkHooks, batch_id: str, number: int) -> str:
@@ -215,47 +162,5 @@ def _write(store: BatchStore, hooks: ChunkHooks, meta: dict[str, str], batch_id:
     if scored:  # logged first: a crash after recording would skip them on redelivery
         hooks.log_decisions(batch_id, meta.get("caller", "anonymous"), scored)
     store.record(batch_id, outcomes, int(meta["ttl"]))
-    _count(outcomes, scored)
+    hooks.observe(outcomes)
     return store.state(batch_id) in (RECEIVING, ACTIVE)
-
-
-def _count(outcomes: list[Outcome], scored: list[Scored]) -> None:
-    """Batch items into /metrics: finished items by outcome, evaluations by rating, as the
-    single-evaluation task is counted."""
-    metrics.observe_batch_items(len(scored), outcome="scored")
-    for kind in ("invalid", "failed"):
-        metrics.observe_batch_items(sum(isinstance(o, Failed) and o.kind == kind
-                                        for o in outcomes), outcome=kind)
-    for item in scored:
-        metrics.observe_evaluation(item.evaluation)
-
-
-@shared_task(name=CHUNK_TASK, bind=True, ignore_result=True)
-def score_batch_chunk(self: Task, batch_id: str, number: int) -> str:
-    """A Celery shell around ``process_chunk``: the engine comes from ``engine_for``, as for
-    single evaluations, so a batch result is the single evaluation of its proposal."""
-    try:
-        return process_chunk(store_for(self.app.conf), CeleryHooks(self.app.conf), batch_id,
-                             number)
-    except (redis.ConnectionError, redis.TimeoutError) as error:
-        # Redis away: a retry could not be published (Celery would then drop the message),
-        # and trying to would hold this process past its time limit. Give the message back
-        # instead: requeued at once if Redis answers again, else it stays unacknowledged in
-        # Redis, on disk, and comes back after the visibility timeout.
-        log.warning("batch %s chunk %d: Redis unreachable (%s); giving the chunk back",
-                    batch_id, number, error)
-        raise Reject(error, requeue=True) from None
-    except Exception as error:  # a time limit, a bug: try again later
-        log.warning("batch %s chunk %d: %s: %s; retrying", batch_id, number,
-                    type(error).__name__, error)
-        # every retry is a start: past MAX_ATTEMPTS, the chunk fails its items and ends
-        raise self.retry(exc=error, countdown=retry_delay(self.app.conf, self.request.retries),
-                         max_retries=MAX_ATTEMPTS) from None
-
-
-def retry_delay(conf: Any, retries: int) -> float:
-    """Back off 1, 2, 4 … 30 s, but stay well within the visibility timeout: a retry waits for
-    its time unacknowledged in a worker, and past that timeout Redis would hand it to a second
-    worker as well."""
-    timeout = (conf.get("broker_transport_options") or {}).get("visibility_timeout", 300)
-    return float(min(2 ** retries, 30, timeout / 4))

@@ -13,23 +13,17 @@ the wait, never the answer.
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
-from celery.signals import task_failure, task_postrun
 
 REPLY_PREFIX = "policy-eval:reply:"
 REPLY_TTL = 60
 WAIT_SLICE = 2.0  # seconds of one BLPOP; a longer wait takes several
 LOCAL_REPLIES_KEPT = 10_000  # events for tasks nobody waits for (respond-async) are dropped
-
-log = logging.getLogger(__name__)
 
 
 class Replies(Protocol):
@@ -91,41 +85,3 @@ class LocalReplies:
             with self._lock:
                 self._events.pop(task_id, None)
         return done
-
-
-_local = LocalReplies()
-_redis: dict[tuple[int, str], RedisReplies] = {}
-_redis_lock = threading.Lock()
-
-
-def replies_for(conf: Mapping[str, Any]) -> Replies:
-    """The replies of a Celery configuration's broker; one client per process and URL (a
-    connection pool must not cross a fork)."""
-    url = str(conf.get("broker_url") or "memory://")
-    if url.startswith("memory://"):
-        return _local
-    key = (os.getpid(), url)
-    with _redis_lock:
-        if key not in _redis:
-            _redis[key] = RedisReplies(url)
-        return _redis[key]
-
-
-@task_postrun.connect
-def _notify(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    """After the result is stored (Celery stores it before ``task_postrun``), for tasks whose
-    result someone may wait for. A failed notification only costs that request its wait."""
-    if task_id is None or task is None or task.ignore_result:
-        return
-    try:
-        replies_for(task.app.conf).notify(task_id)
-    except redis.RedisError as error:
-        log.warning("could not wake the request waiting for %s: %s", task_id, error)
-
-
-@task_failure.connect
-def _notify_failure(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
-    """A task whose pool process died (a crash in the engine, a hard time limit) is failed by
-    the worker's main process, after storing the failure, where ``task_postrun`` never runs.
-    (A task that raises notifies twice, which costs nothing.)"""
-    _notify(task_id=task_id, task=sender)
