@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,10 +54,9 @@ def flushed_redis(db: int) -> str:
 def flush_used_databases() -> None:
     """Leave the test Redis as the suite found it: nothing of ours in the databases we used."""
     for url in sorted(_used):
-        try:
+        # a test that stopped Redis on purpose may have left it stopped
+        with contextlib.suppress(redis.RedisError):
             redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-        except redis.RedisError:
-            pass  # a test that stopped Redis on purpose may have left it stopped
 
 
 def free_port() -> int:
