@@ -6,6 +6,8 @@ caught when it is written, and it can only be if the vocabulary is known.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 SYSTEM_CATEGORIES = (
     "fighter_aircraft",
     "airborne_early_warning",
@@ -81,4 +83,5 @@ RATINGS = ("outstanding", "good", "acceptable", "marginal", "unacceptable")
 RECOMMENDATIONS = ("recommend", "recommend_with_conditions", "defer", "do_not_recommend")
 
 # how much of the explanation a result carries: fired rules only, or the why-not too
-EXPLAIN_LEVELS = ("summary", "full")
+Explain = Literal["summary", "full"]
+EXPLAIN_LEVELS: tuple[Explain, ...] = get_args(Explain)

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from schemas.vocabulary import EXPLAIN_LEVELS
 from service.cli.client import (
     BAD_INPUT,
     OK,
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate one proposal file")
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
-    evaluate.add_argument("--explain", choices=("summary", "full"), default="summary")
+    evaluate.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary")
     evaluate.add_argument("--ruleset", type=Path, default=None,
                           help="default: POLICY_RULESET, else the shipped ruleset")
     evaluate.add_argument("--engine", choices=("durable", "native"), default="durable")

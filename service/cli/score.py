@@ -40,6 +40,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from schemas.vocabulary import EXPLAIN_LEVELS
 from service.batch import intake, portfolio, report
 from service.batch.chunks import Chunk, Scored, score_chunk
 from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, CountingReader, Format, UploadError
@@ -66,7 +67,7 @@ def add_score_command(commands: Any) -> None:
     score.add_argument("--currency", choices=("JPY", "USD"), default="JPY")
     score.add_argument("--sort", default="overall_score",
                        help="rank by overall_score (default) or a criterion")
-    score.add_argument("--explain", choices=("summary", "full"), default="summary")
+    score.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary")
     add_remote_arguments(score, required=False)  # --url: score on a service, not locally
     score.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="local worker processes (default: one per core)")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from marshmallow import ValidationError
 
 from schemas.proposal import ProposalSchema
+from schemas.vocabulary import Explain
 from service.engine.evaluation import durable
 from service.engine.evaluation.durable import DurableRules
 from service.engine.evaluation.facts import build_fact
@@ -26,7 +27,6 @@ from service.engine.language.loader import canonical_json
 from service.engine.language.model import Ruleset
 
 Mode = Literal["durable", "native"]
-Explain = Literal["summary", "full"]
 _PROPOSALS = ProposalSchema()
 # what the evaluators cannot take, checked when a ruleset is read (at the rule's line)
 LIMITS = (durable.condition_limit,)
