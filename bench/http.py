@@ -5,8 +5,9 @@
   with 2 processes and Redis, beside a no-op task's round trip through the same stack and
   request pipeline (``POST /v1/bench/noop``, see ``bench.stack``): the floor of any
   synchronous evaluation.
-- **Embedded mode**: ``POST /v1/evaluations`` on ``policy-eval serve``'s server with its
-  in-process worker, beside a Flask JSON echo of the same payload on the same server.
+- **Embedded mode**: ``POST /v1/evaluations`` on ``policy-eval serve`` as ``scripts/serve`` runs
+  it (its defaults: waitress, the in-process worker, no keys), beside a Flask JSON echo of the
+  same payload served by one gunicorn gthread process.
 
 Run: ``python -m bench.http [--seconds 10] [--clients 16]``. It starts its own Redis.
 """
@@ -112,17 +113,30 @@ def redis_stack(logs: Path, *gunicorn_options: str) -> Iterator[Stack]:
 
 
 @contextmanager
-def embedded_server(logs: Path) -> Iterator[str]:
+def embedded_server(logs: Path) -> Iterator[Stack]:
+    """``policy-eval serve`` with the defaults of ``scripts/serve``: nothing set but the port."""
     port = free_port()
-    server = start([sys.executable, "-c", f"from bench.stack import serve_embedded; "
-                                          f"serve_embedded({port})"],
-                   service_env(API_KEYS=""), logs / "embedded.log")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "API_KEYS", "API_KEYS_FILE", "RATE_LIMIT")}
+    server = start([str(Path(sys.executable).with_name("policy-eval")), "serve", "--port",
+                    str(port)], env, logs / "embedded.log")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "no embedded API")
-        yield url
+        yield Stack(url, {"API": [server.pid]})
     finally:
         stop(server)
+
+
+@contextmanager
+def echo_server(logs: Path) -> Iterator[Stack]:
+    """The floor: a Flask JSON echo on one gunicorn gthread process."""
+    api, url = gunicorn("bench.stack:echo", service_env(), logs / "echo.log",
+                        "--worker-class", "gthread", "--workers", "1", "--threads", "8")
+    try:
+        yield Stack(url, {"API": [api.pid, *children(api.pid)]})
+    finally:
+        stop(api)
 
 
 def through_celery(logs: Path, seconds: float, clients: int) -> Comparison:
@@ -139,11 +153,15 @@ def through_celery(logs: Path, seconds: float, clients: int) -> Comparison:
 
 def embedded(logs: Path, seconds: float, clients: int) -> Comparison:
     bodies = example_bodies()
-    with embedded_server(logs) as url:
-        echo = closed_loop(f"{url}/bench/echo", bodies, {}, clients, seconds)
-        measured = closed_loop(f"{url}/v1/evaluations", bodies, {}, clients, seconds)
-    return Comparison(f"embedded `POST /v1/evaluations`, {clients} clients", measured,
-                      "Flask JSON echo, same server", echo, 0.5)
+    with echo_server(logs) as stack:
+        echo, echo_cpu = measured_with_cpu(stack, lambda: closed_loop(
+            f"{stack.url}/echo", bodies, {}, clients, seconds))
+    with embedded_server(logs) as stack:
+        measured, cpu = measured_with_cpu(stack, lambda: closed_loop(
+            f"{stack.url}/v1/evaluations", bodies, {}, clients, seconds))
+    return Comparison(f"embedded `POST /v1/evaluations` (`scripts/serve`), {clients} clients",
+                      measured, "Flask JSON echo, one gunicorn gthread process", echo, 0.5,
+                      cpu, echo_cpu)
 
 
 def row(comparison: Comparison) -> str:

@@ -1,10 +1,12 @@
 """The service as deployed, plus the baselines the HTTP benchmarks hold it against.
 
 ``bench.stack:app`` is the production API (same factory, settings from the environment) with
-two routes added, and ``bench.stack:celery`` is the production Celery app with one task added:
+one route added, ``bench.stack:celery`` the production Celery app with one task added, and
+``bench.stack:echo`` a Flask app of one route:
 
-- ``POST /bench/echo`` answers the JSON it was sent: what the server, Flask and JSON parsing
-  cost with no evaluation at all (the embedded-mode baseline);
+- ``POST /echo`` (``echo``) answers the JSON it was sent: what a WSGI server, Flask and JSON
+  parsing cost with no service at all (the embedded-mode baseline, on one gunicorn gthread
+  process);
 - ``POST /v1/bench/noop`` sends the payload to a worker as a task that does nothing, and waits
   for its result exactly as ``POST /v1/evaluations`` waits (``service.api.jobs.wait``): the
   transport floor of a synchronous evaluation through Celery and Redis. Under ``/v1/`` it
@@ -23,7 +25,6 @@ from typing import Any
 
 from celery import Celery
 from flask import Flask, current_app, jsonify, request
-from werkzeug.serving import make_server
 
 from service.api import jobs
 from service.api.app import create_app
@@ -39,8 +40,17 @@ def noop(payload: Any) -> dict[str, str]:
     return {"outcome": "done"}
 
 
-def echo() -> Any:
+echo = Flask("echo")
+
+
+@echo.post("/echo")
+def _echo() -> Any:
     return jsonify(request.get_json())
+
+
+@echo.get("/healthz")
+def _alive() -> Any:
+    return jsonify(status="ok")
 
 
 def noop_round_trip() -> Any:
@@ -54,7 +64,6 @@ def noop_round_trip() -> Any:
 
 def bench_app() -> Flask:
     app = create_app()
-    app.add_url_rule("/bench/echo", view_func=echo, methods=["POST"])
     app.add_url_rule("/v1/bench/noop", view_func=noop_round_trip, methods=["POST"])
     return app
 
@@ -74,9 +83,3 @@ def __getattr__(name: str) -> Any:
     if name in _BUILDERS:
         return _BUILDERS[name]()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def serve_embedded(port: int) -> None:
-    """Embedded mode as ``policy-eval serve`` runs it (werkzeug's threaded server), with the
-    echo route beside the API; set no ``REDIS_URL``."""
-    make_server("127.0.0.1", port, _BUILDERS["app"](), threaded=True).serve_forever()

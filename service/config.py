@@ -53,7 +53,7 @@ ENVIRONMENT: dict[str, str] = {
     "PROMETHEUS_MULTIPROC_DIR": "service.observability.multiproc and prometheus-client",
     "API_BIND": "service.api.gunicorn_conf",
     "WEB_CONCURRENCY": "service.api.gunicorn_conf",
-    "API_THREADS": "service.api.gunicorn_conf",
+    "API_THREADS": "service.api.gunicorn_conf and service.api.server",
 }
 
 

@@ -54,9 +54,14 @@ def _secure(response: Response) -> Response:
 
 
 def install(app: Flask, settings: Settings) -> Limiter:
-    """Call after authentication is installed: the limit is counted per authenticated key."""
+    """Call after authentication is installed: the limit is counted per authenticated key.
+
+    Limits are for deployments with keys. The embedded development default (no keys) serves
+    one developer's machine, whose load tests should measure the service, not the limiter.
+    """
+    keyed = bool(settings.api_keys or settings.api_keys_file)
     limiter = Limiter(
-        _rate_key, app=app, default_limits=[settings.rate_limit],
+        _rate_key, app=app, default_limits=[settings.rate_limit] if keyed else [],
         storage_uri=settings.redis_url or "policy-memory://",
         storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
         headers_enabled=True,  # X-RateLimit-* and Retry-After
