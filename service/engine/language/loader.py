@@ -38,6 +38,7 @@ from service.engine.language.operators import OPERATORS, normalize
 from service.engine.language.reference import Context, context_from_data
 from service.engine.language.source import Located, LocatedList, Mark, Refused, parse_yaml
 from service.engine.language.templates import check_template
+from service.engine.language.uncertainty import read_uncertainty
 
 # A file is refused on its size before it is parsed: 1 MiB holds ~1,400 rules of the shipped
 # ruleset's size (45 KB for 63), and parses in ~0.1 s. MAX_RULES keeps a ruleset's check and
@@ -60,7 +61,7 @@ RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "defic
 # the analyst learns of one at the rule's line, when the file is checked.
 ConditionLimit = Callable[[Condition], "str | None"]
 HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
-               "deficiency_cap"}
+               "deficiency_cap", "uncertainty"}
 
 
 def _hint(word: str, choices: list[str]) -> str:
@@ -485,12 +486,13 @@ def parse_ruleset(text: str, source: str, base: Path | None = None,
     bands = reader.bands(data)
     default_cap = reader.deficiency_cap(data)
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
+    uncertainty = read_uncertainty(reader, data, criteria)
     if reader.problems:
         raise RulesetError(reader.problems)
     document = {**data, "context": context_raw}
     digest = hashlib.sha256(document_json(document).encode())
     return Ruleset(str(name), str(version), description, criteria, bands, rules, context,
-                   "sha256:" + digest.hexdigest(), source, document)
+                   "sha256:" + digest.hexdigest(), source, document, uncertainty)
 
 
 def load_ruleset(path: str | Path, limits: Sequence[ConditionLimit] = ()) -> Ruleset:

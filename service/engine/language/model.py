@@ -84,6 +84,29 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """How far the ruleset's own figures may be off, for robustness analysis of a batch: an
+    evaluation never reads it. Weights move either within intervals or around the stated
+    weights with a Dirichlet concentration (never both); costs move by acquisition path, and
+    the JPY/USD rate as a fraction of the context's rate. What is not named is exact."""
+
+    weights: dict[str, Range] = field(default_factory=dict)  # criterion -> weight interval
+    weight_concentration: float | None = None
+    cost_by_path: dict[str, Range] = field(default_factory=dict)  # actual / stated cost
+    exchange_rate: Range | None = None  # the rate used / the context's rate
+
+
+@dataclass(frozen=True)
 class Ruleset:
     name: str
     version: str
@@ -96,6 +119,7 @@ class Ruleset:
     source: str = ""
     # the ruleset as data with its context inline: what is hashed, stored and published
     document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    uncertainty: Uncertainty | None = None  # declared in the file, hashed with it
 
     @property
     def identity(self) -> dict[str, str]:
