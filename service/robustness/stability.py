@@ -9,14 +9,19 @@ proposal's overall score is then linear in ``t``:
 and the ranking (scores rounded to two decimals, ties in upload order, as the service ranks)
 can change only where a rounded score steps, at a half cent of one of the lines. The interval
 of a criterion is the widest ``[lower, upper]`` around ``w`` within which the first place (or
-the top-k set) stays the same; it is found pair by pair (each proposal that could overtake
-against each one it could overtake) only where the two lines come within a cent of each other,
-and there by walking the half-cent steps of both in order.
+the top-k set) stays the same. It is found pair by pair (each proposal that could overtake
+against each one it could overtake): floats pick the few pairs whose lines come within a cent
+of each other, and for those the half-cent steps of both lines are walked in exact rational
+arithmetic, weights and scores taken as the decimals they are written as (0.3 is 3/10). Floats
+would not do: two lines that step at the same weight land ~1e-16 apart in floats and would seem
+to trade places for an instant.
 
-At a bound itself the two scores meet (equal to the cent, or one cent apart by rounding) and
-the service's rule decides: equal scores rank in upload order, exact half cents round to even.
-Strictly inside the interval nothing changes; just past a bound (one that is not 0 or 1) the
-proposals named by ``takes_over`` rank where the ones in ``gives_way`` did.
+At a bound itself the two scores meet (equal to the cent, or a cent apart by rounding) and the
+service's rule decides: equal scores rank in upload order. Strictly inside the interval nothing
+changes; just past a bound (one that is not 0 or 1) the proposals in ``takes_over`` rank where
+the ones in ``gives_way`` did. The stated weights are where the batch was ranked: should the
+service's float sums have rounded two equal scores apart there (61.405 up for one, down for the
+other), the interval ends at the stated weight on the side where they become equal again.
 
 ``rating_stability`` is the same question for one evaluation: how far each weight can move
 before the rating band of its overall score changes.
@@ -27,24 +32,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 
 from service.engine.language.model import Ruleset
 from service.robustness.proposals import Proposals
-from service.robustness.ranking import beats, order
+from service.robustness.ranking import order
 
-# Cents (the unit below) within which float error could hide a crossing; scores are <= 100
-# points, so error in a line's value is ~1e-11 cents.
+# Cents (the unit of the lines) beyond float error in a line's value (~1e-11 for scores up to
+# 100 points): the float filter keeps every pair that could come within a cent.
 _EPSILON = 1e-6
 # Slopes this close to zero (cents per unit of weight) are float noise on an exact zero.
 _FLAT = 1e-9
-# Steps closer than this (in weight) are one step: two lines stepping at the same weight in
-# exact arithmetic land ~1e-16 apart in floats, and must not seem to step one after the other.
-_SAME_STEP = 1e-10
-# "Just past" a move: each score taken this many cents further along its line, more than float
-# error and less than any real distance between two half-cent steps of the service's scores.
-_NUDGE = 1e-7
+_HALF = Fraction(1, 2)
 
 
 @dataclass(frozen=True)
@@ -68,152 +70,160 @@ class CriterionStability:
     top_k: Interval  # the set of the first k stays the same
 
 
-@dataclass(frozen=True)
+def _decimal(value: float) -> Fraction:
+    """A weight or score as the decimal it was written as: repr gives the shortest decimal
+    that reads back as the same float."""
+    return Fraction(repr(float(value)))
+
+
 class _Lines:
-    """Each proposal's score in cents along one direction: ``start + slope × d`` for a move
-    of ``d`` (0 <= d <= reach) away from the stated weight."""
+    """Each proposal's score in cents as the weight of criterion ``j`` moves ``direction``
+    (-1 down, +1 up) by ``d`` (0 <= d <= reach): ``start + slope × d``, in floats for all
+    and exactly for the rows asked for."""
 
-    start: np.ndarray
-    slope: np.ndarray
-    reach: float
+    def __init__(self, weights: np.ndarray, scores: np.ndarray, j: int, direction: int
+                 ) -> None:
+        self.scores, self.j, self.direction = scores, j, direction
+        self.weights = [_decimal(w) for w in weights]
+        weight = float(weights[j])
+        others = np.zeros(len(scores))
+        for k in range(len(weights)):
+            if k != j:
+                others += weights[k] * scores[:, k]
+        rest = others / (1 - weight)  # r_i
+        self.slope = direction * 100 * (scores[:, j] - rest)
+        self.slope[np.abs(self.slope) < _FLAT] = 0.0
+        self.start = 100 * (rest + (scores[:, j] - rest) * weight)
+        self.reach = _decimal(weight) if direction < 0 else 1 - _decimal(weight)
+        self._exact: dict[int, tuple[Fraction, Fraction]] = {}
 
-    def at(self, d: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The rounded scores of ``rows`` at moves ``d`` (off the half-cent steps)."""
-        return np.rint(self.start[rows] + self.slope[rows] * d).astype(np.int64)
+    def exact(self, row: int) -> tuple[Fraction, Fraction]:
+        """``(start, slope)`` of ``row`` in rational arithmetic."""
+        if row not in self._exact:
+            w, s = self.weights, [_decimal(v) for v in self.scores[row]]
+            j = self.j
+            rest = sum((w[k] * s[k] for k in range(len(w)) if k != j), Fraction(0)) / (1 - w[j])
+            self._exact[row] = (100 * (rest + (s[j] - rest) * w[j]),
+                                self.direction * 100 * (s[j] - rest))
+        return self._exact[row]
+
+    def cents_past(self, move: Fraction) -> np.ndarray:
+        """Every rounded score just past ``move``: a score exactly on a half cent there has
+        taken the step it is moving toward."""
+        value = self.start + self.slope * float(move)
+        found = np.rint(value).astype(np.int64)
+        near = np.flatnonzero(np.abs(value - np.floor(value) - 0.5) < _EPSILON)
+        for row in near.tolist():
+            start, slope = self.exact(row)
+            exact = start + slope * move
+            if exact.denominator == 2 and slope != 0:  # on a half cent: past it
+                found[row] = math.floor(exact) + (1 if slope > 0 else 0)
+            else:
+                found[row] = round(exact)
+        return found
 
 
 def weight_stability(proposals: Proposals, top_k: int) -> list[CriterionStability]:
     """Per criterion, the weight intervals within which the first place and the top-``k`` set
     stay as the service ranks them now."""
     ranked = order(proposals.overall_cents)
-    first, top = ranked[:1], ranked[:top_k]
     found = []
     for j, name in enumerate(proposals.criteria):
         weight = float(proposals.weights[j])
-        sides = [_lines(proposals.weights, proposals.scores, j, direction)
-                 for direction in (-1, 1)]
-        found.append(CriterionStability(
-            name, weight,
-            Interval(*(_bound(lines, first, weight, d) for lines, d in zip(sides, (-1, 1),
-                                                                           strict=True))),
-            Interval(*(_bound(lines, top, weight, d) for lines, d in zip(sides, (-1, 1),
-                                                                         strict=True)))))
+        intervals = []
+        for inside in (ranked[:1], ranked[:top_k]):
+            lower, upper = (_bound(proposals, j, direction, inside) for direction in (-1, 1))
+            intervals.append(Interval(lower, upper))
+        found.append(CriterionStability(name, weight, *intervals))
     return found
 
 
-def _lines(weights: np.ndarray, scores: np.ndarray, j: int, direction: int) -> _Lines | None:
-    """The scores (rows of ``scores``) as the weight of criterion ``j`` moves down (-1) or up
-    (+1); None when it cannot move: all the weight is on it, the others have no proportions."""
-    weight = float(weights[j])
-    if weight >= 1:
-        return None
-    others = np.zeros(len(scores))
-    for k in range(len(weights)):
-        if k != j:
-            others += weights[k] * scores[:, k]
-    rest = others / (1 - weight)  # r_i
-    slope = 100 * (scores[:, j] - rest)
-    slope[np.abs(slope) < _FLAT] = 0.0
-    start = 100 * (rest + (scores[:, j] - rest) * weight)
-    return _Lines(start, direction * slope, weight if direction < 0 else 1 - weight)
-
-
-def _bound(lines: _Lines | None, inside: np.ndarray, weight: float, direction: int) -> Bound:
-    """Where moving ``direction`` first changes the set ``inside`` (positions ranked first)."""
-    if lines is None or len(inside) == len(lines.start):
-        return Bound(weight if lines is None else (0.0 if direction < 0 else 1.0))
-    outside = np.setdiff1d(np.arange(len(lines.start)), inside)
+def _bound(proposals: Proposals, j: int, direction: int, inside: np.ndarray) -> Bound:
+    """Where moving criterion ``j``'s weight ``direction`` first changes which proposals are
+    ``inside`` (the positions ranked first)."""
+    weight = _decimal(proposals.weights[j])
+    end = Bound(0.0 if direction < 0 else 1.0)
+    if weight == 1:  # all the weight on it: the others have no proportions to rescale
+        return Bound(1.0)
+    if len(inside) == proposals.size:
+        return end
+    lines = _Lines(proposals.weights, proposals.scores, j, direction)
+    outside = np.setdiff1d(np.arange(proposals.size), inside)
     change = _first_change(lines, inside, outside)
     if change is None:
-        return Bound(0.0 if direction < 0 else 1.0)
-    moved = min(1.0, max(0.0, weight + direction * change))
-    now = set(inside.tolist())
-    after = _just_past(lines, change, len(inside))
-    return Bound(moved, tuple(sorted(after - now)), tuple(sorted(now - after)))
+        return end
+    before = set(inside.tolist())
+    after = set(order(lines.cents_past(change))[:len(inside)].tolist())
+    return Bound(float(weight + direction * change), tuple(sorted(after - before)),
+                 tuple(sorted(before - after)))
 
 
-def _first_change(lines: _Lines, inside: np.ndarray, outside: np.ndarray) -> float | None:
+def _first_change(lines: _Lines, inside: np.ndarray, outside: np.ndarray) -> Fraction | None:
     """The smallest move after which some proposal outside ranks above one inside."""
     upper = np.repeat(inside, len(outside))
     lower = np.tile(outside, len(inside))
     gap = lines.start[lower] - lines.start[upper]  # lower minus upper, in cents
     closing = lines.slope[lower] - lines.slope[upper]
-    # equal for every weight but the stated one, where float error in the service's sums may
-    # have rounded one up and the other down: past it, upload order ranks them
+    # the same line: equal scores for every weight but, perhaps, the stated one (see above);
+    # past it, upload order ranks them
     same_line = (np.abs(gap) <= _EPSILON) & (closing == 0)
     if np.any(same_line & (lower < upper)):
-        return 0.0
+        return Fraction(0)
     # a proposal cannot rank above another while its score is over a cent below
     with np.errstate(divide="ignore", invalid="ignore"):
         enter = np.where(gap >= -1 - _EPSILON, 0.0,
                          np.where(closing > 0, (-1 - _EPSILON - gap) / closing, np.inf))
-    candidates = np.flatnonzero(~same_line & (enter <= lines.reach))
-    best = math.inf
+    candidates = np.flatnonzero(~same_line & (enter <= float(lines.reach)))
+    best: Fraction | None = None
     for pair in candidates[np.argsort(enter[candidates], kind="stable")]:
-        if enter[pair] >= best:
+        start = Fraction(float(enter[pair]))
+        if best is not None and start >= best:
             break
-        found = _overtakes(lines, int(upper[pair]), int(lower[pair]), float(enter[pair]),
-                           float(gap[pair]), float(closing[pair]), min(best, lines.reach))
+        limit = lines.reach if best is None else best
+        found = _overtakes(lines, int(upper[pair]), int(lower[pair]), start,
+                           float(gap[pair]), float(closing[pair]), limit)
         if found is not None:
             best = found
-    return None if best == math.inf else best
+    return best
 
 
-def _overtakes(lines: _Lines, upper: int, lower: int, enter: float, gap: float,
-               closing: float, limit: float) -> float | None:
+def _overtakes(lines: _Lines, upper: int, lower: int, enter: Fraction, gap: float,
+               closing: float, limit: Fraction) -> Fraction | None:
     """The first move in [enter, limit] after which ``lower`` ranks above ``upper``.
 
-    Past the point where the lower line is a cent above the other it certainly ranks above;
-    past the point where it falls back over a cent below it certainly cannot; in between,
-    the two rounded scores only change at half-cent steps, so one test between each pair of
-    consecutive steps decides each stretch.
+    Past the point where the lower line is over a cent above the other it certainly ranks
+    above; past the point where it falls back over a cent below it certainly cannot; in
+    between, the two rounded scores change only at half-cent steps, so one exact test between
+    each pair of consecutive steps decides each stretch.
     """
+    end = limit
     if closing > 0:
-        certain = (1 + _EPSILON - gap) / closing
-        end = min(limit, certain)
+        end = min(limit, Fraction((1 + _EPSILON - gap) / closing))
     elif closing < 0:
-        certain = math.inf
-        end = min(limit, (-1 - _EPSILON - gap) / closing)
-    else:
-        certain, end = math.inf, limit
-    if end < enter:
+        end = min(limit, Fraction((-1 - _EPSILON - gap) / closing))
+    if end <= enter:
         return None
-    points = np.sort(np.concatenate([[enter, end], _steps(lines, upper, enter, end),
-                                     _steps(lines, lower, enter, end)]))
-    points = points[np.concatenate([[True], np.diff(points) > _SAME_STEP])]
-    if len(points) < 2:
-        return None
-    middles = (points[:-1] + points[1:]) / 2
-    rows = np.array([lower, upper])
-    scores = lines.at(middles[:, None], rows)
-    above = beats(scores[:, 0], np.array(lower), scores[:, 1], np.array(upper))
-    if above.any():
-        return float(points[int(np.argmax(above))])
-    return end if end == certain else None
+    (start_u, slope_u), (start_l, slope_l) = lines.exact(upper), lines.exact(lower)
+    steps = sorted(set(_steps(start_u, slope_u, enter, end))
+                   | set(_steps(start_l, slope_l, enter, end)))
+    points = [enter, *steps, end]
+    for a, b in pairwise(points):
+        middle = (a + b) / 2
+        above = math.floor(start_l + slope_l * middle + _HALF)
+        below = math.floor(start_u + slope_u * middle + _HALF)
+        if above > below or (above == below and lower < upper):
+            return a
+    return None
 
 
-def _steps(lines: _Lines, row: int, start: float, end: float) -> np.ndarray:
-    """The moves in (start, end) at which the rounded score of ``row`` steps (half cents)."""
-    slope = lines.slope[row]
+def _steps(start: Fraction, slope: Fraction, low: Fraction, high: Fraction) -> list[Fraction]:
+    """The moves in (low, high) at which a line's rounded value steps: its half cents."""
     if slope == 0:
-        return np.empty(0)
-    a, b = sorted((lines.start[row] + slope * start, lines.start[row] + slope * end))
-    halves = np.arange(math.ceil(a - 0.5), math.floor(b - 0.5) + 1) + 0.5
-    moves = (halves - lines.start[row]) / slope
-    return moves[(moves > start) & (moves < end)]
-
-
-def _just_past(lines: _Lines, change: float, size: int) -> set[int]:
-    """The first ``size`` positions just past ``change``, before any score steps again."""
-    return set(order(_cents_past(lines, change))[:size].tolist())
-
-
-def _cents_past(lines: _Lines, move: float, rows: np.ndarray | slice = slice(None)
-                ) -> np.ndarray:
-    """The rounded scores just past ``move``: a score on a half-cent step has taken it."""
-    slope = lines.slope[rows]
-    value = lines.start[rows] + slope * move + np.sign(slope) * _NUDGE
-    return np.rint(value).astype(np.int64)
+        return []
+    a, b = sorted((start + slope * low, start + slope * high))
+    moves = ((k + _HALF - start) / slope
+             for k in range(math.ceil(a - _HALF), math.floor(b - _HALF) + 1))
+    return [m for m in moves if low < m < high]
 
 
 @dataclass(frozen=True)
@@ -233,38 +243,40 @@ def rating_stability(ruleset: Ruleset, scores: Mapping[str, float]) -> list[Rati
     overall score is at the band's edge, rounded to two decimals as the service rounds it."""
     weights = np.array([c.weight for c in ruleset.criteria])
     values = np.array([[float(scores[c.name]) for c in ruleset.criteria]])
-    overall = round(sum(c.weight * float(scores[c.name]) for c in ruleset.criteria), 2)
-    band = ruleset.band_for(overall)
+    band = ruleset.band_for(round(sum(c.weight * float(scores[c.name])
+                                      for c in ruleset.criteria), 2))
+    # the band holds while the score in cents is in [floor, ceiling)
+    floor = math.ceil(_decimal(band.min_score) * 100)
     higher = [b.min_score for b in ruleset.bands if b.min_score > band.min_score]
-    floor_cents = math.ceil(band.min_score * 100 - _EPSILON)
-    ceiling_cents = math.ceil(min(higher) * 100 - _EPSILON) if higher else None
+    ceiling = math.ceil(_decimal(min(higher)) * 100) if higher else None
     found = []
     for j, criterion in enumerate(ruleset.criteria):
-        ends: list[tuple[float, str | None]] = []
-        for direction in (-1, 1):
-            lines = _lines(weights, values, j, direction)
-            move = None if lines is None else _band_exit(lines, floor_cents, ceiling_cents)
-            if lines is None:
-                ends.append((criterion.weight, None))
-            elif move is None or move > lines.reach:
-                ends.append((0.0 if direction < 0 else 1.0, None))
-            else:
-                move = max(0.0, move)
-                past = int(_cents_past(lines, move)[0])
-                ends.append((min(1.0, max(0.0, criterion.weight + direction * move)),
-                             ruleset.band_for(past / 100).rating))
+        ends = [_band_end(ruleset, weights, values, j, direction, floor, ceiling)
+                for direction in (-1, 1)]
         (lower, below), (upper, above) = ends
         found.append(RatingInterval(criterion.name, criterion.weight, band.rating, lower, upper,
                                     below, above))
     return found
 
 
-def _band_exit(lines: _Lines, floor_cents: int, ceiling_cents: int | None) -> float | None:
-    """The move at which the rounded score leaves [floor, ceiling) cents: it reaches the
-    ceiling at half a cent below it, and falls under the floor at half a cent below that."""
-    start, slope = float(lines.start[0]), float(lines.slope[0])
-    if slope > 0 and ceiling_cents is not None:
-        return (ceiling_cents - 0.5 - start) / slope
-    if slope < 0:
-        return (floor_cents - 0.5 - start) / slope
-    return None
+def _band_end(ruleset: Ruleset, weights: np.ndarray, values: np.ndarray, j: int,
+              direction: int, floor: int, ceiling: int | None) -> tuple[float, str | None]:
+    """The weight at which moving ``direction`` takes the score out of [floor, ceiling)
+    cents (it reaches the ceiling at half a cent below it, falls under the floor at half a
+    cent below that), and the rating past it."""
+    weight = _decimal(weights[j])
+    if weight == 1:
+        return 1.0, None
+    lines = _Lines(weights, values, j, direction)
+    start, slope = lines.exact(0)
+    if slope > 0 and ceiling is not None:
+        move, past = (ceiling - _HALF - start) / slope, ceiling
+    elif slope < 0:
+        move, past = (floor - _HALF - start) / slope, floor - 1
+    else:
+        move, past = lines.reach + 1, 0
+    if move > lines.reach:
+        return (0.0 if direction < 0 else 1.0), None
+    moved = weight + direction * max(Fraction(0), move)
+    return float(moved), ruleset.band_for(past / 100).rating
+
