@@ -16,9 +16,10 @@ and central weights are summed in fixed point (2^-40), so a total is the same wh
 were counted where and merged in what order.
 
 Ranks per proposal are kept as a histogram: one bin per rank up to ``EXACT_RANKS``, then bins
-at most 2.5 % wide, so that a tally of 10,000 proposals is ~11 MB whatever the number of
-samples. A rank interval that reaches past ``EXACT_RANKS`` is widened to its bins' edges: it
-always contains the exact 5-95 % interval, and says whether it is exact.
+at most 2.5 % wide (296 bins for 10,000 proposals), so that a tally's size does not grow with
+the number of samples (24 MB in memory for 10,000 proposals, 0.4 MB as ``to_bytes``). A rank
+interval that reaches past ``EXACT_RANKS`` is widened to its bins' edges: it always contains
+the exact 5-95 % interval, and says whether it is exact.
 """
 
 from __future__ import annotations
@@ -76,17 +77,21 @@ class Tally:
                      self.ranks + other.ranks, self.central + other.central)
 
     def to_bytes(self) -> bytes:
-        """For a worker to hand its tally to the reducer (numpy's format, no pickle)."""
+        """For a worker to hand its tally to the reducer: numpy's format, no pickle, counts as
+        32 bits and compressed (most rank bins are empty: a block over 10,000 proposals is
+        0.4 MB instead of 24, for ~60 ms)."""
         buffer = io.BytesIO()
-        np.savez(buffer, top_k=self.top_k, samples=self.samples, first=self.first,
-                 top=self.top, rank_sum=self.rank_sum, ranks=self.ranks, central=self.central)
+        np.savez_compressed(buffer, top_k=self.top_k, samples=self.samples, first=self.first,
+                            top=self.top, rank_sum=self.rank_sum,
+                            ranks=self.ranks.astype(np.int32), central=self.central)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Tally:
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             return cls(int(stored["top_k"]), int(stored["samples"]), stored["first"],
-                       stored["top"], stored["rank_sum"], stored["ranks"], stored["central"])
+                       stored["top"], stored["rank_sum"], stored["ranks"].astype(np.int64),
+                       stored["central"])
 
 
 def tally(proposals: Proposals, weights: WeightSampler, seed: int, block: int, size: int,

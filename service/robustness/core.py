@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from service.batch.knapsack import NODE_LIMIT
-from service.batch.portfolio import Currency, build
+from service.batch.portfolio import Currency, build, groups_for
 from service.robustness.proposals import Proposals
 from service.robustness.ranking import overall_cents
 from service.robustness.sampling import BLOCK, CostSampler, WeightSampler
@@ -59,31 +59,48 @@ def core_tally(proposals: Proposals, weights: WeightSampler, costs: CostSampler,
                samples: Iterable[int], budget: float | None, currency: Currency,
                node_limit: int = NODE_LIMIT) -> CoreTally:
     """The portfolios of ``samples`` (sample numbers, as in ``sampling``)."""
-    position = {s["index"]: p for p, s in enumerate(proposals.summaries)}
+    rows = _contenders(proposals, budget)
+    kept = [proposals.summaries[p] for p in rows]
     # what ``build`` reads, and the costs as arrays (NaN: no cost) to scale each sample
-    base = [{key: summary.get(key) for key in _READ} for summary in proposals.summaries]
-    jpy, usd = (np.array([_number(s.get(key)) for s in proposals.summaries])
+    base = [{key: summary.get(key) for key in _READ} for summary in kept]
+    jpy, usd = (np.array([_number(s.get(key)) for s in kept])
                 for key in ("total_cost_jpy", "total_cost_usd"))
+    position = {s["index"]: p for p, s in zip(rows, kept, strict=True)}
     counted = CoreTally(0, np.zeros(proposals.size, np.int64), 0)
     block_number, block = -1, np.empty(0)
     for sample in samples:
         if sample // BLOCK != block_number:
             block_number = sample // BLOCK
             block = weights.block(seed, block_number)
-        score = (overall_cents(proposals.scores, block[sample % BLOCK][None, :])[0] / 100)
+        weight = block[sample % BLOCK][None, :]
+        score = overall_cents(proposals.scores[rows], weight)[0] / 100
         factor = costs.factors(seed, sample)
         summaries = [
             {**entry, "overall_score": value, "total_cost_jpy": _cost(cost_jpy),
              "total_cost_usd": _cost(cost_usd)}
             for entry, value, cost_jpy, cost_usd in zip(
-                base, score.tolist(), (jpy * factor.jpy).tolist(), (usd * factor.usd).tolist(),
-                strict=True)]
+                base, score.tolist(), (jpy * factor.jpy[rows]).tolist(),
+                (usd * factor.usd[rows]).tolist(), strict=True)]
         portfolio = build(summaries, [], budget, currency, node_limit)
         for entry in portfolio["chosen"]:
             counted.funded[position[entry["index"]]] += 1
         counted.samples += 1
         counted.inexact += not portfolio["exact"]
     return counted
+
+
+def _contenders(proposals: Proposals, budget: float | None) -> np.ndarray:
+    """The positions worth a portfolio in each sample. A deficient proposal is never funded,
+    whatever its score and cost, so it is left out (two thirds of a generated batch; the
+    portfolio document of each sample is most of its cost), unless that would change a
+    budget: an area's envelope is the smallest any of its proposals reports."""
+    summaries = list(proposals.summaries)
+    sound = [p for p, s in enumerate(summaries) if not s.get("deficiencies")]
+    every, kept = groups_for(summaries, budget), groups_for([summaries[p] for p in sound],
+                                                            budget)
+    if all(every[name] == group for name, group in kept.items()):
+        return np.array(sound, dtype=np.int64)
+    return np.arange(proposals.size)
 
 
 _READ = ("index", "line", "proposal_id", "title", "capability_area", "envelope_remaining_jpy",

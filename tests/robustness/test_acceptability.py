@@ -114,6 +114,7 @@ def test_the_same_seed_gives_the_same_answer_however_the_blocks_are_shared_out()
     again = counted(proposals, declared, 3 * BLOCK + 250, top_k=5, seed=11)
     expected = rank_acceptability(proposals, in_order)
     for other in (two, shipped, again):
+        assert np.array_equal(other.central, in_order.central)  # sums of weights, bit for bit
         found = rank_acceptability(proposals, other)
         assert found.proposals == expected.proposals
         assert np.array_equal(found.shares, expected.shares)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.robustness.stability import Bound, rating_stability, weight_stability
+from service.robustness.stability import Bound, Interval, rating_stability, weight_stability
 from tests.robustness.conftest import batch, batches, moved, service_ranking, service_rating
 from tests.unit.conftest import shipped
 
@@ -75,6 +75,19 @@ def test_a_tie_at_a_bound_goes_to_the_earlier_upload() -> None:
     # 60.00: at t = 0.500125, not where the lines cross (0.5)
     assert c0.first.lower == Bound(0.500125, takes_over=(0,), gives_way=(1,))
     assert service_ranking(moved(weights, 0, 0.5001), rows)[0] == 0
+
+
+def test_two_scores_rounded_apart_only_by_float_error_tie_as_soon_as_the_weight_moves(
+) -> None:
+    weights = [0.24, 0.57, 0.19]
+    # both 61.405 in decimals; the service's float sums give 61.404999… and 61.405, which
+    # round to 61.40 and 61.41: p1 ranks first only at exactly the stated weights
+    rows = [[90.0, 48.0, 65.5], [90.0, 45.5, 73.0]]
+    assert service_ranking(weights, rows) == [1, 0]
+    [c0, _, _] = weight_stability(batch(weights, rows), 1)
+    assert c0.first == Interval(Bound(0.24, (0,), (1,)), Bound(0.24, (0,), (1,)))
+    for side in (-1, 1):
+        assert service_ranking(moved(weights, 0, 0.24 + side * STEP), rows) == [0, 1]
 
 
 def test_a_criterion_with_all_the_weight_cannot_move() -> None:

@@ -19,12 +19,16 @@ import yaml
 from werkzeug.serving import make_server
 
 from service.api import close_app, create_app
+from service.batch.chunks import summarize
 from service.config import Settings
-from service.engine import Engine
+from service.engine import Engine, load_ruleset, parse_ruleset
 from service.engine.authoring.ruletests import fired_ids
 from service.engine.language.derived import DERIVED_FIELDS
+from service.engine.language.model import Range, Uncertainty
 from service.engine.language.operators import OPERATORS
-from tests.unit.conftest import MINI, ROOT, load_json
+from service.robustness.analysis import Plan, analyse
+from service.robustness.proposals import cost_basis, from_summaries
+from tests.unit.conftest import MINI, ROOT, SHIPPED, load_json
 
 DOC = ROOT / "docs" / "rule-authoring.md"
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
@@ -91,6 +95,43 @@ def test_operator_example_fires_as_documented(name: str, example_engine: Engine)
 def test_derived_fields_table_matches_the_enrichment() -> None:
     rows = re.findall(r"^\| `(derived\.[a-z_]+)` \| (.*) \|$", DOC.read_text(), re.M)
     assert rows == [(spec.path, spec.description) for spec in DERIVED_FIELDS]
+
+
+# --- uncertainty -------------------------------------------------------------------------
+
+
+def uncertainty_example() -> str:
+    [text] = [text for kind, text in blocks()
+              if kind == "yaml" and text.startswith("# uncertainty example: japan-fy2026")]
+    return text
+
+
+def test_the_uncertainty_example_declares_what_the_guide_says_and_drives_an_analysis() -> None:
+    shipped = SHIPPED.read_text()
+    declared = parse_ruleset(shipped.rstrip("\n") + "\n" + uncertainty_example(), "guide",
+                             SHIPPED.parent)
+    written = yaml.safe_load(uncertainty_example())["uncertainty"]
+    assert declared.content_hash != load_ruleset(SHIPPED).content_hash
+    assert declared.uncertainty == Uncertainty(
+        weights={name: Range(*pair) for name, pair in written["weights"].items()},
+        cost_by_path={path: Range(*pair) for path, pair in written["cost_by_path"].items()},
+        exchange_rate=Range(*written["exchange_rate"]))
+    # the example proposals as a batch, analysed under the declaration
+    engine = Engine(declared)
+    summaries = []
+    for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
+        proposal = load_json(path)
+        summaries.append({**summarize(engine.evaluate(proposal), proposal),
+                          **cost_basis(proposal), "index": index})
+    proposals = from_summaries(summaries, declared.criteria)
+    found = analyse(proposals, declared.uncertainty,
+                    Plan(samples=400, portfolio_samples=20, top_k=3))
+    assert found.portfolio is not None and found.portfolio.samples == 20
+    assert 0 < max(p.first for p in found.acceptability.proposals) <= 1
+    for central in (p.central_weights for p in found.acceptability.proposals):
+        for name, weight in (central or {}).items():
+            interval = written["weights"][name]
+            assert interval[0] <= weight <= interval[1]
 
 
 # --- the tutorial --------------------------------------------------------------------------
