@@ -30,7 +30,7 @@ class Proposals:
     weights: np.ndarray  # (criteria,) the ruleset's stated weights
     scores: np.ndarray  # (proposals, criteria) criterion scores, 0..100
     overall_cents: np.ndarray  # (proposals,) the service's overall score in cents
-    summaries: tuple[Mapping[str, Any], ...]  # as stored: what the portfolio reads
+    summaries: tuple[dict[str, Any], ...]  # as stored: what the portfolio reads
 
     @property
     def size(self) -> int:
@@ -61,7 +61,7 @@ def cost_basis(proposal: Mapping[str, Any]) -> dict[str, str | None]:
 def from_summaries(summaries: Iterable[Mapping[str, Any]], criteria: Sequence[Criterion]
                    ) -> Proposals:
     """The proposals of ``summaries`` (scored items only) under the ruleset's ``criteria``."""
-    ordered = tuple(sorted(summaries, key=lambda s: s["index"]))
+    ordered = tuple(dict(s) for s in sorted(summaries, key=lambda s: s["index"]))
     names = tuple(c.name for c in criteria)
     scores = np.empty((len(ordered), len(names)))
     for row, summary in enumerate(ordered):
