@@ -1,0 +1,17 @@
+"""The robustness benchmark still measures what its table says: every part beside the plain
+ranking of the same batch, the pool giving what one process gives (checked inside)."""
+
+from __future__ import annotations
+
+from bench import robustness
+
+
+def test_the_benchmark_times_each_part_beside_the_plain_ranking() -> None:
+    parts = robustness.measure(size=150, samples=1200, portfolio_samples=4, processes=1)
+    names = [part.name for part in parts]
+    assert names[0].startswith("plain ranking") and parts[0].samples == 1
+    assert any(name.startswith("rank acceptability, 1 process") for name in names)
+    assert any(name.startswith("portfolio core indices") for name in names)
+    assert all(part.seconds > 0 for part in parts)
+    table = robustness.table(parts)
+    assert table.count("\n") == len(parts) + 1 and "1.00×" in table
