@@ -35,8 +35,7 @@ from typing import Any, TypeVar
 from bench import synthetic
 from bench.processes import ROOT
 from service.batch.chunks import summarize
-from service.engine import Engine, load_ruleset
-from service.engine.language.model import Range, Uncertainty
+from service.engine import Engine, Range, Uncertainty, load_ruleset
 from service.robustness.acceptability import Tally, rank_acceptability, tally
 from service.robustness.analysis import Plan
 from service.robustness.core import CoreTally, core_indices, core_tally

@@ -37,7 +37,7 @@ from service.engine.evaluation.engine import (
 from service.engine.language.diagnostics import RuleProblem, RulesetError
 from service.engine.language.loader import MAX_BYTES as MAX_RULESET_BYTES
 from service.engine.language.loader import canonical_json, document_json
-from service.engine.language.model import Ruleset
+from service.engine.language.model import Criterion, Range, Ruleset, Uncertainty
 from service.engine.language.source import parse_yaml
 
 __all__ = [
@@ -45,15 +45,18 @@ __all__ = [
     "CaseResult",
     "Change",
     "Coverage",
+    "Criterion",
     "Engine",
     "EngineDisagreement",
     "Explain",
     "Impact",
     "Mode",
     "ProposalInvalid",
+    "Range",
     "RuleProblem",
     "Ruleset",
     "RulesetError",
+    "Uncertainty",
     "canonical_json",
     "coverage",
     "document_json",

@@ -13,7 +13,7 @@ from functools import reduce
 from typing import Any
 
 from service.batch.portfolio import Currency
-from service.engine.language.model import Uncertainty
+from service.engine import Uncertainty
 from service.robustness.acceptability import RankAcceptability, Tally, rank_acceptability, tally
 from service.robustness.core import CoreIndices, core_indices, core_tally
 from service.robustness.proposals import Proposals

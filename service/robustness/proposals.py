@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from service.engine.language.model import Criterion
+from service.engine import Criterion
 
 
 class ProposalsError(ValueError):

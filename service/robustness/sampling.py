@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.engine.language.model import Uncertainty
+from service.engine import Uncertainty
 from service.robustness.proposals import Proposals, ProposalsError
 
 BLOCK = 1000

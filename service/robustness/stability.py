@@ -37,7 +37,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from service.engine.language.model import Ruleset
+from service.engine import Ruleset
 from service.robustness.proposals import Proposals
 from service.robustness.ranking import order
 

@@ -111,7 +111,8 @@ def test_the_engine_imports_no_web_queue_or_store_library() -> None:
 
 @pytest.mark.parametrize("shell", ["service.api", "service.worker", "service.batch",
                                    "service.cli", "service.registry", "service.decisions",
-                                   "service.jobs", "service.observability", "service.backends"])
+                                   "service.jobs", "service.observability", "service.backends",
+                                   "service.robustness"])
 def test_shells_reach_the_engine_through_its_facade(shell: str) -> None:
     reaching_in = {m for m, targets in GRAPH.items() if m.startswith(shell)
                    and any(t.startswith("service.engine.") for t in targets)}

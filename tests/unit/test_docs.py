@@ -21,10 +21,9 @@ from werkzeug.serving import make_server
 from service.api import close_app, create_app
 from service.batch.chunks import summarize
 from service.config import Settings
-from service.engine import Engine, load_ruleset, parse_ruleset
+from service.engine import Engine, Range, Uncertainty, load_ruleset, parse_ruleset
 from service.engine.authoring.ruletests import fired_ids
 from service.engine.language.derived import DERIVED_FIELDS
-from service.engine.language.model import Range, Uncertainty
 from service.engine.language.operators import OPERATORS
 from service.robustness.analysis import Plan, analyse
 from service.robustness.proposals import cost_basis, from_summaries
