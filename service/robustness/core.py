@@ -8,10 +8,11 @@ exclusion of deficient proposals, the same exact knapsack) which proposals it fu
 proposal's core index is the share of samples that fund it: **core** at 99 % or more,
 **exterior** at 0, **borderline** in between.
 
-A portfolio costs ~60-130 ms for 10,000 proposals (the knapsack and the portfolio document;
-measured in ``bench/robustness.py``), about 100× one sample's ranking, so the portfolio uses
-fewer samples than the rank acceptability (the first ones: the same weights) and reports the
-standard error of each index, √(p(1−p)/samples): ±2.2 points at worst for 500 samples.
+A sample's portfolio costs ~43 ms of CPU for 10,000 generated proposals (the knapsack and
+the portfolio document per capability area; ``bench/robustness.py``), over 100× a sample's
+ranking (0.35 ms), so the portfolio uses fewer samples than the rank acceptability (the first
+ones: the same weights) and reports the standard error of each index, √(p(1−p)/samples):
+±2.2 points at worst for 500 samples.
 """
 
 from __future__ import annotations
