@@ -1,5 +1,6 @@
 """The Flask application factory: flask-smorest blueprints, OpenAPI 3 at ``/openapi.json``,
-Swagger UI at ``/docs``, and problem+json for every error."""
+Swagger UI at ``/docs`` and the analyst console at ``/console`` (``service.console``), and
+problem+json for every error."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from schemas.errors import ProblemSchema
+from service import console
 from service.api import (
     auth,
+    authoring,
     batches,
+    browse,
+    catalog,
     decisions,
     evaluations,
     hardening,
@@ -22,6 +27,7 @@ from service.api import (
     metrics,
     openapi,
     problems,
+    reports,
     rulesets,
 )
 from service.api.jsonprovider import OrjsonProvider
@@ -29,7 +35,6 @@ from service.api.runtime import Runtime
 from service.config import Settings
 from service.observability.http import instrument
 
-SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 DESCRIPTION = """\
 Scores a defense-procurement proposal against an analyst-written ruleset: four weighted
 criteria, an adjectival rating, a recommendation, and the reasons (every point accounted for by
@@ -80,8 +85,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_CDN,
         API_SPEC_OPTIONS={
             "info": {"description": DESCRIPTION},
             "security": [{"apiKey": []}],
@@ -103,8 +106,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [openapi.ContractPlugin()]})
     for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,
-                      problems.blp, metrics.blp):
+                      problems.blp, metrics.blp, authoring.blp, catalog.blp, browse.blp,
+                      reports.blp):
         api.register_blueprint(blueprint)
+    console.install(app)  # the analyst console at /console, and /docs from local files
     return app
 
 

@@ -13,9 +13,11 @@ The parts, after OPA's layering (parse → compile → evaluate):
   ``durable``), and the fired rules become scores (``scoring``) and an explanation with
   evidence (``evidence``, ``result``); ``engine.Engine`` ties them together.
 - ``authoring``: what analysts run while writing rules: lint warnings, rule tests with
-  coverage, the impact of a new version.
+  coverage, the impact of a new version, what changed between two versions, and conditions
+  in plain words.
 """
 
+from service.engine.authoring.changes import ItemChange, PartChange, RulesetChanges, ruleset_changes
 from service.engine.authoring.impact import Change, Impact, impact
 from service.engine.authoring.lint import lint
 from service.engine.authoring.ruletests import (
@@ -25,6 +27,7 @@ from service.engine.authoring.ruletests import (
     fired_ids,
     run_test_file,
 )
+from service.engine.authoring.wording import condition_words
 from service.engine.evaluation.engine import (
     Engine,
     EngineDisagreement,
@@ -34,10 +37,13 @@ from service.engine.evaluation.engine import (
     load_ruleset,
     parse_ruleset,
 )
+from service.engine.evaluation.evidence import format_value
+from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem, RulesetError
+from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.loader import MAX_BYTES as MAX_RULESET_BYTES
 from service.engine.language.loader import canonical_json, document_json
-from service.engine.language.model import Criterion, Range, Ruleset, Uncertainty
+from service.engine.language.model import Criterion, Range, Rule, Ruleset, Uncertainty
 from service.engine.language.source import parse_yaml
 
 __all__ = [
@@ -49,22 +55,31 @@ __all__ = [
     "Engine",
     "EngineDisagreement",
     "Explain",
+    "FieldSpec",
     "Impact",
+    "ItemChange",
     "Mode",
+    "PartChange",
     "ProposalInvalid",
     "Range",
+    "Rule",
     "RuleProblem",
     "Ruleset",
+    "RulesetChanges",
     "RulesetError",
     "Uncertainty",
     "canonical_json",
+    "condition_words",
     "coverage",
     "document_json",
+    "field_catalog",
     "fired_ids",
+    "format_value",
     "impact",
     "lint",
     "load_ruleset",
     "parse_ruleset",
     "parse_yaml",
+    "ruleset_changes",
     "run_test_file",
 ]

@@ -1,0 +1,80 @@
+// A printable one-page report, of an evaluation (/console/reports/evaluations/ID) or of a
+// portfolio (/console/reports/portfolios/BATCH?budget=…&currency=…), with its PDF from the API.
+
+import { ApiError, download, get } from "./api.js";
+import { spendChart } from "./charts.js";
+import { $, fill, h, showProblem, table } from "./dom.js";
+import { renderEvaluation } from "./evaluation.js";
+import { money, score, words } from "./format.js";
+import { signedIn } from "./session.js";
+
+const { kind, subject } = $("#report").dataset;
+const query = Object.fromEntries(new URLSearchParams(window.location.search));
+const ROWS = 25; // per list on the page; the console's Batches view lists them all
+
+async function evaluationReport() {
+  const base = `/v1/evaluations/${encodeURIComponent(subject)}`;
+  const job = await get(base);
+  if (job.status !== "done") throw new ApiError(409, job.error || { detail: `Evaluation ${subject} is ${job.status}.` });
+  renderEvaluation($("#report-body"), job, { level: 2, compact: true });
+  return [`${base}/report.pdf`, {}];
+}
+
+function rows(entries, columns, caption) {
+  const shown = entries.slice(0, ROWS);
+  return [table(caption, columns, shown, { class: "data" }),
+    entries.length > shown.length ? h("p", { class: "muted" }, `… and ${entries.length - shown.length} more.`) : null];
+}
+
+async function portfolioReport() {
+  const base = `/v1/batches/${encodeURIComponent(subject)}/portfolio`;
+  const report = await get(`${base}/report`, query);
+  const { portfolio, batch, ruleset, decisions } = report;
+  const { currency } = portfolio;
+  const canvas = h("canvas", { role: "img" });
+  fill($("#report-body"), 
+    h("p", { class: "proposal-title" }, `${portfolio.chosen.length} of ${batch.done} scored proposals funded within ${portfolio.budget_basis === "given" ? "the given budget" : "each capability area's remaining envelope"}`),
+    h("p", {}, "Spent ", h("strong", {}, money(portfolio.spent, currency)), " of ", h("strong", {}, money(portfolio.budget, currency)),
+      ` · total score ${score(portfolio.total_score)} · ${portfolio.exact ? "optimal (proven)" : `no portfolio scores more than ${score(portfolio.upper_bound)}`}`),
+    h("h2", {}, "Spend against each budget"),
+    h("div", { class: "chart chart-small" }, canvas),
+    h("h2", {}, "Funded"),
+    rows(portfolio.chosen, [
+      ["Proposal", (e) => e.title || `item ${e.index}`],
+      ["Area", (e) => words(e.group)],
+      ["Score", (e) => score(e.overall_score), { numeric: true }],
+      ["Cost", (e) => money(e.cost, currency), { numeric: true }],
+      ["Decision id", (e) => h("span", { class: "mono" }, decisions[String(e.index)] || "—")],
+    ]),
+    h("h2", {}, "Left out, each with its reason"),
+    rows(portfolio.excluded, [
+      ["Proposal", (e) => e.title || `item ${e.index}`],
+      ["Reason", (e) => words(e.reason)],
+      ["Detail", (e) => e.detail || ""],
+    ]),
+    h("h2", {}, "Robustness"),
+    h("p", { class: "notice" }, "Rank acceptability and the portfolio core are not computed by this service yet."),
+    h("h2", {}, "Identity"),
+    h("dl", { class: "identity" },
+      h("div", {}, h("dt", {}, "Batch"), h("dd", { class: "mono" }, `${batch.id} (${batch.total} proposals, ${batch.failed} failed)`)),
+      h("div", {}, h("dt", {}, "Ruleset"), h("dd", { class: "mono" }, ruleset ? `${ruleset.name} ${ruleset.version}` : "—")),
+      h("div", {}, h("dt", {}, "Ruleset hash"), h("dd", { class: "mono" }, ruleset?.hash || "—")),
+      h("div", {}, h("dt", {}, "Finished"), h("dd", { class: "mono" }, batch.finished_at || "—"))));
+  queueMicrotask(() => spendChart(canvas, portfolio.groups, currency));
+  return [`${base}/report.pdf`, query];
+}
+
+async function main() {
+  $("#print").addEventListener("click", () => window.print());
+  if (!(await signedIn())) return;
+  try {
+    const [pdf, pdfQuery] = await (kind === "evaluation" ? evaluationReport() : portfolioReport());
+    $("#pdf").addEventListener("click", () => download(pdf, pdfQuery, "application/pdf"));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    fill($("#report-body"), );
+    showProblem($("#report-errors"), error);
+  }
+}
+
+main();
