@@ -42,8 +42,10 @@ RUN groupadd --system --gid ${UID} policy \
  && chown -R policy:policy /var/lib/policy-eval
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-# The rules are read-only data for the service: owned by root, readable by all.
+# The rules are read-only data for the service: owned by root, readable by all. The examples
+# beside them are what the rule tests and the console's "pick an example" read.
 COPY rules ./rules
+COPY examples ./examples
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -21,10 +21,10 @@ SECURITY_HEADERS = {
 }
 # JSON only: nothing to run, frame or load
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# the console and /docs: scripts, styles, images and requests from this origin only, no inline
-# script or style, no plugin; Swagger UI's style sheet draws its icons as data: images
-PAGE_CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'")
+# pages (the console): scripts, styles, images and requests from this origin only, no inline
+# script or style, no plugin, no framing
+PAGE_CSP = ("default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'")
 
 
 class SweptMemoryStorage(MemoryStorage):

@@ -25,6 +25,7 @@ from service.api import close_app, create_app
 from service.api.hardening import PAGE_CSP
 from service.batch import csvmap
 from service.config import DEFAULT_RULESET, Settings
+from service.console.apidocs import DOCS_CSP
 from service.engine import Engine, coverage, run_test_file
 from tests.keys import API_KEYS, bearer
 
@@ -325,7 +326,9 @@ def test_pages_are_public_and_allow_this_origin_only(client: FlaskClient, path: 
     response = client.get(path)
 
     assert response.status_code == 200 and response.mimetype == "text/html"
-    assert response.headers["Content-Security-Policy"] == PAGE_CSP
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == (DOCS_CSP if path == "/docs" else PAGE_CSP)
+    assert "default-src 'self';" in policy and "http" not in policy
     assert "http://" not in response.text and "https://" not in response.text
 
 

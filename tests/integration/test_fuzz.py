@@ -77,7 +77,7 @@ def _excluded(case: Case, embedded: bool) -> list[CheckFunction]:
         # Authentication is off by design when embedded without keys (the server says so
         # loudly at start); the keyed app below runs this check on every operation.
         found.append(ignored_auth)
-    if (case.method, case.path) == ("POST", "/v1/rulesets"):
+    if (case.method, case.path) in (("POST", "/v1/rulesets"), ("POST", "/v1/rulesets/check")):
         # Any object is schema-valid: JSON Schema cannot state the rule language (known field
         # paths, weights adding up to 1, …). The loader's 422 is documented, and its body is
         # still checked against the document.
@@ -92,12 +92,13 @@ def _excluded(case: Case, embedded: bool) -> list[CheckFunction]:
         # another upload is 422 by design, as the IETF Idempotency-Key draft has it.
         found.append(positive_data_acceptance)
     query = case.query or {}
-    if case.path == "/v1/batches/{batch_id}/results" and query.get("sort") not in (None, OVERALL):
+    if (case.path in ("/v1/batches/{batch_id}/results", "/v1/batches/{batch_id}/rows")
+            and query.get("sort") not in (None, OVERALL)):
         # A batch sorts by the criteria of its ruleset, which the document cannot list: an
         # unknown one is 422 naming `sort`, as an unknown id is 404.
         found.append(positive_data_acceptance)
-    if (case.path == "/v1/batches/{batch_id}/portfolio" and query.get("currency") == "USD"
-            and "budget" not in query):
+    if (case.path.startswith("/v1/batches/{batch_id}/portfolio")
+            and query.get("currency") == "USD" and "budget" not in query):
         # Envelopes are in JPY, so USD needs a budget: a rule between two parameters that
         # OpenAPI 3.0 cannot state (422 naming `currency`).
         found.append(positive_data_acceptance)
@@ -106,7 +107,8 @@ def _excluded(case: Case, embedded: bool) -> list[CheckFunction]:
 
 def _known_ids(app: Flask, headers: dict[str, str]) -> dict[str, str]:
     """Path ids of resources that exist, so cases also reach past the 404s: an evaluation, a
-    finished batch with a failed item, the active version and a problem type."""
+    finished batch with a failed item (and its first, scored, item), the active version and a
+    problem type."""
     client = app.test_client()
     evaluation = client.post("/v1/evaluations", json=TOMAHAWK, headers=headers)
     assert evaluation.status_code in (200, 202), evaluation.text  # 202: a slow first one
@@ -120,7 +122,7 @@ def _known_ids(app: Flask, headers: dict[str, str]) -> dict[str, str]:
         time.sleep(0.05)
     version = client.get("/v1/rulesets/active", headers=headers).json["version"]
     return {"evaluation_id": evaluation.json["id"], "batch_id": batch_id, "version": version,
-            "slug": "invalid-proposal"}
+            "slug": "invalid-proposal", "index": "0"}
 
 
 def _strategies(operation: Any, known: dict[str, str]) -> Iterator[Any]:

@@ -24,7 +24,7 @@ function draw(canvas, config) {
 }
 
 // Criterion scores (0–100) with each criterion's weight in its label.
-export function scoreChart(canvas, criteria) {
+export function scoreChart(canvas, criteria, { legend = true } = {}) {
   canvas.setAttribute("aria-label", `Scores: ${criteria.map((c) => `${c.label} ${c.score} of 100, weight ${Math.round(c.weight * 100)}%`).join("; ")}`);
   return draw(canvas, {
     type: "bar",
@@ -37,13 +37,15 @@ export function scoreChart(canvas, criteria) {
     },
     options: {
       scales: { x: { min: 0, max: 100, ticks: { color: GREY } }, y: { ticks: { color: "rgb(30,30,30)" } } },
-      plugins: { legend: { position: "bottom" } },
+      plugins: { legend: { display: legend, position: "bottom" } },
     },
   });
 }
 
-// Spend against the budget of each group (the whole budget, or each capability area).
+// Spend against the budget of each group (the whole budget, or each capability area); the
+// chart grows with the groups so that every one keeps its label.
 export function spendChart(canvas, groups, currency) {
+  canvas.parentElement.style.height = `${80 + 36 * groups.length}px`;
   canvas.setAttribute("aria-label", `Spend against budget: ${groups.map((g) => `${words(g.name)} ${money(g.spent, currency)} of ${money(g.budget, currency)}`).join("; ")}`);
   return draw(canvas, {
     type: "bar",

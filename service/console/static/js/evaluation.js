@@ -44,7 +44,7 @@ function scores(evaluation, level, compact) {
       ["Weighted", (c) => score(c.weighted_score), { numeric: true }],
     ], evaluation.criteria, { class: "data" }));
   // drawn once in the document: Chart.js measures its container
-  queueMicrotask(() => scoreChart(canvas, evaluation.criteria));
+  queueMicrotask(() => scoreChart(canvas, evaluation.criteria, { legend: !compact }));
   return section;
 }
 
@@ -82,14 +82,15 @@ function whyNot(evaluation, level, compact) {
       h("p", { class: "muted" }, "Evaluate with the why-not option to see the rules that did not fire."));
   }
   const missed = evaluation.not_fired.filter((rule) => rule.points > 0);
-  const shown = compact ? missed.slice(0, 6) : missed;
+  // a report lists the few worth most, as its PDF does; the page lists them all in rule order
+  const shown = compact ? [...missed].sort((a, b) => b.points - a.points).slice(0, 3) : missed;
   return h("section", { class: "why-not" },
     heading(level, "Why not more"),
     h("p", { class: "hint" }, `${missed.length} strengths did not apply; each with the condition that failed.`),
     h("ul", { class: "findings" }, shown.map((rule) => h("li", { class: "finding" },
       h("span", { class: "points" }, points(rule.points)),
       h("span", { class: "rule-id" }, rule.rule_id),
-      h("span", { class: "sentence" }, `${rule.title}. `, rule.sentence || "",
+      h("span", { class: "sentence" }, `${rule.title}. `, compact ? null : rule.sentence || "",
         h("span", { class: "failed" }, rule.failed.map((atom) => atom.text).join(" ")))))),
     missed.length > shown.length ? h("p", { class: "muted" }, `… and ${missed.length - shown.length} more.`) : null);
 }

@@ -37,7 +37,13 @@ async function portfolioReport() {
     h("p", {}, "Spent ", h("strong", {}, money(portfolio.spent, currency)), " of ", h("strong", {}, money(portfolio.budget, currency)),
       ` · total score ${score(portfolio.total_score)} · ${portfolio.exact ? "optimal (proven)" : `no portfolio scores more than ${score(portfolio.upper_bound)}`}`),
     h("h2", {}, "Spend against each budget"),
-    h("div", { class: "chart chart-small" }, canvas),
+    h("div", { class: "chart spend" }, canvas),
+    table(null, [
+      ["For", (g) => (g.name === "all" ? "the whole batch" : words(g.name))],
+      ["Budget", (g) => money(g.budget, currency), { numeric: true }],
+      ["Spent", (g) => money(g.spent, currency), { numeric: true }],
+      ["Funded", (g) => `${g.funded} of ${g.proposals}`, { numeric: true }],
+    ], portfolio.groups, { class: "data" }),
     h("h2", {}, "Funded"),
     rows(portfolio.chosen, [
       ["Proposal", (e) => e.title || `item ${e.index}`],

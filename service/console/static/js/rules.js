@@ -272,7 +272,11 @@ async function publish(event) {
 }
 
 function wirePublishing() {
-  editor.addEventListener("input", () => markLines(new Set()));
+  let pending = 0;  // a paste fires an input event a line: redraw the gutter once a frame
+  editor.addEventListener("input", () => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => markLines(new Set()));
+  });
   editor.addEventListener("scroll", () => { $("#ruleset-gutter").scrollTop = editor.scrollTop; });
   $("#ruleset-file").addEventListener("change", async (event) => {
     const [file] = event.target.files;
