@@ -44,6 +44,7 @@ def banner(url: str, runtime: Runtime) -> str:
         f"  mode     {mode}",
         f"  ruleset  {ruleset.name} {ruleset.version} ({ruleset.content_hash[:19]}…), "
         f"engine {settings.engine}",
+        f"  console  {url}/console",
         f"  docs     {url}/docs   (OpenAPI: {url}/openapi.json)",
         f"  try      curl -X POST {url}/v1/evaluations -H 'Content-Type: application/json' "
         "-d @examples/<proposal>.json",

@@ -2,7 +2,7 @@
 // rows (GET …/rows: sorted and filtered by the API), open one row's evaluation, download the
 // CSV, and build the portfolio within a budget. `/console/batches/ID` opens a batch.
 
-import { ApiError, call, download, get, vocabulary } from "./api.js";
+import { ApiError, call, download, get, openapi, vocabulary } from "./api.js";
 import { spendChart } from "./charts.js";
 import { $, fill, h, hideProblem, say, showProblem, table } from "./dom.js";
 import { renderEvaluation } from "./evaluation.js";
@@ -45,6 +45,11 @@ async function upload(event) {
   }
 }
 
+async function workbookNotice() {
+  const upload = (await openapi()).paths?.["/v1/batches"]?.post?.requestBody?.content || {};
+  if (CONTENT_TYPES.xlsx in upload) say($("#xlsx-hint"), "An Excel workbook (.xlsx) with the same columns works too.");
+}
+
 function wireUpload() {
   $("#upload-form").addEventListener("submit", upload);
   $("#open-form").addEventListener("submit", (event) => {
@@ -62,12 +67,16 @@ function progressText(batch) {
   return parts.join(" · ");
 }
 
+// The bar and its text follow every poll; screen readers hear only a change of status.
 async function follow() {
+  let status = null;
   for (;;) {
     const response = await call("GET", `/v1/batches/${encodeURIComponent(batchId)}`);
     const batch = await response.json();
     $("#batch-progress").value = batch.percent;
     say($("#progress-text"), progressText(batch));
+    if (batch.status !== status) say($("#batch-announce"), progressText(batch));
+    status = batch.status;
     $("#cancel-batch").hidden = !["queued", "running"].includes(batch.status);
     if (!["queued", "running"].includes(batch.status)) return batch;
     await sleep(Number(response.headers.get("Retry-After")) || 1);
@@ -263,6 +272,7 @@ async function main() {
   if (!batchId) wireUpload();
   if (!(await signedIn())) return;
   if (batchId) await showBatch();
+  else await workbookNotice();
 }
 
 main();
