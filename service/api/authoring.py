@@ -81,7 +81,7 @@ def _version(version: str) -> tuple[Ruleset, bool]:
     active = state.active_version()
     name = active if version == ACTIVE else version
     try:
-        return state.registry.ruleset(name), name == active
+        return state.backends.engines.ruleset(name), name == active
     except UnknownVersion:
         raise Problem(404, f"No ruleset version {version!r} is published.") from None
 

@@ -23,7 +23,7 @@ from schemas.browse import BatchItemSchema, RowsPageSchema, RowsQuerySchema
 from service.api.batches import describe
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.batch.store import OVERALL, RECEIVING, BatchStore, store_for
+from service.batch.store import OVERALL, RECEIVING, BatchStore
 from service.registry.store import UnknownVersion
 
 blp = Blueprint("browse", __name__, url_prefix="/v1/batches",
@@ -40,7 +40,7 @@ def _runtime() -> Runtime:
 
 
 def _store() -> BatchStore:
-    return store_for(_runtime().celery.conf)
+    return _runtime().backends.batches
 
 
 def _meta(batch_id: str) -> dict[str, str]:
@@ -53,7 +53,7 @@ def _meta(batch_id: str) -> dict[str, str]:
 def _ruleset(meta: Mapping[str, str]) -> dict[str, str] | None:
     version = meta.get("ruleset_version")
     try:
-        return _runtime().registry.ruleset(version).identity if version else None
+        return _runtime().backends.engines.ruleset(version).identity if version else None
     except UnknownVersion:
         return None
 

@@ -22,7 +22,7 @@ from service.api import jobs
 from service.api.batches import describe
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.batch.store import RECEIVING, store_for
+from service.batch.store import RECEIVING
 from service.registry.store import UnknownVersion
 from service.reports import evaluation_pdf, portfolio_pdf
 
@@ -69,7 +69,7 @@ def portfolio_report(batch_id: str) -> dict[str, Any]:
     # that view answers with a Response of the portfolio; a problem it raises propagates
     view = current_app.view_functions["batches.BatchPortfolio"]
     portfolio = cast(Response, view(batch_id=batch_id)).get_json()
-    store = store_for(_runtime().celery.conf)
+    store = _runtime().backends.batches
     meta = store.meta(batch_id)
     if meta is None or meta["state"] == RECEIVING:  # expired since: a moment ago it was there
         raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired.")
@@ -77,7 +77,7 @@ def portfolio_report(batch_id: str) -> dict[str, Any]:
     decisions = {str(s["index"]): s["decision_id"]
                  for s in store.summaries(batch_id, indexes) if s is not None}
     try:
-        ruleset = _runtime().registry.ruleset(meta["ruleset_version"]).identity
+        ruleset = _runtime().backends.engines.ruleset(meta["ruleset_version"]).identity
     except (KeyError, UnknownVersion):
         ruleset = None
     return {"batch": describe(batch_id, meta), "ruleset": ruleset, "portfolio": portfolio,

@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, render_template, url_for
 
-from service.api.hardening import PAGE_CSP
+from service.console import policy
 
 blp = Blueprint("apidocs", __name__, template_folder="templates")
-# Swagger UI's style sheet draws its icons as data: images; nothing else is allowed beyond
-# the console's policy
-DOCS_CSP = PAGE_CSP.replace("default-src 'self';", "default-src 'self'; img-src 'self' data:;")
 
 
 @blp.get("/docs")
 def swagger_ui() -> Response:
-    page = make_response(render_template("apidocs/swagger.html",
-                                         spec_url=url_for("api-docs.openapi_json")))
-    page.headers["Content-Security-Policy"] = DOCS_CSP
-    return page
+    page = render_template("apidocs/swagger.html", spec_url=url_for("api-docs.openapi_json"))
+    return policy.apply(make_response(page), policy.DOCS_CSP)

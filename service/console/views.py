@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from service.console import policy
+
 blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                 static_folder="static")
+blp.after_request(policy.apply)  # its pages and its static files
 
 # (endpoint, label) of the navigation, in its order
 NAVIGATION = (("console.evaluate", "Evaluate"), ("console.compare", "Compare"),

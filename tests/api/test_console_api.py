@@ -22,10 +22,9 @@ from flask.testing import FlaskClient
 
 from schemas.vocabulary import CAPABILITY_AREAS, DATALINKS
 from service.api import close_app, create_app
-from service.api.hardening import PAGE_CSP
 from service.batch import csvmap
 from service.config import DEFAULT_RULESET, Settings
-from service.console.apidocs import DOCS_CSP
+from service.console.policy import DOCS_CSP, PAGE_CSP
 from service.engine import Engine, coverage, run_test_file
 from tests.keys import API_KEYS, bearer
 
@@ -339,4 +338,6 @@ def test_docs_start_swagger_ui_on_the_document_from_local_files(client: FlaskCli
     for asset in ("vendor/swagger-ui-dist/swagger-ui-bundle.js",
                   "vendor/swagger-ui-dist/swagger-ui.css", "js/swagger-init.js"):
         assert f"/console/static/{asset}" in page
-        assert client.get(f"/console/static/{asset}").status_code == 200
+        served = client.get(f"/console/static/{asset}")
+        assert served.status_code == 200
+        assert served.headers["Content-Security-Policy"] == PAGE_CSP

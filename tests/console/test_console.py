@@ -28,6 +28,8 @@ from tests.integration.servers import ThreadedServer
 
 from .conftest import Watch, screenshot
 
+pytestmark = pytest.mark.console
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 PROPOSALS = [json.loads(path.read_text()) for path in EXAMPLES]

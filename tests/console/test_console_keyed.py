@@ -19,6 +19,8 @@ from tests.keys import API_KEYS, KEYS, bearer
 
 from .conftest import Watch
 
+pytestmark = pytest.mark.console
+
 TOMAHAWK = Path(__file__).resolve().parents[2] / "examples" / "tomahawk-2023.json"
 
 

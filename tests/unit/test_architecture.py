@@ -129,6 +129,13 @@ def test_the_api_reaches_the_workers_through_one_module() -> None:
     assert _importers("service.api", "service.worker") == {"service.api.workers"}
 
 
+def test_the_console_is_a_client_of_the_api_not_part_of_it() -> None:
+    """Its pages get every figure from /v1 in the browser; nothing of ours but itself."""
+    reached = {t for m, targets in GRAPH.items() if m.startswith("service.console")
+               for t in targets}
+    assert {t for t in reached if not t.startswith("service.console")} == set()
+
+
 def test_the_folder_map_names_every_package() -> None:
     table = ARCHITECTURE.read_text(encoding="utf-8").split("## The folder map", 1)[1]
     mapped = set(re.findall(r"^\| `([^`]+?)/?` \|", table, flags=re.MULTILINE))
