@@ -1,10 +1,11 @@
 """A batch as a table an analyst narrows: ranked rows (the stored summaries, no evaluations)
 filtered by rating, recommendation, capability area or text, and one item's evaluation.
 
-``GET /v1/batches/{id}/results`` pages through full evaluations (~12 KB each); a table of
-10,000 proposals needs ~200 bytes a row, and filters need every row's summary, which the store
-keeps for ranking and the portfolio anyway. Rows keep their rank among all scored items, so a
-filtered row still says where it stands.
+``GET /v1/batches/{id}/results`` pages through full evaluations (~13 KB a row); a row here is
+~420 bytes, and filters read every row's summary, which the store keeps for ranking and the
+portfolio anyway (filtering 10,000 rows took 20-40 ms embedded, measured with synthetic
+proposals). Rows keep their rank among all scored items, so a filtered row still says where it
+stands.
 """
 
 from __future__ import annotations

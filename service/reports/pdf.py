@@ -4,6 +4,7 @@ each envelope, funded and excluded proposals, identity), each on one A4 page.
 A page holds what it can: a layout is drawn at the most generous density first and at tighter
 ones (smaller type, fewer why-not lines and rows) until it fits, and long lists end with how
 many were left out. The console shows everything; the page is for the file and the signature.
+A report takes ~90 ms (F-35's, the longest example; ~40 ms of it reads the two fonts).
 """
 
 from __future__ import annotations
