@@ -7,6 +7,7 @@ from functools import reduce
 from itertools import pairwise
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +45,7 @@ def test_each_proposal_takes_some_rank_in_every_sample(
     assert np.all(total.ranks.sum(axis=1) == 300)
     assert np.allclose(found.shares.sum(axis=1), 1.0)  # these batches are under 100 ranks
     assert np.allclose(found.shares.sum(axis=0), 1.0)
-    assert sum(p.first for p in found.proposals) == 1.0
+    assert sum(p.first for p in found.proposals) == pytest.approx(1.0)  # shares are floats
     for p in found.proposals:
         assert 1 <= p.rank_low <= p.rank_high <= proposals.size
         assert 1 <= p.expected_rank <= proposals.size
