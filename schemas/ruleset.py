@@ -3,6 +3,7 @@ activation and the impact of a version on proposals."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -12,6 +13,12 @@ from schemas.proposal import ProposalSchema
 from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
 MAX_IMPACT_PROPOSALS = 5000
+# A ruleset version is a path segment of /v1/rulesets/{version}, a label of the metrics and a
+# field of every result: letters, digits, '.', '-' and '+' (a semantic version such as
+# 2026.1.0 or 2.0.0-rc.1+build.5 fits), starting with a letter or a digit, at most 64.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+VERSION_RULE = ("letters, digits, '.', '-' and '+', starting with a letter or a digit, at most "
+                "64 characters (a semantic version such as 2026.1.0 is recommended)")
 
 
 

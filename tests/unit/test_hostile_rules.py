@@ -169,3 +169,63 @@ def test_the_guide_states_the_limits_the_loader_enforces() -> None:
                    f"at most {MAX_RULES:,} rules", f"at most {MAX_BYTES:,} bytes",
                    f"{MAX_VALUES:,} values", f"format is at most {MAX_FORMAT_WIDTH}"):
         assert stated in limits, stated
+
+
+# --- names and text: what a rule file's one-line texts and its version may hold -------------
+
+def _with_version(version: str) -> str:
+    return with_rules(rule()).replace('version: "1.0.0"', f"version: {version}", 1)
+
+
+HOSTILE_VERSIONS = ["a/b", "..", "../../../etc/passwd", "<script>alert(1)</script>",
+                    "v" * 65, "x\\r\\nSet-Cookie: a=1", "1.0\\0", "1.0\\u202e", "1.0 beta",
+                    "-1.0", "%2e%2e"]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS)
+def test_a_version_that_is_not_a_version_is_refused(version: str) -> None:
+    problems, _ = refused(_with_version(f'"{version}"'))
+    assert any("is not a version" in p.message or "'version': Contains" in p.message
+               for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("version", ["2026.1.0", "1", "2.0.0-rc.1+build.5", "v" * 64, "A-1"])
+def test_a_version_of_letters_digits_dots_dashes_and_pluses_loads(version: str) -> None:
+    assert parse_ruleset(_with_version(f'"{version}"'), "ok.yaml", MINI.parent).version == version
+
+
+# (where, text): each refused with the proposal checks' own words
+HOSTILE_RULE_TEXT = [
+    ("title", "\\0title", "Contains U+0000, a control or bidirectional-override character"),
+    ("title", "\\etitle", "Contains U+001B, a control or bidirectional-override character"),
+    ("title", "tit\\u202ele", "Contains U+202E, a control or bidirectional-override character"),
+    ("title", "two\\nlines", "Contains U+000A, a line break"),
+    ("title", "zero\\u200bwidth", "Contains U+200B, an invisible character"),
+    ("because", "{system.name:\\0<40}", "Contains U+0000, a control"),
+    ("because", "first line\\u2028second", "Contains U+2028, a line break"),
+    ("because", "mark\\u200fed", "Contains U+200F, an invisible character"),
+    ("otherwise", "soft\\u00adhyphen", "Contains U+00AD, an invisible character"),
+]
+
+
+@pytest.mark.parametrize(("key", "text", "message"), HOSTILE_RULE_TEXT,
+                         ids=[f"{k} {m.split(',')[0]}" for k, _, m in HOSTILE_RULE_TEXT])
+def test_rule_text_refuses_control_line_break_bidi_and_invisible_characters(
+        key: str, text: str, message: str) -> None:
+    body = (f'  - {{id: R1, criterion: interoperability, title: "{text if key == "title" else "t"}"'
+            f', when: {ATOM}, points: 1, because: "{text if key == "because" else "x"}"'
+            + (f', otherwise: "{text}"' if key == "otherwise" else "") + "}\n")
+    problems, _ = refused(with_rules(body))
+    found = [p for p in problems if message in p.message]
+    assert found and found[0].message.startswith(f"{key!r}: "), [str(p) for p in problems]
+    assert found[0].rule_id == "R1" and found[0].line > 1
+
+
+def test_a_criterion_label_is_one_line_and_a_rationale_may_span_lines() -> None:
+    text = with_rules(rule()).replace(
+        "    rationale: Half the decision, to make arithmetic easy to check.",
+        '    label: "Inter\\noperability"\n    rationale: "Half the decision,\\nto check."', 1)
+    problems, _ = refused(text)
+    assert [p.message for p in problems] == [
+        "'label': Contains U+000A, a line break; single-line text fields (ids, titles, names) "
+        "refuse them."]
