@@ -96,8 +96,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Keep the engine's key order (decision first, explanation after) and real characters.
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    auth.install(app, settings)  # before the limiter: it counts per authenticated key
-    hardening.install(app, settings)
+    limiter = hardening.limiter(settings)
+    auth.install(app, settings, limiter)  # before the limiter: it counts per authenticated key
+    hardening.install(app, settings, limiter)
     app.extensions["policy_eval"] = Runtime.start(settings)
     batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
