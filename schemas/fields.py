@@ -201,6 +201,16 @@ class CountryCode(StrictString):
         return code
 
 
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` over the whole value: ``re.match`` lets a pattern ending in ``$``
+    accept a trailing newline. The OpenAPI document shows the pattern, as for ``Regexp``."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def exactly_one_of(*names: str) -> dict[str, Any]:
     """The JSON Schema of an object that has exactly one of the properties ``names``: set as a
     schema's ``OPENAPI_EXTRA`` beside the ``validates_schema`` that enforces it, so the

@@ -13,6 +13,7 @@ from flask_smorest.utils import prepare_response
 
 from schemas.errors import ProblemSchema
 from service.api import (
+    analyses,
     auth,
     batches,
     decisions,
@@ -24,6 +25,7 @@ from service.api import (
     problems,
     rulesets,
 )
+from service.api.bodies import BoundedRequest
 from service.api.jsonprovider import OrjsonProvider
 from service.api.runtime import Runtime
 from service.config import Settings
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = BoundedRequest  # a body over the limit is refused, never cut short
     app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="Procurement policy evaluation",
@@ -103,8 +106,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [openapi.ContractPlugin()]})
-    for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,
-                      problems.blp, metrics.blp):
+    for blueprint in (evaluations.blp, batches.blp, rulesets.blp, analyses.blp, decisions.blp,
+                      health.blp, problems.blp, metrics.blp):
         api.register_blueprint(blueprint)
     return app
 

@@ -42,10 +42,10 @@ class Caller:
     name: str
     role: str
 
-    @property
-    def sees_all(self) -> bool:
-        """Whether this caller reads every caller's evaluations, batches and jobs."""
-        return self.role == ROLES[-1]
+    def may_see(self, owner: str | None) -> bool:
+        """Whether this caller may see what ``owner`` created: its own, or anyone's for an
+        admin. Whatever it may not see is answered as if it did not exist (404)."""
+        return self.role == ROLES[-1] or owner == self.name
 
 
 ANONYMOUS = Caller("anonymous", "admin")  # authentication off: the embedded dev default

@@ -23,6 +23,7 @@ from schemas.proposal import ProposalSchema
 from service.api import jobs
 from service.api.problems import Problem, invalid_json
 from service.api.runtime import Runtime
+from service.observability.http import readiness
 
 blp = Blueprint(
     "evaluations", __name__, url_prefix="/v1/evaluations",
@@ -75,6 +76,22 @@ def _require_json_object() -> None:
         raise invalid_json(error) from None
 
 
+def _require_a_worker() -> None:
+    """A synchronous evaluation needs a worker now: with none ready, waiting out SYNC_TIMEOUT
+    could only end in a 202 for work that may not start for a long time. So it is refused at
+    once, and nothing is queued: the client retries (or asks `respond-async`, which queues
+    for whenever a worker comes). Readiness checks at most once a second (``/readyz``'s
+    check, shared); Redis itself unreachable is left to the broker's own 503."""
+    report = readiness(current_app).check()
+    checks = {check.name: check for check in report.checks}
+    redis_ok, workers = checks.get("redis"), checks.get("workers")
+    if redis_ok is not None and redis_ok.ok and workers is not None and not workers.ok:
+        raise Problem(503, f"No worker is ready to evaluate ({workers.detail}); nothing was "
+                           "queued. Retry later, or send `Prefer: respond-async` to queue it "
+                           "for when a worker starts.", slug="not-ready",
+                      headers={"Retry-After": "5"}, checks=report.as_list())
+
+
 def _location(evaluation_id: str) -> str:
     return url_for("evaluations.EvaluationById", evaluation_id=evaluation_id)
 
@@ -108,6 +125,8 @@ class Evaluations(MethodView):
 
         Answers 200 with the evaluation when a worker finishes within the wait (at most the
         server's `SYNC_TIMEOUT`, less with `Prefer: wait=N`), else 202 with `Location`.
+        With no worker ready, a request that would wait is refused at once (503
+        `/problems/not-ready`, nothing queued); `Prefer: respond-async` is queued anyway.
         """
         state = runtime()
         respond_async, preferred_wait = preferences(request.headers.get("Prefer"))
@@ -115,6 +134,8 @@ class Evaluations(MethodView):
         limit = state.settings.sync_timeout
         wait = 0.0 if respond_async else min(limit, preferred_wait if preferred_wait is not None
                                              else limit)
+        if wait > 0 and not state.settings.embedded:
+            _require_a_worker()
         # The worker gets the document as the client sent it and validates it again, exactly
         # as `policy-eval evaluate` does with a file: one input, one result.
         job = jobs.submit(state, g.proposal_json, explain, waiting=wait > 0)

@@ -149,7 +149,7 @@ def _from_http_exception(error: HTTPException) -> Problem:
     if status == 400 and isinstance(messages, dict) and "json" in messages:
         return invalid_json(getattr(error, "exc", None))
     if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length
         return Problem(413, f"The request body is larger than the limit of {limit} bytes.",
                        errors=[{"field": ROOT, "message": f"Larger than {limit} bytes.",
                                 "location": "body"}], headers=headers)

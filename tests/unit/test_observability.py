@@ -237,17 +237,19 @@ def test_readyz_embedded_is_the_worker_thread(embedded: Flask) -> None:
 # --- batch progress -----------------------------------------------------------------------------
 
 
-def test_batch_progress_comes_from_the_registered_source() -> None:
-    metrics.set_batch_progress_source(lambda: [metrics.BatchProgress("b1", total=10, done=4,
-                                                                      failed=1)])
+def test_batch_progress_comes_from_the_registered_source_summed_without_ids() -> None:
+    metrics.set_batch_progress_source(lambda: [
+        metrics.BatchProgress(total=10, done=4, failed=1),
+        metrics.BatchProgress(total=5, done=5, failed=0)])
     try:
         families = {f.name: f for f in metrics.BatchProgressCollector().collect()}
     finally:
         metrics.set_batch_progress_source(None)
-    assert [s.value for s in families["policy_eval_batches_in_progress"].samples] == [1]
-    items = {s.labels["state"]: s.value
-             for s in families["policy_eval_batch_progress_items"].samples}
-    assert items == {"total": 10, "done": 4, "failed": 1, "pending": 6}
+    assert [s.value for s in families["policy_eval_batches_in_progress"].samples] == [2]
+    samples = families["policy_eval_batch_progress_items"].samples
+    assert {s.labels["state"]: s.value for s in samples} == {
+        "total": 15, "done": 9, "failed": 1, "pending": 6}
+    assert all(set(s.labels) == {"state"} for s in samples)
 
 
 def test_a_failing_batch_source_does_not_fail_the_scrape() -> None:
