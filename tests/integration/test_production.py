@@ -39,7 +39,8 @@ def secured(logs: Path) -> Iterator[str]:
     redis_url = flushed_redis(PRODUCTION_DB)
     # the workers write the decision log: the mask is theirs to apply
     worker = celery_worker(redis_url, logs, name="production-worker",
-                           DECISION_LOG_MASK="system.prime_contractor,title")
+                           DECISION_LOG_MASK="system.prime_contractor,title",
+                           DECISION_LOG_KEY="a-test-secret-of-32-characters-or-more")
     api, url = gunicorn_api(redis_url, logs, RATE_LIMIT="100000/minute")
     yield url
     api.stop()
