@@ -16,7 +16,9 @@ Every copy of what a masked field holds is replaced by ``***``:
   whole proposal, so anyone could confirm a guess of the masked values against them. With a
   mask they are keyed, HMAC-SHA256 under ``DECISION_LOG_KEY``: equal inputs still have equal
   hashes in the log, but they differ from the ones the API returned (match an entry to an
-  answer by ``evaluation_id``).
+  answer by ``evaluation_id``);
+- the worker's log line for each evaluation, which names the proposal id and these hashes
+  (``Mask.identifiers``).
 
 It does not cover what does not come from the masked fields: rule ids, titles and points,
 scores, the rating and recommendation, the ruleset, the caller, the time, and fields not named.
@@ -103,6 +105,18 @@ class Mask:
         """``digest`` (a hash of the proposal) keyed with HMAC-SHA256, hex."""
         return hmac.new(self.key, digest.encode(), hashlib.sha256).hexdigest()
 
+    def identifiers(self, evaluation: dict[str, Any]) -> dict[str, Any]:
+        """The proposal id, input hash and decision id of ``evaluation`` as logs may show
+        them: as the decision log keeps them (masked, keyed) when there is a mask."""
+        found = {name: evaluation.get(name) for name in ("proposal_id", "input_hash",
+                                                         "decision_id")}
+        if not self.paths:
+            return found
+        return {"proposal_id": MASK if self.hides("id") and found["proposal_id"] else
+                found["proposal_id"],
+                "input_hash": f"hmac-sha256:{self.keyed(str(found['input_hash']))}",
+                "decision_id": "dec_" + self.keyed(str(found["decision_id"]))[:32]}
+
 
 def masked(proposal: dict[str, Any], paths: Iterable[str]) -> dict[str, Any]:
     """A copy of ``proposal`` with each dotted path that is present replaced by ``***``: some
@@ -156,12 +170,9 @@ def masked_result(evaluation: dict[str, Any], mask: Mask, ruleset: Ruleset | Non
                   ) -> dict[str, Any]:
     """A copy of ``evaluation`` without what it reveals of the masked fields (see above)."""
     reads = _sentence_fields(ruleset) if ruleset is not None else None
-    result = {**evaluation, "input_hash": f"hmac-sha256:{mask.keyed(evaluation['input_hash'])}",
-              "decision_id": "dec_" + mask.keyed(evaluation["decision_id"])[:32]}
+    result = {**evaluation, **mask.identifiers(evaluation)}
     if mask.hides("title"):
         result["title"] = result["summary"] = MASK
-    if mask.hides("id") and result.get("proposal_id") is not None:
-        result["proposal_id"] = MASK
     result["derived"] = {name: MASK if mask.hides(DERIVED + name) else value
                          for name, value in evaluation["derived"].items()}
     result["criteria"] = [
