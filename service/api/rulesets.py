@@ -99,8 +99,9 @@ def _parse_body(source: str) -> Ruleset:
     try:
         text = request.get_data().decode("utf-8")
     except RequestEntityTooLarge:
-        raise Problem(413, f"The ruleset is larger than {MAX_RULESET_BYTES:,} bytes, the most "
-                           "a rule file may hold. Nothing was published.",
+        raise Problem(413, f"The ruleset is larger than {MAX_RULESET_BYTES:,} bytes: a rule "
+                           f"file is at most {MAX_RULESET_BYTES:,} bytes. Nothing was "
+                           "published.",
                       errors=[{"field": ROOT, "location": "body",
                                "message": f"Larger than {MAX_RULESET_BYTES:,} bytes."}]) from None
     except UnicodeDecodeError:
