@@ -92,7 +92,9 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "type": "http", "scheme": "bearer",
                 "description": "An API key: `Authorization: Bearer <key>`. Roles: evaluator "
                                "(evaluations, batches), analyst (also publish rulesets, "
-                               "impact), admin (also activate rulesets, the decision log)."}}},
+                               "impact jobs), admin (also activate rulesets, the decision "
+                               "log). Each caller sees only the evaluations, batches and jobs "
+                               "it created (an admin sees all): another's id is 404."}}},
         },
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )

@@ -17,11 +17,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.core import is_json
 
-from schemas.errors import ROOT
+from schemas.errors import ROOT, ProblemSchema
 from schemas.evaluation import EvaluateQuerySchema, EvaluationJobSchema, PreferHeaderSchema
 from schemas.proposal import ProposalSchema
 from service.api import jobs
-from service.api.problems import Problem, invalid_json
+from service.api.problems import MEDIA_TYPE, Problem, invalid_json
 from service.api.runtime import Runtime
 from service.observability.http import readiness
 
@@ -118,7 +118,13 @@ class Evaluations(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(500, response="INTERNAL_SERVER_ERROR")
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @blp.alt_response(503, schema=ProblemSchema, content_type=MEDIA_TYPE, headers={
+        "Retry-After": _ACCEPTED_HEADERS["Retry-After"]},
+        description="Nothing was queued: Redis cannot be reached (`/problems/broker-"
+                    "unavailable`), or, for a request that would wait, no worker is ready "
+                    "(`/problems/not-ready`, with the readiness `checks`). Retry after "
+                    "`Retry-After`, or send `Prefer: respond-async` to queue it for when a "
+                    "worker starts.")
     def post(self, query: dict[str, Any], _headers: dict[str, Any],
              _proposal: dict[str, Any]) -> Any:
         """Evaluate a proposal.

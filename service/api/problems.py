@@ -60,7 +60,9 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Not ready",
         "This API cannot get an evaluation done right now: Redis does not answer, or no worker "
         "answered a ping (embedded: the in-process worker stopped). `checks` says which. "
-        "Liveness (`/healthz`) is unaffected: restarting the API would not help.",
+        "Liveness (`/healthz`) is unaffected: restarting the API would not help. A "
+        "synchronous `POST /v1/evaluations` meets it too when no worker is ready: nothing was "
+        "queued; retry, or send `Prefer: respond-async` to queue it for when one starts.",
     ),
     "evaluation-failed": (
         "Evaluation failed",
