@@ -473,16 +473,16 @@ class BatchPortfolio(MethodView):
         for what remains of its Defense Buildup Program envelope.
         """
         meta = _meta(batch_id)
-        if meta["state"] == ACTIVE:
-            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
-                               "the batch until it is done (or cancel it).",
-                          slug="batch-not-finished", headers={"Retry-After": "1"})
         budget = query.get("budget")
-        if budget is None and query["currency"] != "JPY":
+        if budget is None and query["currency"] != "JPY":  # whatever state the batch is in
             raise Problem(422, "Envelopes are in JPY: give a budget to use USD.",
                           slug="invalid-parameter",
                           errors=[{"field": "currency", "location": "query",
                                    "message": "USD needs a budget."}])
+        if meta["state"] == ACTIVE:
+            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
+                               "the batch until it is done (or cancel it).",
+                          slug="batch-not-finished", headers={"Retry-After": "1"})
         store = _store()
         failures = [f for page in _failure_pages(store, batch_id) for f in page]
         body = portfolio.build(store.all_summaries(batch_id), failures, budget,

@@ -96,6 +96,19 @@ def test_text_lines_put_the_ids_before_a_traceback() -> None:
     assert "Traceback" in text and "ValueError: boom" in text
 
 
+@pytest.mark.parametrize("forged", ["id\n2026-11-30T00:00:00.000+00:00 INFO [1] auth: ok",
+                                    "id\r\nX", "id\u2028X", "id\x1b[2Jcleared", "id\u202eX"])
+def test_a_text_line_stays_one_line_whatever_a_client_sent(forged: str) -> None:
+    """An id or a path with a line break used to start a forged line of its own."""
+    token = logs.request_id.set(forged)
+    try:
+        text = formatted("text", record(f"GET /v1/evaluations/{forged} 404"))
+    finally:
+        logs.request_id.reset(token)
+    assert len(text.splitlines()) == 1 and "\x1b" not in text and "\u202e" not in text
+    assert text.count("\\") >= 2  # each shown as its escape, in the message and the id
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     ({}, ("json", logging.INFO)),
     ({"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug"}, ("text", logging.DEBUG)),
