@@ -14,7 +14,7 @@ from flask import Flask
 
 from service.api import close_app, create_app, permissions
 from service.config import Settings
-from tests.keys import API_KEYS, bearer
+from tests.keys import API_KEYS, OTHER_EVALUATOR, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"
@@ -124,6 +124,19 @@ def test_requests_without_a_valid_key_are_limited_per_address(keyed: Flask) -> N
     ok = client.get("/v1/rulesets", environ_base=here, headers=bearer("evaluator"))
     assert ok.status_code == 200
     assert client.get("/healthz", environ_base=here).status_code == 200  # public: not counted
+
+
+def test_retry_after_on_a_202_is_the_polling_hint_the_limiter_keeps_to_its_own(
+        keyed: Flask) -> None:
+    """It used to be the limiter's window reset (49, 45, 41…), not when to poll."""
+    from tests.integration.proposals import TOMAHAWK
+
+    response = keyed.test_client().post("/v1/evaluations", json=TOMAHAWK, headers={
+        "Prefer": "respond-async", **bearer(OTHER_EVALUATOR)})
+    assert response.status_code == 202
+    assert response.headers["Retry-After"] == "1"
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+            "X-RateLimit-Retry-After"} <= set(response.headers.keys())
 
 
 def test_the_openapi_document_states_the_table(keyed: Flask) -> None:
