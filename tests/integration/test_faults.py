@@ -29,7 +29,7 @@ from service.batch.memory_store import MemoryBatchStore
 from service.batch.processing import MAX_CRASHES, process_chunk
 from service.config import ConfigError, Settings
 from service.engine import Engine
-from service.worker.app import celery_config
+from service.worker.app import BATCH_QUEUE, celery_config
 from tests.keys import bearer
 
 from .checks import PROBLEM, poll, problem
@@ -79,9 +79,10 @@ def start_worker(redis_server: RedisServer, logs: Path
     those still running are stopped after the test."""
     started: list[LoggedProcess] = []
 
-    def start(name: str, module: str = "celery", **env: str) -> LoggedProcess:
+    def start(name: str, module: str = "celery", queues: str | None = None,
+              **env: str) -> LoggedProcess:
         started.append(celery_worker(redis_server.url, logs, name=name, module=module,
-                                     **(ENV | env)))
+                                     queues=queues, **(ENV | env)))
         return started[-1]
 
     yield start
@@ -238,9 +239,12 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
           f"{final['done']} done, {final['failed']} failed")  # figures for the README
 
 
-def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(api: str) -> None:
-    """No worker runs here: the request waits out its 6 s, longer than redis-py's default
-    socket timeout (5 s), and must then answer 202, not mistake the quiet for an outage."""
+def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(
+        api: str, start_worker: Callable[..., LoggedProcess]) -> None:
+    """A worker answers pings (so the API is ready) but takes only batch chunks: the request
+    waits out its 6 s, longer than redis-py's default socket timeout (5 s), and must then
+    answer 202, not mistake the quiet for an outage."""
+    start_worker("faults-batches-only-worker", queues=BATCH_QUEUE)
     started = time.monotonic()
     response = requests.post(f"{api}/v1/evaluations", json=TOMAHAWK, timeout=30,
                              headers={"Prefer": "wait=6", **AUTH})
