@@ -222,7 +222,10 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert {code for _, code, *_ in traffic.answers} <= {200, 202, 503}, traffic.answers
     outage = [a for a in traffic.answers if a[1] == 503]
     assert outage, "no request saw Redis down"
-    assert all(kind.startswith(PROBLEM) and slug == "/problems/broker-unavailable"
+    # Redis away: broker-unavailable; back, but no worker reconnected yet to answer the
+    # readiness ping: not-ready (a synchronous evaluation is refused at once, nothing queued)
+    assert all(kind.startswith(PROBLEM) and slug in ("/problems/broker-unavailable",
+                                                     "/problems/not-ready")
                for _, _, kind, slug, _ in outage), outage
     assert all(down - 1 <= at <= up + 5 for at, *_ in outage), (down, up, outage)
     assert max(took for *_, took in traffic.answers) < SYNC_TIMEOUT + 5
@@ -234,8 +237,10 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert all(line["errors"] for line in lines if line["status"] != "done")
     assert final["failed"] == 0, [line for line in lines if line["status"] != "done"][:3]
     recovered = min(at for at, code, *_ in traffic.answers if at > up and code == 200) - up
+    not_ready = sum(slug == "/problems/not-ready" for *_, slug, _ in outage)
     print(f"Redis down {up - down:.1f} s: {len(traffic.answers)} answers, {len(outage)} of "
-          f"them 503, first evaluation {recovered:.1f} s after Redis was back; batch "
+          f"them 503 ({not_ready} not-ready), first evaluation {recovered:.1f} s after Redis "
+          "was back; batch "
           f"{final['done']} done, {final['failed']} failed")  # figures for the README
 
 

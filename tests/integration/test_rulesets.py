@@ -152,7 +152,8 @@ def impact_job(url: str, body: dict[str, Any], role: str = "analyst") -> dict[st
                         timeout=30)
     assert started.status_code == 202, started.text
     assert started.headers["Location"] == f"/v1/jobs/{started.json()['id']}"
-    assert started.json()["kind"] == "impact" and started.json()["status"] == "queued"
+    assert started.json()["kind"] == "impact"
+    assert started.json()["status"] in ("queued", "running", "done")  # a worker may be quick
     finished = poll(urljoin(url, started.headers["Location"]), timeout=60)
     assert finished.status_code == 200, finished.text
     job: dict[str, Any] = finished.json()
