@@ -77,6 +77,7 @@ def owned(stack: str) -> Owned:
     batch = SEEN.call(stack, "POST", "/v1/batches", A, json=upload,
                       headers={"Idempotency-Key": key})
     assert batch.status_code == 202, batch.text
+    assert batch.headers["Retry-After"] == "1"  # when to poll, not the limiter's window
     assert _until_done(stack, batch.headers["Location"], A)["status"] == "done"
     analysts_batch = SEEN.call(stack, "POST", "/v1/batches", "analyst", json=upload)
     _until_done(stack, analysts_batch.headers["Location"], "analyst")
