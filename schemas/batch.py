@@ -7,8 +7,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import FieldErrorSchema
-from schemas.evaluation import EvaluationSchema
-from schemas.fields import Verbatim, one_of
+from schemas.evaluation import EvaluationSchema, timestamp
+from schemas.fields import FullMatch, Verbatim, one_of
 from schemas.vocabulary import EXPLAIN_LEVELS
 
 BATCH_STATUSES = ("queued", "running", "done", "cancelled")
@@ -17,6 +17,8 @@ EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_co
 DOWNLOAD_FORMATS = ("json", "jsonl", "csv")
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10**9
+# what a ranking key may be: it names the download (Content-Disposition), so no other text
+SORT_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 
 
@@ -50,8 +52,10 @@ class PageQuerySchema(Schema):
 class ResultsQuerySchema(PageQuerySchema):
     sort = fields.String(
         load_default="overall_score",
-        metadata={"description": "`overall_score` or a criterion name (e.g. `budget_fit`); "
-                                 "ties keep upload order."})
+        validate=FullMatch(SORT_PATTERN, error="Must be `overall_score` or a criterion "
+                                                     "name: letters, digits and `_`."),
+        metadata={"description": "`overall_score` or a criterion name of the batch's ruleset "
+                                 "(e.g. `budget_fit`); ties keep upload order."})
     order = one_of(("desc", "asc"), load_default="desc",
                   metadata={"description": "`desc`: best first. `asc` is its exact reverse."})
     format = one_of(DOWNLOAD_FORMATS, load_default="json",
@@ -98,10 +102,10 @@ class BatchSchema(Schema):
     eta_seconds = fields.Float(allow_none=True,
                                metadata={"description": "At the rate so far; null before the "
                                                         "first chunk and once finished."})
-    submitted_at = fields.String(required=True)
-    started_at = fields.String(allow_none=True)
-    finished_at = fields.String(allow_none=True)
-    cancelled_at = fields.String(allow_none=True)
+    submitted_at = timestamp(required=True)
+    started_at = timestamp(allow_none=True)
+    finished_at = timestamp(allow_none=True)
+    cancelled_at = timestamp(allow_none=True)
     expires_in_seconds = fields.Integer(allow_none=True,
                                         metadata={"description": "Results are kept "
                                                                  "`BATCH_RESULT_TTL` seconds "

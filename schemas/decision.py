@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from schemas.evaluation import EvaluationSchema
+from schemas.evaluation import EvaluationSchema, timestamp
 from schemas.fields import Verbatim
 from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
@@ -15,9 +15,10 @@ class DecisionQuerySchema(Schema):
 
     since = fields.AwareDateTime(metadata={"description": "ISO 8601 with a time zone."})
     until = fields.AwareDateTime()
-    ruleset_version = fields.String()
+    ruleset_version = fields.String(validate=validate.Length(max=64))
     rating = fields.String(validate=validate.OneOf(RATINGS))
-    caller = fields.String(metadata={"description": "The API key name that asked."})
+    caller = fields.String(validate=validate.Length(max=200),
+                           metadata={"description": "The API key name that asked."})
     # a Redis stream id: two unsigned 64-bit numbers (19 digits always fit)
     cursor = fields.String(validate=validate.Regexp(r"^\d{1,19}-\d{1,19}$"),
                            metadata={"description": "`next_cursor` of the previous page."})
@@ -29,7 +30,7 @@ class DecisionSchema(Schema):
     evaluation_id = fields.String(required=True)
     batch_id = fields.String()
     decision_id = fields.String(required=True)
-    time = fields.String(required=True)
+    time = timestamp(required=True)
     caller = fields.String(required=True)
     input_hash = fields.String(required=True)
     input = fields.Dict(required=True, metadata={

@@ -7,6 +7,8 @@ the engine's result exactly: dumping an engine result through them must give it 
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import ProblemSchema
@@ -14,6 +16,14 @@ from schemas.fields import Verbatim, one_of
 from schemas.vocabulary import EXPLAIN_LEVELS, RATINGS, RECOMMENDATIONS
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
+TIME_DESCRIPTION = "ISO 8601 in UTC, to the millisecond: `2026-11-30T20:38:56.123+00:00`."
+
+
+def timestamp(**kwargs: Any) -> fields.String:
+    """A time as the service writes every time it shows (``service.clock``): one form, so
+    that times compare as text."""
+    return fields.String(metadata={"format": "date-time", "description": TIME_DESCRIPTION,
+                                   **kwargs.pop("metadata", {})}, **kwargs)
 
 
 
@@ -138,8 +148,8 @@ class EvaluationJobSchema(Schema):
     id = fields.String(required=True, metadata={"example": "0f8fad5b-d9cb-469f-a165-70867728950e"})
     status = one_of(JOB_STATUSES, required=True)
     explain = one_of(EXPLAIN_LEVELS, required=True)
-    submitted_at = fields.DateTime(required=True)
-    completed_at = fields.DateTime(allow_none=True)
+    submitted_at = timestamp(required=True)
+    completed_at = timestamp(allow_none=True)
     evaluation = Verbatim(EvaluationSchema, metadata={"description": "When `done`."})
     error = fields.Nested(ProblemSchema, metadata={"description": "When `failed`."})
 

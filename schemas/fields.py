@@ -76,13 +76,51 @@ class StrictBoolean(fields.Boolean):
 # than it is stored ("Trojan Source"). Written so Python and ECMA-262, the dialect of the
 # OpenAPI document's `pattern`, read the class alike.
 FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
+# What a single-line text (an id, a title, a name) may not hold besides: tab and the line
+# breaks (a newline in an id forges a log line; in a title it breaks every table and CSV cell
+# it lands in), and the invisible characters that make two texts look alike or reorder what
+# follows them: the soft hyphen, the zero-width characters, the bidirectional marks (U+200E,
+# U+200F, U+061C) and the byte-order mark.
+LINE_BREAKS = "\\n\\r\\u2028\\u2029"
+INVISIBLE = "\\xad\\u061c\\u180e\\u200b-\\u200f\\u2060-\\u2064\\ufeff"
 # the characters str.strip() removes that are not forbidden anyway
 SPACES = "\\t\\n\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 # the document's statement of StrictString's rules: no forbidden character, one that is not
 # a space; the code below checks the same without a regex over the whole value
 TEXT_PATTERN = f"^[^{FORBIDDEN}]*[^{FORBIDDEN}{SPACES}][^{FORBIDDEN}]*$"
-_FORBIDDEN = re.compile(f"[{FORBIDDEN}]")
+_LINE_FORBIDDEN = f"{FORBIDDEN}\\t{LINE_BREAKS}{INVISIBLE}"
+LINE_PATTERN = f"^[^{_LINE_FORBIDDEN}]*[^{_LINE_FORBIDDEN}{SPACES}][^{_LINE_FORBIDDEN}]*$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# (error key, what to look for), in the order they are reported; the single-line ones apply
+# to single-line text only. Tab is a control character where a text must be one line.
+_TEXT_CHECKS = (("surrogate", _SURROGATE), ("forbidden", re.compile(f"[{FORBIDDEN}]")))
+_LINE_CHECKS = (("forbidden", re.compile("\t")), ("line_break", re.compile(f"[{LINE_BREAKS}]")),
+                ("invisible", re.compile(f"[{INVISIBLE}]")))
+# The words of every text check, the proposal's fields and the rule files' texts alike.
+TEXT_ERRORS = {
+    "surrogate": "Not valid Unicode: contains a lone surrogate (U+{code:04X}).",
+    "forbidden": "Contains U+{code:04X}, a control or bidirectional-override character; "
+                 "text fields refuse them.",
+    "line_break": "Contains U+{code:04X}, a line break; single-line text fields (ids, titles, "
+                  "names) refuse them.",
+    "invisible": "Contains U+{code:04X}, an invisible character (zero-width, soft hyphen, "
+                 "direction mark or byte-order mark); single-line text fields refuse them.",
+}
+
+
+def text_refusal(text: str, *, single_line: bool) -> tuple[str, int] | None:
+    """``(error key of TEXT_ERRORS, code point)`` of the first character ``text`` may not
+    hold, or None: the one statement of what text the service takes."""
+    for error, pattern in (*_TEXT_CHECKS, *(_LINE_CHECKS if single_line else ())):
+        if found := pattern.search(text):
+            return error, ord(found.group())
+    return None
+
+
+def text_problem(text: str, *, single_line: bool) -> str | None:
+    """Why ``text`` is refused, in the words of ``TEXT_ERRORS``, or None."""
+    refusal = text_refusal(text, single_line=single_line)
+    return None if refusal is None else TEXT_ERRORS[refusal[0]].format(code=refusal[1])
 
 
 def surrogate_errors(document: Any, path: tuple[str, ...] = ()) -> list[dict[str, str]]:
@@ -112,7 +150,8 @@ def surrogate_errors(document: Any, path: tuple[str, ...] = ()) -> list[dict[str
 class StrictString(fields.String):
     """A JSON string of at most ``max_length`` characters as sent, without control or
     bidirectional-override characters, not blank; returned stripped of surrounding blanks
-    unless ``strip`` is false (codes: `" JP"` is not `"JP"`).
+    unless ``strip`` is false (codes: `" JP"` is not `"JP"`). ``single_line`` text (ids,
+    titles, names) also refuses tab, line breaks and invisible characters.
 
     Every check is on the value as sent, so the OpenAPI document (``maxLength``, ``pattern``)
     says exactly what is accepted.
@@ -121,28 +160,26 @@ class StrictString(fields.String):
     default_error_messages = {  # noqa: RUF012 - marshmallow's documented override point
         "blank": "Must not be blank.",
         "too_long": "Longer than {max_length} characters.",
-        "forbidden": "Contains U+{code:04X}, a control or bidirectional-override character; "
-                     "text fields refuse them.",
-        "surrogate": "Not valid Unicode: contains a lone surrogate (U+{code:04X}).",
+        **TEXT_ERRORS,
     }
 
     def __init__(self, *, max_length: int | None = None, strip: bool = True,
-                 **kwargs: Any) -> None:
-        described: dict[str, Any] = {"pattern": TEXT_PATTERN}
+                 single_line: bool = False, **kwargs: Any) -> None:
+        described: dict[str, Any] = {"pattern": LINE_PATTERN if single_line else TEXT_PATTERN}
         if max_length is not None:
             described["maxLength"] = max_length
         kwargs["metadata"] = {**described, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.max_length = max_length
         self.strip = strip
+        self.single_line = single_line
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if self.max_length is not None and len(text) > self.max_length:
             raise self.make_error("too_long", max_length=self.max_length)
-        for error, pattern in (("surrogate", _SURROGATE), ("forbidden", _FORBIDDEN)):
-            if found := pattern.search(text):
-                raise self.make_error(error, code=ord(found.group()))
+        if refusal := text_refusal(text, single_line=self.single_line):
+            raise self.make_error(refusal[0], code=refusal[1])
         if not text.strip():
             raise self.make_error("blank")
         return text.strip() if self.strip else text
@@ -162,6 +199,16 @@ class CountryCode(StrictString):
                 "Not an ISO 3166-1 alpha-2 country code (two upper-case letters)."
             )
         return code
+
+
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` over the whole value: ``re.match`` lets a pattern ending in ``$``
+    accept a trailing newline. The OpenAPI document shows the pattern, as for ``Regexp``."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 def exactly_one_of(*names: str) -> dict[str, Any]:

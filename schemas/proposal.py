@@ -33,6 +33,13 @@ MAX_AMOUNT = 1e15  # a quadrillion: above any defense budget in either currency
 MAX_LIST = 64
 
 
+def _line(max_length: int, **kwargs: Any) -> StrictString:
+    """Free text on one line (an id, a title, a name): it lands in summaries, sentences, table
+    cells and log lines, where a line break or an invisible character would forge or hide
+    what follows."""
+    return StrictString(max_length=max_length, single_line=True, **kwargs)
+
+
 def _enum(values: tuple[str, ...], **kwargs: Any) -> StrictString:
     return StrictString(validate=validate.OneOf(values), metadata={"enum": list(values)},
                         strip=False, **kwargs)
@@ -61,10 +68,10 @@ class MoneySchema(StrictSchema):
 
 
 class SystemSchema(StrictSchema):
-    name = StrictString(required=True, max_length=200)
+    name = _line(200, required=True)
     category = _enum(SYSTEM_CATEGORIES, required=True)
     origin_country = CountryCode(load_default="US")
-    prime_contractor = StrictString(max_length=200)
+    prime_contractor = _line(200)
 
 
 class AcquisitionSchema(StrictSchema):
@@ -102,8 +109,8 @@ class PartnersSchema(StrictSchema):
 
 
 class ProposalSchema(StrictSchema):
-    id = StrictString(max_length=128)
-    title = StrictString(required=True, max_length=300)
+    id = _line(128)
+    title = _line(300, required=True)
     requesting_country = CountryCode(load_default="JP")
     fiscal_year = StrictInteger(required=True, validate=validate.Range(min=1990, max=2100))
     system = fields.Nested(SystemSchema, required=True)

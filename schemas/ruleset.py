@@ -3,16 +3,29 @@ activation and the impact of a version on proposals."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import exactly_one_of, one_of
+from schemas.evaluation import timestamp
+from schemas.fields import FullMatch, exactly_one_of, one_of
 from schemas.proposal import ProposalSchema
 from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
-MAX_IMPACT_PROPOSALS = 5000
+MAX_IMPACT_PROPOSALS = 5000  # sent in one body: MAX_CONTENT_LENGTH keeps them fewer anyway
+# A ruleset version is a path segment of /v1/rulesets/{version}, a label of the metrics and a
+# field of every result: letters, digits, '.', '-' and '+' (a semantic version such as
+# 2026.1.0 or 2.0.0-rc.1+build.5 fits), starting with a letter or a digit, at most 64.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+VERSION_RULE = ("letters, digits, '.', '-' and '+', starting with a letter or a digit, at most "
+                "64 characters (a semantic version such as 2026.1.0 is recommended)")
+VERSION_ERROR = f"Not a ruleset version: {VERSION_RULE}."
 
+
+def version_field(**kwargs: Any) -> fields.String:
+    """A ruleset version, as the loader accepts it (VERSION_PATTERN)."""
+    return fields.String(validate=FullMatch(VERSION_PATTERN, error=VERSION_ERROR), **kwargs)
 
 
 class CriterionSchema(Schema):
@@ -60,14 +73,14 @@ class VersionSchema(Schema):
     hash = fields.String(required=True)
     note = fields.String(required=True, metadata={"example": "adds IOP-17 (Link 22)"})
     author = fields.String(required=True)
-    created_at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    created_at = timestamp(required=True)
     active = fields.Boolean(required=True)
 
 
 class ActivationSchema(Schema):
     version = fields.String(required=True)
     by = fields.String(required=True)
-    at = fields.String(required=True)
+    at = timestamp(required=True)
 
 
 class VersionListSchema(Schema):
@@ -81,7 +94,7 @@ class VersionListSchema(Schema):
 class VersionDetailSchema(RulesetSchema):
     note = fields.String(required=True)
     author = fields.String(required=True)
-    created_at = fields.String(required=True)
+    created_at = timestamp(required=True)
     active = fields.Boolean(required=True)
     document = fields.Dict(required=True, metadata={
         "description": "The ruleset as published, its context inline; POST it back to "
@@ -105,7 +118,7 @@ class ActivateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    version = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = version_field(required=True)
     by = fields.String(load_default="anonymous", validate=validate.Length(min=1, max=100))
 
 
@@ -118,10 +131,10 @@ class ImpactRequestSchema(Schema):
     proposals = fields.List(fields.Nested(ProposalSchema),
                             validate=validate.Length(min=1, max=MAX_IMPACT_PROPOSALS))
     batch_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
-        "description": "Instead of `proposals`: the proposals of a stored batch (at most "
-                       f"{MAX_IMPACT_PROPOSALS:,} items)."})
-    against = fields.String(metadata={"description": "The version to compare with; default: "
-                                                     "the active one."})
+        "description": "Instead of `proposals`: the proposals of a stored batch of yours, "
+                       "however many (its invalid items are left out)."})
+    against = version_field(metadata={"description": "The version to compare with; default: "
+                                                    "the active one."})
 
     @validates_schema
     def _one_source(self, data: dict[str, Any], **_: Any) -> None:

@@ -11,4 +11,10 @@ from datetime import datetime, timezone
 
 def utc_now() -> str:
     """Now, as ``2026-11-30T20:38:56.123+00:00``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return iso(datetime.now(timezone.utc))
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` in the one form (a naive time is taken as UTC, as Celery records them)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).isoformat(timespec="milliseconds")

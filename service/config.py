@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RULESET = PROJECT_ROOT / "rules" / "japan-fy2026.yaml"
 
 T = TypeVar("T")
+MIN_KEY_LENGTH = 32  # characters of DECISION_LOG_KEY: 128 bits as hex, more as anything else
 
 # Every environment variable the service reads, and what reads it. It is the one list to look
 # in: tests/unit/test_deployment.py holds the README's settings table, docker-compose.yml, the
@@ -40,6 +41,7 @@ ENVIRONMENT: dict[str, str] = {
     "WORKER_MAX_MEMORY_MB": "Settings",
     "WORKER_CONCURRENCY": "Settings (the workers' Celery configuration)",
     "DECISION_LOG_MASK": "Settings",
+    "DECISION_LOG_KEY": "Settings",
     "API_KEYS": "Settings",
     "API_KEYS_FILE": "Settings",
     "RATE_LIMIT": "Settings",
@@ -94,6 +96,8 @@ class Settings:
     worker_max_memory_mb: int = 512  # a pool process is recycled past this (after its task)
     worker_concurrency: int = 0  # pool processes per worker; 0: Celery's default (one per CPU)
     decision_log_mask: tuple[str, ...] = ()  # proposal fields the decision log keeps as "***"
+    # the secret the decision log keys its hashes with when it masks (service.decisions.entry)
+    decision_log_key: str = field(default="", repr=False)
     api_keys: str = ""  # "name:role:sha256hex, ..." (see service.api.auth)
     api_keys_file: Path | None = None  # the same as a YAML list of {name, role, sha256}
     rate_limit: str = "1200/minute"  # per API key (per address when auth is off)
@@ -117,6 +121,11 @@ class Settings:
             raise ConfigError(f"BROKER_VISIBILITY_TIMEOUT must be at least twice "
                               f"TASK_TIME_LIMIT ({self.task_time_limit:g}), "
                               f"not {self.broker_visibility_timeout!r}")
+        if self.decision_log_mask and len(self.decision_log_key) < MIN_KEY_LENGTH:
+            # an unkeyed hash of the input would confirm a guess of what the mask hides
+            raise ConfigError(f"DECISION_LOG_MASK needs DECISION_LOG_KEY, a secret of at least "
+                              f"{MIN_KEY_LENGTH} characters (`python -c 'import secrets; "
+                              "print(secrets.token_hex(32))'`), to key the log's input hashes")
         if self.worker_concurrency < 0:
             raise ConfigError("WORKER_CONCURRENCY must be 0 or more, "
                               f"not {self.worker_concurrency!r}")
@@ -129,7 +138,17 @@ class Settings:
     def soft_time_limit(self) -> float:
         """Raised inside the task first, so a runaway evaluation fails cleanly (and is stored)
         before the hard limit kills the process."""
-        return max(self.task_time_limit * 0.9, self.task_time_limit - 5.0)
+        return soft_limit(self.task_time_limit)
+
+    @property
+    def analysis_time_limit(self) -> float:
+        """How long an analysis job (the impact of a version on a stored batch) may run: half
+        the visibility timeout, since past that Redis would hand its message to a second
+        worker while the first still runs it. 150 s by default: an impact evaluates each
+        proposal twice, at 1,460 (durable) to 2,200 (native) evaluations a CPU-second measured
+        on the shared CI machine under load (2,600 durable when quiet), so ~50,000 to 110,000
+        proposals; raise BROKER_VISIBILITY_TIMEOUT for more."""
+        return self.visibility_timeout / 2
 
     @property
     def visibility_timeout(self) -> float:
@@ -157,11 +176,17 @@ class Settings:
             worker_concurrency=_number(env, "WORKER_CONCURRENCY", int,
                                        defaults.worker_concurrency),
             decision_log_mask=_names(env, "DECISION_LOG_MASK"),
+            decision_log_key=env.get("DECISION_LOG_KEY", "").strip(),
             api_keys=env.get("API_KEYS", ""),
             api_keys_file=Path(env["API_KEYS_FILE"]) if env.get("API_KEYS_FILE") else None,
             rate_limit=env.get("RATE_LIMIT", "").strip() or defaults.rate_limit,
             cors_origins=_names(env, "CORS_ORIGINS"),
         )
+
+
+def soft_limit(hard: float) -> float:
+    """The soft time limit of a task whose hard limit is ``hard`` seconds."""
+    return max(hard * 0.9, hard - 5.0)
 
 
 def _number(env: Mapping[str, str], name: str, kind: Callable[[str], T], default: T) -> T:

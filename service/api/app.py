@@ -15,6 +15,7 @@ from flask_smorest.utils import prepare_response
 from schemas.errors import ProblemSchema
 from service import console
 from service.api import (
+    analyses,
     auth,
     authoring,
     batches,
@@ -30,6 +31,7 @@ from service.api import (
     reports,
     rulesets,
 )
+from service.api.bodies import BoundedRequest
 from service.api.jsonprovider import OrjsonProvider
 from service.api.runtime import Runtime
 from service.config import Settings
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = BoundedRequest  # a body over the limit is refused, never cut short
     app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="Procurement policy evaluation",
@@ -92,22 +95,25 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "type": "http", "scheme": "bearer",
                 "description": "An API key: `Authorization: Bearer <key>`. Roles: evaluator "
                                "(evaluations, batches), analyst (also publish rulesets, "
-                               "impact), admin (also activate rulesets, the decision log)."}}},
+                               "impact jobs), admin (also activate rulesets, the decision "
+                               "log). Each caller sees only the evaluations, batches and jobs "
+                               "it created (an admin sees all): another's id is 404."}}},
         },
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     # Keep the engine's key order (decision first, explanation after) and real characters.
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    auth.install(app, settings)  # before the limiter: it counts per authenticated key
-    hardening.install(app, settings)
+    limiter = hardening.limiter(settings)
+    auth.install(app, settings, limiter)  # before the limiter: it counts per authenticated key
+    hardening.install(app, settings, limiter)
     app.extensions["policy_eval"] = Runtime.start(settings)
     batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [openapi.ContractPlugin()]})
-    for blueprint in (evaluations.blp, batches.blp, rulesets.blp, decisions.blp, health.blp,
-                      problems.blp, metrics.blp, authoring.blp, catalog.blp, browse.blp,
-                      reports.blp):
+    for blueprint in (evaluations.blp, batches.blp, rulesets.blp, analyses.blp, decisions.blp,
+                      health.blp, problems.blp, metrics.blp, authoring.blp, catalog.blp,
+                      browse.blp, reports.blp):
         api.register_blueprint(blueprint)
     console.install(app)  # the analyst console at /console, and /docs from local files
     return app

@@ -1,43 +1,51 @@
-"""API keys and roles: who may call what.
+"""API keys: who is calling, and whether ``service.api.permissions`` lets them.
 
 Keys are random tokens handed to integrators; the service keeps only their SHA-256 (a token of
-256 random bits needs no slow hash: there is nothing to guess). Roles nest: an ``analyst`` may
-do what an ``evaluator`` may, an ``admin`` what an ``analyst`` may. One table maps routes to
-roles, so a new endpoint under ``/v1`` is protected by default.
+256 random bits needs no slow hash: there is nothing to guess). Each key has a name (the
+caller, who owns what it creates) and a role.
 
 With no key configured, embedded mode (the developer's `policy-eval serve`) runs without
-authentication and says so loudly; a deployment with Redis refuses to start without keys.
+authentication: every request is one anonymous caller with the admin role, and the service
+says so at start. A deployment with Redis refuses to start without keys.
+
+A request without a valid key is counted against its address (``RATE_LIMIT``, in the limiter's
+storage): past the limit it is 429, not 401, so keys cannot be tried at full speed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from flask import Flask, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
 
+from service.api.permissions import PUBLIC, ROLES, allows, required_role
 from service.api.problems import Problem
 from service.config import ConfigError, Settings
 
-ROLES = ("evaluator", "analyst", "admin")
-# (method or "*", path prefix, role needed); the first match decides; no match is public
-PERMISSIONS: tuple[tuple[str, str, str], ...] = (
-    ("GET", "/v1/decisions", "admin"),
-    ("PUT", "/v1/rulesets/active", "admin"),
-    ("POST", "/v1/rulesets", "analyst"),  # publishing, and the impact of a version
-    ("*", "/v1/", "evaluator"),
-)
 log = logging.getLogger(__name__)
+AUTH_OFF = ("AUTHENTICATION IS OFF: embedded development mode with no API keys; every "
+            "caller is one anonymous admin. Set API_KEYS or API_KEYS_FILE before exposing "
+            "this server.")
+UNAUTHENTICATED = "unauthenticated"  # the limiter's namespace for requests without a valid key
 
 
 @dataclass(frozen=True)
 class Caller:
     name: str
     role: str
+
+    def may_see(self, owner: str | None) -> bool:
+        """Whether this caller may see what ``owner`` created: its own, or anyone's for an
+        admin. Whatever it may not see is answered as if it did not exist (404)."""
+        return self.role == ROLES[-1] or owner == self.name
 
 
 ANONYMOUS = Caller("anonymous", "admin")  # authentication off: the embedded dev default
@@ -75,13 +83,6 @@ def read_key_file(path: Path) -> dict[str, Caller]:
             for e in entries}
 
 
-def required_role(method: str, path: str) -> str | None:
-    for allowed, prefix, role in PERMISSIONS:
-        if allowed in ("*", method) and path.startswith(prefix):
-            return role
-    return None
-
-
 def current_caller() -> Caller:
     caller: Caller = g.get("caller", ANONYMOUS)
     return caller
@@ -94,8 +95,17 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
-def install(app: Flask, settings: Settings) -> None:
-    """Authenticate every request that needs a role; refuse to run unprotected with Redis."""
+def _preflight(rule: str | None) -> bool:
+    """A CORS preflight for a method the route has: browsers send it without credentials
+    (the Fetch standard forbids them), and it reveals only what /openapi.json publishes."""
+    asked = request.headers.get("Access-Control-Request-Method", "").upper()
+    return (rule is not None and request.method == "OPTIONS" and "Origin" in request.headers
+            and required_role(asked, rule, request.path) is not None)
+
+
+def install(app: Flask, settings: Settings, limiter: Limiter) -> None:
+    """Authenticate every request its route needs a key for; refuse to run unprotected with
+    Redis. Install before the limiter's own hook: that one counts per authenticated key."""
     keys = parse_keys(settings.api_keys)
     if settings.api_keys_file is not None:
         keys.update(read_key_file(settings.api_keys_file))
@@ -103,22 +113,40 @@ def install(app: Flask, settings: Settings) -> None:
         raise ConfigError("API keys are required when the service runs with Redis: set "
                           "API_KEYS or API_KEYS_FILE (`policy-eval keys new` makes one)")
     if not keys:
-        warning = ("AUTHENTICATION IS OFF: embedded development mode with no API keys; every "
-                   "caller is admin. Set API_KEYS or API_KEYS_FILE before exposing this server.")
-        log.warning(warning)
-        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
+        log.warning(AUTH_OFF)
+    failures = parse_limit(settings.rate_limit)
+
+    def refuse_unauthenticated() -> Problem:
+        """401, or 429 once this address has sent too many requests without a valid key."""
+        address = get_remote_address()
+        try:
+            allowed = limiter.limiter.hit(failures, UNAUTHENTICATED, address)
+            reset = limiter.limiter.get_window_stats(failures, UNAUTHENTICATED, address).reset_time
+        except Exception as error:  # the storage (Redis) away: the broker check says 503
+            log.warning("cannot count requests without a key: %s", type(error).__name__)
+            allowed, reset = True, 0.0
+        if not allowed:
+            wait = max(1, int(reset - time.time()) + 1)
+            return Problem(429, f"Too many requests without a valid API key from this address; "
+                                f"retry after {wait} s.", headers={"Retry-After": str(wait)})
+        return Problem(401, "Send a valid API key: `Authorization: Bearer <key>`.",
+                       headers={"WWW-Authenticate": 'Bearer realm="policy-eval"'})
 
     @app.before_request
     def authenticate() -> None:
-        role = required_role(request.method, request.path)
-        if role is None or not keys:
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        role = required_role(request.method, rule, request.path)
+        if role == PUBLIC or _preflight(rule):
             return
-        presented = _presented_key()
-        caller = keys.get(digest(presented)) if presented else None
-        if caller is None:
-            raise Problem(401, "Send a valid API key: `Authorization: Bearer <key>`.",
-                          headers={"WWW-Authenticate": 'Bearer realm="policy-eval"'})
-        if ROLES.index(caller.role) < ROLES.index(role):
+        if keys:
+            presented = _presented_key()
+            caller = keys.get(digest(presented)) if presented else None
+            if caller is None:
+                raise refuse_unauthenticated()
+            g.caller = caller
+        caller = current_caller()
+        if role is None:
+            raise Problem(403, f"{request.method} {request.path} is open to no role.")
+        if not allows(caller.role, role):
             raise Problem(403, f"Key {caller.name!r} has the role {caller.role}; "
                                f"{request.method} {request.path} needs {role}.")
-        g.caller = caller

@@ -71,7 +71,13 @@ PROBLEM_TYPES.update({
     ),
     "batch-not-finished": (
         "Batch not finished",
-        "The request needs a finished batch (or, for DELETE, an unfinished one).",
+        "The request needs a finished batch: poll the batch until its status is `done` (or "
+        "cancel it).",
+    ),
+    "batch-finished": (
+        "Batch already finished",
+        "A finished batch cannot be cancelled: every item has its outcome. Its results stay "
+        "readable until `BATCH_RESULT_TTL` after it finished.",
     ),
 })
 # the status of each way an upload is refused (service.batch.intake.Refused)
@@ -127,11 +133,29 @@ def _settings() -> BatchSettings:
 
 
 def _meta(batch_id: str) -> dict[str, str]:
-    meta = _store().meta(batch_id) if len(batch_id) <= 64 else None
-    if meta is None or meta["state"] == RECEIVING:
+    """The record of a batch the caller may see; another caller's is 404 as an unknown one."""
+    return visible_batch(_store(), batch_id)
+
+
+def visible_batch(store: BatchStore, batch_id: str) -> dict[str, str]:
+    """The record of ``batch_id`` if it exists, is received and belongs to the caller (or the
+    caller is an admin); else 404, the same answer whichever of these failed."""
+    meta = store.meta(batch_id) if len(batch_id) <= 64 else None
+    if (meta is None or meta["state"] == RECEIVING
+            or not current_caller().may_see(meta.get("caller"))):
         raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired "
                            "(BATCH_RESULT_TTL after it finished).")
     return meta
+
+
+def _idempotency_key(key: str | None) -> str | None:
+    """The key as the caller's own: another caller sending the same key neither replays nor
+    blocks this one's batch, nor learns that the key was used. Length-prefixed, so no caller
+    name and key can spell another pair."""
+    if key is None:
+        return None
+    caller = current_caller().name
+    return f"{len(caller)}:{caller}:{key}"
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -270,7 +294,8 @@ class Batches(MethodView):
         pinned = {"ruleset_version": runtime.active_version(), "caller": current_caller().name}
         try:
             accepted = intake.submit(runtime.workers.publish_chunks, _store(), _settings(),
-                                     upload, headers.get("idempotency_key"), pinned)
+                                     upload, _idempotency_key(headers.get("idempotency_key")),
+                                     pinned)
         except intake.Refused as refusal:
             raise _refused(refusal) from None
         meta = _meta(accepted.batch_id)
@@ -300,15 +325,18 @@ class BatchById(MethodView):
         _meta(batch_id)
         state = _store().cancel(batch_id, utc_now())
         if state == DONE:
-            raise Problem(409, "The batch has already finished; its results expire after "
-                               "BATCH_RESULT_TTL.", slug="batch-not-finished")
+            raise Problem(409, "The batch has already finished, so there is nothing to cancel; "
+                               "its results stay readable until BATCH_RESULT_TTL after it "
+                               "finished.", slug="batch-finished")
         return describe(batch_id, _meta(batch_id))
 
 
 def _sort(meta: dict[str, str], sort: str) -> str:
-    criteria = json.loads(meta.get("criteria") or "[]")
-    allowed = [OVERALL, *criteria]
-    if sort not in allowed and criteria:
+    """``sort`` if the batch can be ranked by it: the overall score or a criterion of the
+    ruleset the batch was scored with (known from the start, whatever its items became)."""
+    ruleset = _runtime().backends.engines.ruleset(meta["ruleset_version"])
+    allowed = [OVERALL, *(c.name for c in ruleset.criteria)]
+    if sort not in allowed:
         raise Problem(422, f"Cannot sort by {sort!r}; use one of {', '.join(allowed)}.",
                       slug="invalid-parameter",
                       errors=[{"field": "sort", "location": "query",
@@ -445,16 +473,16 @@ class BatchPortfolio(MethodView):
         for what remains of its Defense Buildup Program envelope.
         """
         meta = _meta(batch_id)
-        if meta["state"] == ACTIVE:
-            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
-                               "the batch until it is done (or cancel it).",
-                          slug="batch-not-finished", headers={"Retry-After": "1"})
         budget = query.get("budget")
-        if budget is None and query["currency"] != "JPY":
+        if budget is None and query["currency"] != "JPY":  # whatever state the batch is in
             raise Problem(422, "Envelopes are in JPY: give a budget to use USD.",
                           slug="invalid-parameter",
                           errors=[{"field": "currency", "location": "query",
                                    "message": "USD needs a budget."}])
+        if meta["state"] == ACTIVE:
+            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
+                               "the batch until it is done (or cancel it).",
+                          slug="batch-not-finished", headers={"Retry-After": "1"})
         store = _store()
         failures = [f for page in _failure_pages(store, batch_id) for f in page]
         body = portfolio.build(store.all_summaries(batch_id), failures, budget,
@@ -471,8 +499,8 @@ def report_progress(runtime: Runtime) -> None:
         found = []
         for batch_id, meta in store.unfinished():
             scored, failed = store.counts(batch_id)
-            found.append(metrics.BatchProgress(batch_id, int(meta.get("total") or 0),
-                                               scored + failed, failed))
+            found.append(metrics.BatchProgress(int(meta.get("total") or 0), scored + failed,
+                                               failed))
         return found
 
     metrics.set_batch_progress_source(unfinished)

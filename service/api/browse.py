@@ -21,10 +21,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.browse import BatchItemSchema, RowsPageSchema, RowsQuerySchema
-from service.api.batches import describe
+from service.api.batches import describe, visible_batch
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.batch.store import OVERALL, RECEIVING, BatchStore
+from service.batch.store import OVERALL, BatchStore
 from service.registry.store import UnknownVersion
 
 blp = Blueprint("browse", __name__, url_prefix="/v1/batches",
@@ -45,10 +45,8 @@ def _store() -> BatchStore:
 
 
 def _meta(batch_id: str) -> dict[str, str]:
-    meta = _store().meta(batch_id) if len(batch_id) <= 64 else None
-    if meta is None or meta["state"] == RECEIVING:
-        raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired.")
-    return meta
+    """The record of a batch the caller may see; another caller's is 404 as an unknown one."""
+    return visible_batch(_store(), batch_id)
 
 
 def _ruleset(meta: Mapping[str, str]) -> dict[str, str] | None:

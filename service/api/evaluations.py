@@ -17,12 +17,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.core import is_json
 
-from schemas.errors import ROOT
+from schemas.errors import ROOT, ProblemSchema
 from schemas.evaluation import EvaluateQuerySchema, EvaluationJobSchema, PreferHeaderSchema
 from schemas.proposal import ProposalSchema
 from service.api import jobs
-from service.api.problems import Problem, invalid_json
+from service.api.problems import MEDIA_TYPE, Problem, invalid_json
 from service.api.runtime import Runtime
+from service.observability.http import readiness
 
 blp = Blueprint(
     "evaluations", __name__, url_prefix="/v1/evaluations",
@@ -75,6 +76,22 @@ def _require_json_object() -> None:
         raise invalid_json(error) from None
 
 
+def _require_a_worker() -> None:
+    """A synchronous evaluation needs a worker now: with none ready, waiting out SYNC_TIMEOUT
+    could only end in a 202 for work that may not start for a long time. So it is refused at
+    once, and nothing is queued: the client retries (or asks `respond-async`, which queues
+    for whenever a worker comes). Readiness checks at most once a second (``/readyz``'s
+    check, shared); Redis itself unreachable is left to the broker's own 503."""
+    report = readiness(current_app).check()
+    checks = {check.name: check for check in report.checks}
+    redis_ok, workers = checks.get("redis"), checks.get("workers")
+    if redis_ok is not None and redis_ok.ok and workers is not None and not workers.ok:
+        raise Problem(503, f"No worker is ready to evaluate ({workers.detail}); nothing was "
+                           "queued. Retry later, or send `Prefer: respond-async` to queue it "
+                           "for when a worker starts.", slug="not-ready",
+                      headers={"Retry-After": "5"}, checks=report.as_list())
+
+
 def _location(evaluation_id: str) -> str:
     return url_for("evaluations.EvaluationById", evaluation_id=evaluation_id)
 
@@ -101,13 +118,21 @@ class Evaluations(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(500, response="INTERNAL_SERVER_ERROR")
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @blp.alt_response(503, schema=ProblemSchema, content_type=MEDIA_TYPE, headers={
+        "Retry-After": _ACCEPTED_HEADERS["Retry-After"]},
+        description="Nothing was queued: Redis cannot be reached (`/problems/broker-"
+                    "unavailable`), or, for a request that would wait, no worker is ready "
+                    "(`/problems/not-ready`, with the readiness `checks`). Retry after "
+                    "`Retry-After`, or send `Prefer: respond-async` to queue it for when a "
+                    "worker starts.")
     def post(self, query: dict[str, Any], _headers: dict[str, Any],
              _proposal: dict[str, Any]) -> Any:
         """Evaluate a proposal.
 
         Answers 200 with the evaluation when a worker finishes within the wait (at most the
         server's `SYNC_TIMEOUT`, less with `Prefer: wait=N`), else 202 with `Location`.
+        With no worker ready, a request that would wait is refused at once (503
+        `/problems/not-ready`, nothing queued); `Prefer: respond-async` is queued anyway.
         """
         state = runtime()
         respond_async, preferred_wait = preferences(request.headers.get("Prefer"))
@@ -115,6 +140,8 @@ class Evaluations(MethodView):
         limit = state.settings.sync_timeout
         wait = 0.0 if respond_async else min(limit, preferred_wait if preferred_wait is not None
                                              else limit)
+        if wait > 0 and not state.settings.embedded:
+            _require_a_worker()
         # The worker gets the document as the client sent it and validates it again, exactly
         # as `policy-eval evaluate` does with a file: one input, one result.
         job = jobs.submit(state, g.proposal_json, explain, waiting=wait > 0)

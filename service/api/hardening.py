@@ -1,5 +1,9 @@
 """Limits and headers every response gets: a rate limit per API key, CORS only for origins an
-operator names, and the security headers a JSON API should send."""
+operator names, and the security headers a JSON API should send.
+
+The limiter's headers are its own (``X-RateLimit-*``): ``Retry-After`` belongs to the views
+(how long to wait before polling a 202) and to refusals (429, 503).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import time
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from flask_limiter import Limiter
+from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits.storage import MemoryStorage
 
+from service.api.problems import Problem
 from service.config import Settings
 
 SECURITY_HEADERS = {
@@ -53,23 +58,37 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def install(app: Flask, settings: Settings) -> Limiter:
-    """Call after authentication is installed: the limit is counted per authenticated key.
+def limiter(settings: Settings) -> Limiter:
+    """The rate limiter, not yet installed: authentication uses its storage to count requests
+    without a valid key, and must hook in before it (``install``).
 
     Limits are for deployments with keys. The embedded development default (no keys) serves
     one developer's machine, whose load tests should measure the service, not the limiter.
     """
     keyed = bool(settings.api_keys or settings.api_keys_file)
-    limiter = Limiter(
-        _rate_key, app=app, default_limits=[settings.rate_limit] if keyed else [],
+    return Limiter(
+        _rate_key, default_limits=[settings.rate_limit] if keyed else [],
         storage_uri=settings.redis_url or "policy-memory://",
         storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
-        headers_enabled=True,  # X-RateLimit-* and Retry-After
+        headers_enabled=True,  # X-RateLimit-Limit, -Remaining, -Reset, -Retry-After
+        header_name_mapping={HeaderNames.RETRY_AFTER: "X-RateLimit-Retry-After"},
         default_limits_exempt_when=lambda: not request.path.startswith("/v1/"),
         swallow_errors=True,  # a Redis hiccup must not turn into 500s; the broker check says 503
     )
+
+
+def install(app: Flask, settings: Settings, limits: Limiter) -> None:
+    """Call after authentication is installed: the limit is counted per authenticated key."""
+    limits.init_app(app)
+
+    def too_many(error: RateLimitExceeded) -> Response:
+        current = limits.current_limit
+        wait = max(1, int(current.reset_at - time.time()) + 1) if current else 1
+        return Problem(429, f"Rate limit of {error.description} exceeded; retry after {wait} s.",
+                       headers={"Retry-After": str(wait)}).response()
+
+    app.register_error_handler(RateLimitExceeded, too_many)
     if settings.cors_origins:
         CORS(app, resources={r"/v1/*": {"origins": list(settings.cors_origins)}},
              expose_headers=["Location", "Retry-After", "X-Request-ID"])
     app.after_request(_secure)
-    return limiter

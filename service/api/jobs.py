@@ -1,19 +1,23 @@
 """Submitting evaluations to the workers and reading back where they are.
 
-Kept apart from the HTTP views so the views only translate between HTTP and these calls.
+Kept apart from the HTTP views so the views only translate between HTTP and these calls. Each
+evaluation is recorded in the ledger with its caller: another caller's id is looked up as an
+unknown one, so whether it exists cannot be learnt.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from service.api.auth import current_caller
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.clock import utc_now
+from service.clock import iso, utc_now
+
+KIND = "evaluation"  # the ledger's kind of these jobs (see service.api.analyses for the others)
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,8 @@ class Job:
     id: str
     status: str  # queued | running | done | failed
     explain: str
-    submitted_at: datetime
-    completed_at: datetime | None = None
+    submitted_at: str  # service.clock's form, as every time the API shows
+    completed_at: str | None = None
     evaluation: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
 
@@ -43,15 +47,17 @@ def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = Fal
     unreachable."""
     evaluation_id = str(uuid.uuid4())
     submitted_at = utc_now()
+    caller = current_caller().name
     # pinned now: activating another version later does not change this evaluation
     version = runtime.active_version()
-    runtime.workers.submit_evaluation(evaluation_id, proposal, explain, version,
-                                      current_caller().name, waiting=waiting)
+    runtime.workers.submit_evaluation(evaluation_id, proposal, explain, version, caller,
+                                      waiting=waiting)
     # Recorded after publishing: a recorded id is always one a worker will see. The client
     # only learns the id from our response, so it cannot ask before this is written.
-    runtime.backends.ledger.record(evaluation_id,
-                                   {"submitted_at": submitted_at, "explain": explain})
-    return Job(evaluation_id, "queued", explain, datetime.fromisoformat(submitted_at))
+    runtime.backends.ledger.record(evaluation_id, {"kind": KIND, "caller": caller,
+                                                   "submitted_at": submitted_at,
+                                                   "explain": explain})
+    return Job(evaluation_id, "queued", explain, submitted_at)
 
 
 def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
@@ -60,12 +66,14 @@ def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:
 
 
 def lookup(runtime: Runtime, evaluation_id: str) -> Job | None:
-    """Where the evaluation is now; ``None`` for an id this service never issued (or expired)."""
+    """Where the evaluation is now; ``None`` for an id this service never issued (or expired),
+    and for another caller's (unless the caller is an admin)."""
     entry = runtime.backends.ledger.lookup(evaluation_id)
-    if entry is None:
+    if (entry is None or entry.get("kind", KIND) != KIND
+            or not current_caller().may_see(entry.get("caller"))):
         return None
     return progress(runtime, Job(evaluation_id, "queued", entry["explain"],
-                                 datetime.fromisoformat(entry["submitted_at"])))
+                                 entry["submitted_at"]))
 
 
 def progress(runtime: Runtime, job: Job) -> Job:
@@ -79,13 +87,13 @@ def progress(runtime: Runtime, job: Job) -> Job:
         failure = Problem(500, f"The worker could not evaluate this proposal "
                                f"({state.failure}); the worker log has the details.",
                           slug="evaluation-failed", evaluation_id=job.id)
-        return Job(job.id, "failed", job.explain, job.submitted_at, _date(state.finished_at),
+        return Job(job.id, "failed", job.explain, job.submitted_at, when(state.finished_at),
                    error=failure.body())
     return job
 
 
 def _finished(job: Job, result: dict[str, Any]) -> Job:
-    completed_at = _date(result.get("completed_at"))
+    completed_at = when(result.get("completed_at"))
     if result.get("outcome") == "done":
         return Job(job.id, "done", job.explain, job.submitted_at, completed_at,
                    evaluation=result["evaluation"])
@@ -96,10 +104,10 @@ def _finished(job: Job, result: dict[str, Any]) -> Job:
                error=invalid.body())
 
 
-def _date(value: Any) -> datetime | None:
+def when(value: Any) -> str | None:
+    """A time a worker or Celery recorded (a ``datetime`` or ISO text), in the clock's form."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return iso(value)
     if isinstance(value, str) and value:
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return iso(datetime.fromisoformat(value))
     return None

@@ -3,7 +3,7 @@ errors every request can meet on its way to a view (no key, the wrong role, the 
 Redis down, a body over the limit), and the object-level rules of a schema
 (``OPENAPI_EXTRA``, e.g. exactly one of ``unit_cost`` or ``total_cost``).
 
-They are derived here from the same tables the request pipeline uses (``auth.PERMISSIONS``,
+They are derived here from the same tables the request pipeline uses (``permissions.PERMISSIONS``,
 the limiter's ``/v1/`` scope), so the document cannot drift from what the service does. No
 operation has a catch-all ``default`` response: a client (and the fuzz tests) can rely on the
 listed status codes being all there are.
@@ -16,17 +16,18 @@ from typing import Any
 
 from apispec import BasePlugin
 
-from service.api import auth
+from service.api import permissions
 
 LIMITED_PREFIX = "/v1/"  # what the rate limiter counts, and what needs Redis on the way
 
 
 def _statuses(method: str, path: str, operation: dict[str, Any]) -> list[HTTPStatus]:
-    role = auth.required_role(method.upper(), path)
+    role = permissions.role_for_operation(method, path)
     found: list[HTTPStatus] = []
-    if role is not None:
-        found.append(HTTPStatus.UNAUTHORIZED)
-        if role != auth.ROLES[0]:  # only a role above the lowest can be too low
+    if role != permissions.PUBLIC:
+        # 429: requests without a valid key are limited per address
+        found += [HTTPStatus.UNAUTHORIZED, HTTPStatus.TOO_MANY_REQUESTS]
+        if role != permissions.ROLES[0]:  # only a role above the lowest can be too low
             found.append(HTTPStatus.FORBIDDEN)
     if path.startswith(LIMITED_PREFIX):
         found += [HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE]
@@ -51,7 +52,7 @@ class ContractPlugin(BasePlugin):
         for method, operation in (operations or {}).items():
             if path is None or not isinstance(operation, dict):
                 continue
-            if auth.required_role(method.upper(), path) is None:
+            if permissions.role_for_operation(method, path) == permissions.PUBLIC:
                 operation["security"] = []  # public: probes and scrapers carry no key
             responses = operation.setdefault("responses", {})
             for status in _statuses(method, path, operation):

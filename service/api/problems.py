@@ -60,7 +60,9 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Not ready",
         "This API cannot get an evaluation done right now: Redis does not answer, or no worker "
         "answered a ping (embedded: the in-process worker stopped). `checks` says which. "
-        "Liveness (`/healthz`) is unaffected: restarting the API would not help.",
+        "Liveness (`/healthz`) is unaffected: restarting the API would not help. A "
+        "synchronous `POST /v1/evaluations` meets it too when no worker is ready: nothing was "
+        "queued; retry, or send `Prefer: respond-async` to queue it for when one starts.",
     ),
     "evaluation-failed": (
         "Evaluation failed",
@@ -149,7 +151,7 @@ def _from_http_exception(error: HTTPException) -> Problem:
     if status == 400 and isinstance(messages, dict) and "json" in messages:
         return invalid_json(getattr(error, "exc", None))
     if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length
         return Problem(413, f"The request body is larger than the limit of {limit} bytes.",
                        errors=[{"field": ROOT, "message": f"Larger than {limit} bytes.",
                                 "location": "body"}], headers=headers)

@@ -9,25 +9,26 @@ version active when it was submitted, and names it in its result).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.errors import ROOT
+from schemas.job import JobSchema
 from schemas.ruleset import (
-    MAX_IMPACT_PROPOSALS,
     ActivateSchema,
     ImpactRequestSchema,
-    ImpactSchema,
     PublishQuerySchema,
     RulesetSchema,
     VersionDetailSchema,
     VersionListSchema,
 )
+from service.api import analyses
 from service.api.auth import ANONYMOUS, current_caller
+from service.api.batches import visible_batch
 from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.engine import MAX_RULESET_BYTES, Ruleset, RulesetError, parse_ruleset
@@ -89,32 +90,20 @@ def _record(state: Runtime, version: str) -> RulesetRecord:
     return record
 
 
-def _stored_batch(state: Runtime, batch_id: str) -> str:
-    """A batch the impact can be computed on now: stored and small enough to answer in time."""
-    meta = state.backends.batches.meta(batch_id)
-    if meta is None:
-        raise Problem(404, f"No batch {batch_id!r}: never submitted here, or expired.")
-    total = int(meta.get("total") or 0)
-    if total > MAX_IMPACT_PROPOSALS:
-        raise Problem(413, f"Batch {batch_id} holds {total:,} proposals; the impact is computed "
-                           f"while you wait for at most {MAX_IMPACT_PROPOSALS:,}. Compare the "
-                           "versions on its file with `policy-eval rules diff`.")
-    return batch_id
-
-
 def _parse_body(source: str) -> Ruleset:
     if request.mimetype not in RULESET_MEDIA_TYPES:
         raise Problem(415, "Send the ruleset as YAML (application/yaml) or JSON.",
                       errors=[{"field": "Content-Type", "location": "header",
                                "message": f"Must be one of {', '.join(RULESET_MEDIA_TYPES)}."}])
-    size = request.content_length or 0
-    if size > MAX_RULESET_BYTES:  # refused before the body is read: parsing it could only fail
-        raise Problem(413, f"The ruleset is {size:,} bytes; a rule file is at most "
-                           f"{MAX_RULESET_BYTES:,} bytes. Nothing was published.",
-                      errors=[{"field": ROOT, "location": "body",
-                               "message": f"Larger than {MAX_RULESET_BYTES:,} bytes."}])
+    request.max_content_length = MAX_RULESET_BYTES  # refused unread when it says it is more
     try:
         text = request.get_data().decode("utf-8")
+    except RequestEntityTooLarge:
+        raise Problem(413, f"The ruleset is larger than {MAX_RULESET_BYTES:,} bytes: a rule "
+                           f"file is at most {MAX_RULESET_BYTES:,} bytes. Nothing was "
+                           "published.",
+                      errors=[{"field": ROOT, "location": "body",
+                               "message": f"Larger than {MAX_RULESET_BYTES:,} bytes."}]) from None
     except UnicodeDecodeError:
         raise Problem(400, "The ruleset is not UTF-8 text.") from None
     try:
@@ -215,30 +204,26 @@ class RulesetVersion(MethodView):
 @blp.route("/<string:version>/impact")
 class Impact(MethodView):
     @blp.arguments(ImpactRequestSchema)
-    @blp.response(200, ImpactSchema)
+    @blp.response(202, JobSchema, description="Started: poll `Location` (the job) for its "
+                                              "progress and, once `done`, its result.",
+                  headers=analyses.ACCEPTED_HEADERS)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-    def post(self, body: dict[str, Any], version: str) -> dict[str, Any]:
-        """What activating this version would change for these proposals, before it is active.
+    def post(self, body: dict[str, Any], version: str) -> Any:
+        """What activating this version would change, before it is active: an analysis job.
 
-        Every proposal is evaluated under both versions (on a worker); the answer lists those
-        whose rating, recommendation or rank changes, old and new side by side, with the
-        rules responsible.
+        Every proposal (those sent, or every valid one of a stored batch of yours, however
+        many) is evaluated under both versions on a worker; the job's result lists those whose
+        rating, recommendation or rank changes, old and new side by side, with the rules
+        responsible. Poll the job at `Location` (`/v1/jobs/{id}`).
         """
         state = runtime()
         against = body.get("against") or state.active_version()
         for name in (version, against):
             _record(state, name)
         if "batch_id" in body:
-            args: tuple[Any, ...] = (against, version, None, _stored_batch(state, body["batch_id"]))
+            batch_id = visible_batch(state.backends.batches, body["batch_id"])["id"]
+            args: tuple[Any, ...] = (against, version, None, batch_id)
         else:  # as sent: the worker validates again
             args = (against, version, (request.get_json() or {})["proposals"])
-        task_id = str(uuid.uuid4())
-        state.workers.start_impact(task_id, *args)
-        state.workers.wait(task_id, state.settings.task_time_limit)
-        done = state.workers.state(task_id)
-        if done.status != "done":
-            raise Problem(503, "The impact could not be computed in time; send fewer proposals "
-                               "or retry.", headers={"Retry-After": "5"})
-        result: dict[str, Any] = done.result
-        return result
+        return analyses.start(state, "impact", args, version=version, against=against)

@@ -1,5 +1,5 @@
 """The API's one way into the workers: submit an evaluation, queue a batch's chunks, start an
-impact job, wait for a job, read where it is, ping the workers.
+analysis job, wait for a job, read where it is, ping the workers.
 
 It is the only module of ``service.api`` that imports ``service.worker``: the views speak of
 jobs and batches, never of Celery tasks, queues or result backends.
@@ -13,23 +13,28 @@ from typing import Any
 from celery import Celery, states
 
 from service.backends import Backends
+from service.config import soft_limit
 from service.worker.app import create_celery
 from service.worker.embedded import EmbeddedWorker
-from service.worker.tasks import EVALUATE, IMPACT, SCORE_CHUNK
+from service.worker.tasks import EVALUATE, IMPACT, PROGRESS, SCORE_CHUNK
 
-_RUNNING = {states.STARTED}
+_RUNNING = {states.STARTED, PROGRESS}
+# the task each kind of analysis job runs (service.jobs.analysis.KINDS)
+ANALYSIS_TASKS = {"impact": IMPACT}
 _FAILED = {states.FAILURE, states.REVOKED, states.REJECTED, states.IGNORED}
 
 
 @dataclass(frozen=True)
 class TaskState:
-    """Where a job is: ``queued``, ``running``, ``done`` (with the task's ``result``) or
-    ``failed`` (with the name of the exception the worker reported, and when)."""
+    """Where a job is: ``queued``, ``running`` (with the ``progress`` it last reported, if
+    any: ``{"done", "total"}``), ``done`` (with the task's ``result``) or ``failed`` (with the
+    name of the exception the worker reported, and when)."""
 
     status: str
     result: Any = None
     failure: str | None = None
     finished_at: Any = None
+    progress: dict[str, int] | None = None
 
 
 class Workers:
@@ -77,10 +82,12 @@ class Workers:
                 self.celery.send_task(SCORE_CHUNK, (batch_id, number),
                                       task_id=f"{batch_id}-{number}", producer=producer)
 
-    def start_impact(self, task_id: str, old_version: str, new_version: str,
-                     proposals: list[Any] | None = None, batch_id: str | None = None) -> None:
-        self.celery.tasks[IMPACT].apply_async((old_version, new_version, proposals, batch_id),
-                                              task_id=task_id)
+    def start_analysis(self, job_id: str, kind: str, args: tuple[Any, ...]) -> None:
+        """Queue an analysis job, with its own time limit (``Settings.analysis_time_limit``)."""
+        limit = self.backends.settings.analysis_time_limit
+        self.celery.tasks[ANALYSIS_TASKS[kind]].apply_async(
+            args, task_id=job_id, time_limit=limit, soft_time_limit=soft_limit(limit),
+            argsrepr=f"<{kind} job>")  # not the proposals: they do not belong in logs
 
     def wait(self, task_id: str, timeout: float) -> bool:
         """Block until the job finishes or ``timeout`` seconds pass: the worker wakes us when
@@ -93,7 +100,8 @@ class Workers:
         if status == states.SUCCESS:
             return TaskState("done", result=meta["result"])
         if status in _RUNNING:
-            return TaskState("running")
+            progress = meta.get("result") if status == PROGRESS else None
+            return TaskState("running", progress=progress if isinstance(progress, dict) else None)
         if status in _FAILED:
             return TaskState("failed", failure=_exception_name(meta),
                              finished_at=meta.get("date_done"))

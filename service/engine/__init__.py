@@ -45,6 +45,7 @@ from service.engine.language.loader import MAX_BYTES as MAX_RULESET_BYTES
 from service.engine.language.loader import canonical_json, document_json
 from service.engine.language.model import Criterion, Range, Rule, Ruleset, Uncertainty
 from service.engine.language.source import parse_yaml
+from service.engine.language.templates import template_fields
 
 __all__ = [
     "MAX_RULESET_BYTES",
@@ -82,4 +83,5 @@ __all__ = [
     "parse_yaml",
     "ruleset_changes",
     "run_test_file",
+    "template_fields",
 ]

@@ -16,6 +16,7 @@ already has it (a gunicorn worker forked from a configured master) keeps it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -77,8 +78,21 @@ class JsonLogFormatter(JsonFormatter):
         return _utc_time(record)
 
 
+# What would start another line, or hide or reorder text, in a log read as lines: the C0 and
+# C1 controls, the Unicode line and paragraph separators, the bidirectional controls.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape(text: str) -> str:
+    """``text`` on one line: each unsafe character as its escape (``\\n``, ``\\x1b``,
+    ``\\u2028``), so that no value a client sent (an id, a path) can forge a log line."""
+    return _UNSAFE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"),
+                       text)
+
+
 class TextLogFormatter(logging.Formatter):
-    """A line for people: time, level, pid, logger, message, then the context ids."""
+    """A line for people: time, level, pid, logger, message, then the context ids. The line
+    is escaped (``escape``); a traceback follows on lines of its own, as Python prints it."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
@@ -91,7 +105,7 @@ class TextLogFormatter(logging.Formatter):
         text = super().formatMessage(record)
         ids = " ".join(f"{name}={getattr(record, name)}" for name in CONTEXT
                        if getattr(record, name, None))
-        return f"{text} [{ids}]" if ids else text
+        return escape(f"{text} [{ids}]" if ids else text)
 
 
 def formatter(log_format: LogFormat) -> logging.Formatter:

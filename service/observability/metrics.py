@@ -102,9 +102,9 @@ def observe_batch_items(count: int, *, outcome: str = "scored") -> None:
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """One unfinished batch, as the batch code's source reports it."""
+    """One unfinished batch, as the batch code's source reports it (no id: batch ids are their
+    owners' to know, and /metrics is read without a key)."""
 
-    batch_id: str
     total: int
     done: int  # finished items, failed ones included
     failed: int = 0
@@ -117,9 +117,9 @@ _batch_source: BatchProgressSource | None = None
 def set_batch_progress_source(source: BatchProgressSource | None) -> None:
     """Register what lists the unfinished batches; called at each scrape by the API process.
 
-    Pull, not push: the batch records (in Redis) are the truth, and a gauge per batch written by
-    whichever worker last touched it would go stale when that worker exits. The source should be
-    quick (one scan) and list only unfinished batches, so the series stay few.
+    Pull, not push: the batch records (in Redis) are the truth, and a gauge written by whichever
+    worker last touched a batch would go stale when that worker exits. The source should be
+    quick (one scan) and list only unfinished batches.
     """
     global _batch_source
     _batch_source = source
@@ -138,15 +138,17 @@ class BatchProgressCollector(Collector):
         running = GaugeMetricFamily("policy_eval_batches_in_progress",
                                     "Batches accepted and not yet finished.")
         running.add_metric([], len(batches))
+        # Summed over the batches: a label per batch would publish their ids to anyone who
+        # can scrape, and they are their owners' (another caller's id answers 404).
         items = GaugeMetricFamily(
             "policy_eval_batch_progress_items",
-            "Items of each unfinished batch: total, done (failed included), failed, pending.",
-            labels=["batch_id", "state"])
-        for batch in batches:
-            for state, count in (("total", batch.total), ("done", batch.done),
-                                 ("failed", batch.failed),
-                                 ("pending", max(0, batch.total - batch.done))):
-                items.add_metric([batch.batch_id, state], count)
+            "Items of the unfinished batches, all together: total, done (failed included), "
+            "failed, pending.", labels=["state"])
+        for state, count in (("total", sum(b.total for b in batches)),
+                             ("done", sum(b.done for b in batches)),
+                             ("failed", sum(b.failed for b in batches)),
+                             ("pending", sum(max(0, b.total - b.done) for b in batches))):
+            items.add_metric([state], count)
         yield running
         yield items
 

@@ -43,6 +43,7 @@ from celery.signals import (
     worker_process_shutdown,
 )
 
+from service.decisions.entry import Mask
 from service.engine import RulesetError, load_ruleset
 from service.observability import logs, metrics, multiproc
 from service.registry.engines import seed
@@ -91,16 +92,18 @@ def _task_succeeded(sender: Any = None, result: Any = None, **_: Any) -> None:
         log.info("proposal refused by the engine", extra={"outcome": result.get("outcome")})
         return
     evaluation = result.get("evaluation") or {}
-    logs.decision_id.set(evaluation.get("decision_id"))
+    # as the decision log keeps them: with DECISION_LOG_MASK, the id masked, the hashes keyed
+    shown = Mask.of(backends_of(sender.app).settings).identifiers(evaluation)
+    logs.decision_id.set(shown["decision_id"])
     metrics.observe_evaluation(evaluation)
     ruleset = evaluation.get("ruleset") or {}
-    log.info("evaluated %s: %s, %s", evaluation.get("proposal_id"), evaluation.get("rating"),
+    log.info("evaluated %s: %s, %s", shown["proposal_id"], evaluation.get("rating"),
              evaluation.get("recommendation"),
              extra={"rating": evaluation.get("rating"),
                     "recommendation": evaluation.get("recommendation"),
                     "overall_score": evaluation.get("overall_score"),
                     "ruleset_version": ruleset.get("version"),
-                    "input_hash": evaluation.get("input_hash")})
+                    "input_hash": shown["input_hash"]})
 
 
 @task_postrun.connect

@@ -21,23 +21,28 @@ from celery import Celery, Task, shared_task
 from celery.exceptions import Reject
 
 from schemas.errors import field_errors
+from schemas.proposal import ProposalSchema
 from schemas.vocabulary import EXPLAIN_LEVELS
 from service.backends import Backends
 from service.batch.chunks import Failed, Outcome, Scored, stored_proposals
 from service.batch.processing import MAX_ATTEMPTS, process_chunk
 from service.clock import utc_now
-from service.decisions.entry import decision_entry
+from service.decisions.entry import Mask, decision_entry
 from service.decisions.log import keyed
-from service.engine import Engine, Explain, ProposalInvalid, impact
+from service.engine import Engine, Explain, ProposalInvalid, Ruleset, impact
+from service.jobs import analysis
 from service.observability import metrics
 
 EVALUATE = "policy.evaluate"
+PROGRESS = "PROGRESS"  # the Celery state of an analysis job that reports how far it got
 IMPACT = "policy.impact"
 SCORE_CHUNK = "policy.score_batch_chunk"
 # A proposal that crashes the engine's process (durable-rules can segfault) would come back
 # forever with acks_late and reject-on-worker-lost; after this many retries its evaluation
 # fails (WorkerLostError), so the caller gets an answer.
 WORKER_LOST_RETRIES = 2
+
+_PROPOSALS = ProposalSchema()
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +73,14 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
                 "errors": [{"field": "explain",
                             "message": f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."}]}
     backends = backends_of(self.app)
+    engine = backends.engines.engine(ruleset_version)
     try:
-        evaluation = backends.engines.engine(ruleset_version).evaluate(
-            proposal, cast(Explain, explain))
+        evaluation = engine.evaluate(proposal, cast(Explain, explain))
     except ProposalInvalid as error:
         return {"outcome": "invalid", "completed_at": utc_now(),
                 "errors": field_errors(error.messages, "body")}
     entry = decision_entry(str(self.request.id), evaluation, proposal, caller,
-                           backends.settings.decision_log_mask)
+                           Mask.of(backends.settings), ruleset=engine.ruleset)
     backends.decisions.append(keyed([entry]))
     return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation}
 
@@ -84,18 +89,37 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
 def impact_of(self: Task, old_version: str, new_version: str,
               proposals: list[dict[str, Any]] | None = None,
               batch_id: str | None = None) -> dict[str, Any]:
-    """What publishing ``new_version`` in place of ``old_version`` would change for
-    ``proposals`` (already validated by the API), or for the proposals of a stored batch: run
-    on a worker, as evaluations are."""
+    """An analysis job (``service.jobs.analysis``): what publishing ``new_version`` in place of
+    ``old_version`` would change for ``proposals`` (validated by the API), or for the
+    proposals of a stored batch (those that are valid: the others have no evaluation). Reports
+    its progress in evaluations, two per proposal, and stops when its owner cancels it.
+
+    Returns ``{"outcome": "done", "completed_at", "progress", "result"}``, or
+    ``{"outcome": "cancelled", "completed_at"}``.
+    """
     backends = backends_of(self.app)
     if batch_id is not None:
-        proposals = stored_proposals(backends.batches.inputs(batch_id))
-    report = impact(backends.engines.engine(old_version), backends.engines.engine(new_version),
-                    proposals or [])
+        proposals = [p for p in stored_proposals(backends.batches.inputs(batch_id))
+                     if not _PROPOSALS.validate(p)]
+    proposals = proposals or []
+    job_id = str(self.request.id)
+    progress = analysis.Progress(
+        2 * len(proposals),
+        report=lambda done, total: self.update_state(state=PROGRESS,
+                                                     meta={"done": done, "total": total}),
+        is_cancelled=lambda: analysis.cancelled(backends.ledger, job_id))
+    try:
+        progress(0)
+        report = impact(backends.engines.engine(old_version),
+                        backends.engines.engine(new_version), proposals, progress)
+    except analysis.Cancelled:
+        return {"outcome": "cancelled", "completed_at": utc_now()}
     changes = [{**dataclasses.asdict(change), "changed": change.what}
                for change in report.changes]
-    return {"old_version": old_version, "new_version": new_version, "total": report.total,
-            "changes": changes}
+    return {"outcome": "done", "completed_at": utc_now(),
+            "progress": {"done": progress.total, "total": progress.total},
+            "result": {"old_version": old_version, "new_version": new_version,
+                       "total": report.total, "changes": changes}}
 
 
 class _ChunkHooks:
@@ -111,11 +135,17 @@ class _ChunkHooks:
     def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
         # every decision, batch items included, is logged before the task is acknowledged;
         # the log's once-per-key append makes a redelivered chunk log once
-        mask = self._backends.settings.decision_log_mask
+        mask = Mask.of(self._backends.settings)
         self._backends.decisions.append(keyed([
             decision_entry(f"{batch_id}/{s.index}", s.evaluation, s.proposal, caller, mask,
-                           batch_id=batch_id)
+                           batch_id=batch_id, ruleset=self._ruleset(s, mask))
             for s in scored]))
+
+    def _ruleset(self, item: Scored, mask: Mask) -> Ruleset | None:
+        """The ruleset that scored ``item``, which the mask needs (cached per process)."""
+        if not mask.paths:
+            return None
+        return self._backends.engines.ruleset(item.evaluation["ruleset"]["version"])
 
     def observe(self, outcomes: list[Outcome]) -> None:
         """Finished items by outcome, and evaluations by rating as single ones are counted."""

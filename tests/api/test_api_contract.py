@@ -15,7 +15,7 @@ from flask import Flask
 
 from schemas.errors import field_errors
 from schemas.evaluation import EvaluationSchema
-from service.api import close_app, create_app
+from service.api import close_app, create_app, permissions
 from service.api.evaluations import preferences
 from service.config import DEFAULT_RULESET, ConfigError, Settings
 from service.engine import Engine, RulesetError
@@ -138,11 +138,13 @@ def app() -> Iterator[Flask]:
     close_app(app)
 
 
-def test_unexpected_error_is_500_problem_without_details(app: Flask) -> None:
+def test_unexpected_error_is_500_problem_without_details(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> str:
         raise ZeroDivisionError("secret internals")
 
     app.add_url_rule("/broken", view_func=broken)
+    monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/broken"), permissions.PUBLIC)
     response = app.test_client().get("/broken")
 
     assert response.status_code == 500

@@ -125,13 +125,15 @@ def service_env(redis_url: str | None, **extra: str) -> dict[str, str]:
 
 
 def celery_worker(redis_url: str, log_dir: Path, name: str = "worker", module: str = "celery",
-                  **env: str) -> LoggedProcess:
+                  queues: str | None = None, **env: str) -> LoggedProcess:
     """``celery worker`` as deployed (docker-compose.yml): prefork pool, two processes;
-    ``module`` runs Celery's command line with a test's bootstrap around it."""
+    ``module`` runs Celery's command line with a test's bootstrap around it; ``queues`` (comma
+    separated) limits what it consumes, as ``celery worker -Q`` does."""
     worker = LoggedProcess(name, [
         sys.executable, "-m", module, "-A", "service.worker.app", "worker",
         "--loglevel=INFO", "--concurrency=2", "--pool=prefork", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
+        *([f"--queues={queues}"] if queues else []),
     ], service_env(redis_url, **env), log_dir)
     try:
         worker.wait_for_log(" ready.")

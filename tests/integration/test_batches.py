@@ -258,7 +258,11 @@ def test_cancel_stops_pending_chunks_while_single_evaluations_keep_flowing(url: 
 def test_a_finished_batch_cannot_be_cancelled(url: str) -> None:
     location = submit(url, jsonl([TOMAHAWK]), NDJSON).headers["Location"]
     finish(url, location)
-    assert problem(requests.delete(urljoin(url, location), headers=AUTH, timeout=30), 409)
+    body = problem(requests.delete(urljoin(url, location), headers=AUTH, timeout=30), 409)
+    # the title and the detail say the same thing: finished, so nothing to cancel
+    assert body["title"] == "Batch already finished"
+    assert body["type"] == "/problems/batch-finished"
+    assert body["detail"].startswith("The batch has already finished")
 
 
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(

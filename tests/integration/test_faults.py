@@ -29,7 +29,7 @@ from service.batch.memory_store import MemoryBatchStore
 from service.batch.processing import MAX_CRASHES, process_chunk
 from service.config import ConfigError, Settings
 from service.engine import Engine
-from service.worker.app import celery_config
+from service.worker.app import BATCH_QUEUE, celery_config
 from tests.keys import bearer
 
 from .checks import PROBLEM, poll, problem
@@ -79,9 +79,10 @@ def start_worker(redis_server: RedisServer, logs: Path
     those still running are stopped after the test."""
     started: list[LoggedProcess] = []
 
-    def start(name: str, module: str = "celery", **env: str) -> LoggedProcess:
+    def start(name: str, module: str = "celery", queues: str | None = None,
+              **env: str) -> LoggedProcess:
         started.append(celery_worker(redis_server.url, logs, name=name, module=module,
-                                     **(ENV | env)))
+                                     queues=queues, **(ENV | env)))
         return started[-1]
 
     yield start
@@ -221,7 +222,10 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert {code for _, code, *_ in traffic.answers} <= {200, 202, 503}, traffic.answers
     outage = [a for a in traffic.answers if a[1] == 503]
     assert outage, "no request saw Redis down"
-    assert all(kind.startswith(PROBLEM) and slug == "/problems/broker-unavailable"
+    # Redis away: broker-unavailable; back, but no worker reconnected yet to answer the
+    # readiness ping: not-ready (a synchronous evaluation is refused at once, nothing queued)
+    assert all(kind.startswith(PROBLEM) and slug in ("/problems/broker-unavailable",
+                                                     "/problems/not-ready")
                for _, _, kind, slug, _ in outage), outage
     assert all(down - 1 <= at <= up + 5 for at, *_ in outage), (down, up, outage)
     assert max(took for *_, took in traffic.answers) < SYNC_TIMEOUT + 5
@@ -233,14 +237,19 @@ def test_redis_restarted_under_traffic_answers_503_then_recovers_and_the_batch_c
     assert all(line["errors"] for line in lines if line["status"] != "done")
     assert final["failed"] == 0, [line for line in lines if line["status"] != "done"][:3]
     recovered = min(at for at, code, *_ in traffic.answers if at > up and code == 200) - up
+    not_ready = sum(slug == "/problems/not-ready" for *_, slug, _ in outage)
     print(f"Redis down {up - down:.1f} s: {len(traffic.answers)} answers, {len(outage)} of "
-          f"them 503, first evaluation {recovered:.1f} s after Redis was back; batch "
+          f"them 503 ({not_ready} not-ready), first evaluation {recovered:.1f} s after Redis "
+          "was back; batch "
           f"{final['done']} done, {final['failed']} failed")  # figures for the README
 
 
-def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(api: str) -> None:
-    """No worker runs here: the request waits out its 6 s, longer than redis-py's default
-    socket timeout (5 s), and must then answer 202, not mistake the quiet for an outage."""
+def test_an_evaluation_not_done_within_a_long_wait_is_accepted_not_unavailable(
+        api: str, start_worker: Callable[..., LoggedProcess]) -> None:
+    """A worker answers pings (so the API is ready) but takes only batch chunks: the request
+    waits out its 6 s, longer than redis-py's default socket timeout (5 s), and must then
+    answer 202, not mistake the quiet for an outage."""
+    start_worker("faults-batches-only-worker", queues=BATCH_QUEUE)
     started = time.monotonic()
     response = requests.post(f"{api}/v1/evaluations", json=TOMAHAWK, timeout=30,
                              headers={"Prefer": "wait=6", **AUTH})

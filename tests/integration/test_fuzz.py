@@ -8,7 +8,8 @@ evaluation, a finished batch, the active ruleset version), in process against th
   sent so cases get past 401 (and schemathesis checks that without it they do not).
 
 Every response must conform to the document (status code listed, content type, body and
-headers by their schemas), no 5xx, schema-valid requests accepted and invalid ones refused.
+headers by their schemas), no 5xx, no request answered later than 10 s, schema-valid requests
+accepted and invalid ones refused.
 ``POLICY_SOAK=1`` runs ten times as many cases, with fresh randomness.
 """
 
@@ -45,9 +46,10 @@ pytestmark = pytest.mark.integration
 
 SOAK = os.environ.get("POLICY_SOAK") == "1"
 EXAMPLES = 300 if SOAK else 30  # per operation, generation mode and kind of path ids
+HANG_SECONDS = 10.0  # no request may take longer, whatever it is sent
 MIN_CASES = 600  # per app, so 1,200 in all at least: about 940 embedded and 1,400 keyed run
 # The rate limit is not what is fuzzed (429s would hide the rest), and a case that waits for
-# a busy worker should not wait long: 202 (evaluations) and 503 (impact) are documented.
+# a busy worker should not wait long: a 202 is documented.
 FUZZ_SETTINGS: dict[str, Any] = {"rate_limit": "1000000/minute", "sync_timeout": 2.0,
                                  "task_time_limit": 5.0}
 
@@ -121,8 +123,11 @@ def _known_ids(app: Flask, headers: dict[str, str]) -> dict[str, str]:
         assert time.monotonic() < deadline, "the seeded batch did not finish"
         time.sleep(0.05)
     version = client.get("/v1/rulesets/active", headers=headers).json["version"]
+    job = client.post(f"/v1/rulesets/{version}/impact", json={"batch_id": batch_id},
+                      headers=headers)
+    assert job.status_code == 202, job.text
     return {"evaluation_id": evaluation.json["id"], "batch_id": batch_id, "version": version,
-            "slug": "invalid-proposal", "index": "0"}
+            "job_id": job.json["id"], "slug": "invalid-proposal", "index": "0"}
 
 
 def _strategies(operation: Any, known: dict[str, str]) -> Iterator[Any]:
@@ -155,10 +160,15 @@ def fuzz(schema: Any, headers: dict[str, str], excluded: Exclusions) -> Outcome:
                     # path before a templated one), and no version may be named so
                     return
                 outcome.cases += 1
+                started = time.monotonic()
                 try:
                     case.call_and_validate(excluded_checks=excluded(case))
                 except FailureGroup as group:
                     outcome.record(case, group)
+                took = time.monotonic() - started
+                if took > HANG_SECONDS:
+                    outcome.failures.setdefault(f"{case.method} {case.path}: took {took:.1f} s",
+                                                repr(case))
 
             with contextlib.suppress(Unsatisfiable):  # nothing to negate: no parameters, no body
                 run()

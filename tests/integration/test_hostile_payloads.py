@@ -80,7 +80,16 @@ WRONG_VALUES: dict[str, list[tuple[str, Any]]] = {
 HOSTILE_TEXT = [("NUL", "Toma\x00hawk"), ("ESC", "\x1b[31mTomahawk"), ("DEL", "Toma\x7fhawk"),
                 ("C1 NEL", "Toma\x85hawk"), ("RTL override", "Tomahawk \u202etxt.exe"),
                 ("LR isolate", "Toma\u2066hawk"), ("lone high surrogate", "Toma\ud800hawk"),
-                ("lone low surrogate", "\udc00Tomahawk"), ("over the length", "x" * 5000)]
+                ("lone low surrogate", "\udc00Tomahawk"), ("over the length", "x" * 5000),
+                # one-line texts: no line break (a newline in an id forged a text log line) and
+                # nothing invisible (they came back raw in summaries and sentences)
+                ("LF", "Toma\nhawk"), ("CR", "Toma\rhawk"), ("CR LF", "x\r\nINFO forged"),
+                ("tab", "Toma\thawk"), ("line separator", "Toma\u2028hawk"),
+                ("paragraph separator", "Toma\u2029hawk"), ("LRM", "Toma\u200ehawk"),
+                ("RLM", "Toma\u200fhawk"), ("Arabic letter mark", "Toma\u061chawk"),
+                ("zero-width space", "Toma\u200bhawk"), ("zero-width joiner", "Toma\u200dhawk"),
+                ("byte-order mark", "\ufeffTomahawk"), ("soft hyphen", "Toma\u00adhawk"),
+                ("word joiner", "Toma\u2060hawk")]
 TEXT_FIELDS = ["id", "title", "system.name", "system.prime_contractor"]
 # codes that look right to a reader and are not
 HOMOGLYPHS = [("requesting_country", "J\u0420"), ("requesting_country", "\uff2a\uff30"),
@@ -219,6 +228,11 @@ def _query_cases() -> Iterator[Hostile]:
         ("/v1/decisions", "limit", ["0", "1001", str(10**30), "ten"]),
         ("/v1/decisions", "rating", ["excellent", "\u202eoutstanding"]),
         ("/v1/decisions", "colour", ["grey"]),
+        ("/v1/decisions", "caller", ["c" * 201]),
+        ("/v1/decisions", "ruleset_version", ["v" * 65]),
+        # a sort reached Content-Disposition: quotes, CR LF, a character beyond Latin-1
+        (f"{batch}/results", "sort", ['x"; filename="evil.html', "a\r\nSet-Cookie: a=1",
+                                      "\U000614b1", "overall_score\n", "../x", "a" * 65, ""]),
     ]
     for path, name, values in table:
         for value in values:
@@ -235,6 +249,10 @@ def _ruleset_cases() -> Iterator[Hostile]:
                                                               {"version": ""}, "version"),
             ("a 500-character version", {"version": "v" * 500}, "version"),
             ("an unknown field", {"version": "1", "force": True}, "force"),
+            ("a path", {"version": "../../../etc/passwd"}, "version"),
+            ("CR LF", {"version": "x\r\nSet-Cookie: a=1"}, "version"),
+            ("a right-to-left override", {"version": "1.0\u202e"}, "version"),
+            ("a trailing newline", {"version": "1.0.0\n"}, "version"),
             ("no version", {}, "version")]:
         yield Hostile(f"activate with {what}", "PUT", "/v1/rulesets/active", field,
                       json.dumps(body).encode())
@@ -243,6 +261,10 @@ def _ruleset_cases() -> Iterator[Hostile]:
             ("both sources", {"proposals": [TOMAHAWK], "batch_id": "x"}, "proposals"),
             ("neither source", {}, "proposals"),
             ("a 100-character batch id", {"batch_id": "b" * 100}, "batch_id"),
+            ("a path as the version to compare", {"proposals": [TOMAHAWK],
+                                                  "against": "../../etc/passwd"}, "against"),
+            ("CR LF in the version to compare", {"proposals": [TOMAHAWK],
+                                                 "against": "1.0\r\nX-Evil: 1"}, "against"),
             ("a proposal with NUL", {"proposals": [_set(TOMAHAWK, "title", "a\x00")]},
              "proposals.0.title"),
             ("an unknown field", {"proposals": [TOMAHAWK], "dry_run": True}, "dry_run")]:

@@ -39,7 +39,8 @@ def secured(logs: Path) -> Iterator[str]:
     redis_url = flushed_redis(PRODUCTION_DB)
     # the workers write the decision log: the mask is theirs to apply
     worker = celery_worker(redis_url, logs, name="production-worker",
-                           DECISION_LOG_MASK="system.prime_contractor,title")
+                           DECISION_LOG_MASK="system.prime_contractor,title",
+                           DECISION_LOG_KEY="a-test-secret-of-32-characters-or-more")
     api, url = gunicorn_api(redis_url, logs, RATE_LIMIT="100000/minute")
     yield url
     api.stop()
@@ -143,11 +144,29 @@ def test_every_decision_is_logged_once_with_its_explanation_under_concurrent_loa
     assert entry["input"]["title"] == "***"  # DECISION_LOG_MASK
     assert entry["input"]["system"]["prime_contractor"] == "***"
     assert entry["input"]["system"]["name"] == TOMAHAWK["system"]["name"]
+    # every copy: the result's title and the summary quoting it; hashes keyed
+    assert entry["result"]["title"] == entry["result"]["summary"] == "***"
+    assert "Load proposal 7" not in json.dumps(entry)
+    assert entry["input_hash"].startswith("hmac-sha256:")
     assert entry["caller"] == "evaluator"
     assert entry["ruleset_version"] == "1.0.0" and entry["ruleset_hash"].startswith("sha256:")
     assert entry["result"]["decision_id"] == entry["decision_id"]
     findings = [f for c in entry["result"]["criteria"] for f in c["strengths"]]
     assert findings and all(f["sentence"] and f["evidence"] for f in findings)
+
+
+def test_the_worker_log_keeps_no_copy_of_what_the_mask_hides(secured: str, logs: Path) -> None:
+    proposal = {**TOMAHAWK, "title": "A title the log must not keep"}
+    answer = requests.post(f"{secured}/v1/evaluations", json=proposal, timeout=30,
+                           headers=bearer("evaluator")).json()
+    evaluation_id, plain = answer["id"], answer["evaluation"]
+    [entry] = [e for e in _decisions(secured, caller="evaluator")
+               if e["evaluation_id"] == evaluation_id]
+    worker_log = (logs / "production-worker.log").read_text()
+    assert entry["input_hash"] in worker_log  # its line is there, keyed as the log keeps it
+    for copy in (proposal["title"], plain["input_hash"], plain["decision_id"]):
+        assert copy not in worker_log, copy
+        assert copy not in json.dumps(entry), copy
 
 
 def test_decision_log_filters_and_export(secured: str, tmp_path: Path) -> None:
@@ -196,3 +215,16 @@ def test_redis_without_keys_refuses_to_start() -> None:
 
     with pytest.raises(ConfigError, match="API keys are required"):
         create_app(Settings(redis_url="redis://127.0.0.1:1/0", ruleset=MINI_RULESET))
+
+
+def test_requests_without_a_valid_key_are_limited_per_address(limited: str) -> None:
+    """Counted in Redis, as keys are: 1,400 wrong keys used to be 1,400 × 401."""
+    statuses = [requests.get(f"{limited}/v1/rulesets/active", timeout=10,
+                             headers={"Authorization": f"Bearer guess-{i}"}).status_code
+                for i in range(3)]
+    statuses.append(requests.get(f"{limited}/v1/rulesets/active", timeout=10).status_code)
+    assert statuses == [401, 401, 401, 429]
+    response = requests.get(f"{limited}/v1/rulesets/active", timeout=10)
+    problem(response, 429)
+    assert int(response.headers["Retry-After"]) > 0
+    assert call(limited, "evaluator", "GET", "/v1/rulesets/active") == 200  # a key still works

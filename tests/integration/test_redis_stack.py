@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -175,3 +177,39 @@ def test_worker_refuses_to_start_without_its_ruleset(redis_url: str, tmp_path: P
 
     assert run.returncode != 0
     assert "cannot load ruleset" in run.stderr + run.stdout
+
+
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
+
+
+def _times(body: Any, key: str = "") -> list[tuple[str, str]]:
+    """Every (key, value) of ``body`` that holds a time: `…_at`, `at`, `time`."""
+    if isinstance(body, dict):
+        return [t for k, v in body.items() for t in _times(v, k)]
+    if isinstance(body, list):
+        return [t for v in body for t in _times(v, key)]
+    timed = key.endswith("_at") or key in ("at", "time")
+    return [(key, body)] if timed and body is not None else []
+
+
+def test_every_time_the_api_shows_has_one_form(stack: str) -> None:
+    """UTC to the millisecond, as service.clock writes it: evaluations used to show
+    microseconds (`…45.296000+00:00`) where batches showed milliseconds."""
+    evaluation = evaluate(stack, TOMAHAWK).json()
+    batch = http.post(f"{stack}/v1/batches", json=[TOMAHAWK], timeout=30)
+    deadline = time.monotonic() + 60
+    while (finished := http.get(urljoin(stack, batch.headers["Location"]), timeout=10)
+           ).json()["status"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    job = http.post(f"{stack}/v1/rulesets/1.0.0/impact", json={"proposals": [TOMAHAWK]},
+                    timeout=30)
+    done_job = poll(urljoin(stack, job.headers["Location"]), timeout=60)
+    found = [t for body in (evaluation, batch.json(), finished.json(), job.json(),
+                            done_job.json(),
+                            http.get(f"{stack}/v1/rulesets", timeout=10).json(),
+                            http.get(f"{stack}/v1/decisions?limit=5", timeout=10).json())
+             for t in _times(body)]
+    assert {key for key, _ in found} >= {"submitted_at", "completed_at", "finished_at",
+                                         "created_at", "at", "time"}
+    assert [t for t in found if not TIME.fullmatch(t[1])] == []

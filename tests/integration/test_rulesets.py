@@ -3,6 +3,7 @@ see the impact, all over HTTP against a real worker process that is never restar
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
+import redis
 import requests
 
 from tests.keys import bearer
@@ -19,6 +21,7 @@ from .checks import http, poll, problem
 from .proposals import TOMAHAWK
 from .servers import (
     MINI_RULESET,
+    REDIS_BASE,
     LoggedProcess,
     api_without_workers,
     celery_worker,
@@ -143,16 +146,30 @@ def test_versions_are_immutable(service: tuple[str, LoggedProcess]) -> None:
     assert [r["points"] for r in detail["rules"] if r["id"] == "I-LINK16"] == [-30.0]
 
 
+def impact_job(url: str, body: dict[str, Any], role: str = "analyst") -> dict[str, Any]:
+    """Start an impact job, follow its Location until it finishes; the finished job."""
+    started = http.post(f"{url}/v1/rulesets/1.1.0/impact", json=body, headers=bearer(role),
+                        timeout=30)
+    assert started.status_code == 202, started.text
+    assert started.headers["Location"] == f"/v1/jobs/{started.json()['id']}"
+    assert started.json()["kind"] == "impact"
+    assert started.json()["status"] in ("queued", "running", "done")  # a worker may be quick
+    finished = poll(urljoin(url, started.headers["Location"]), timeout=60)
+    assert finished.status_code == 200, finished.text
+    job: dict[str, Any] = finished.json()
+    return job
+
+
 def test_impact_lists_the_proposals_that_change_and_the_rules_responsible(
         service: tuple[str, LoggedProcess]) -> None:
     url, _ = service
     publish(url, CANDIDATE)
     without_link16 = {**TOMAHAWK, "id": "no-link16",
                       "capabilities": {**TOMAHAWK["capabilities"], "datalinks": ["satcom"]}}
-    response = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60, json={
-        "proposals": [TOMAHAWK, without_link16], "against": "1.0.0"})
-    assert response.status_code == 200, response.text
-    report = response.json()
+    job = impact_job(url, {"proposals": [TOMAHAWK, without_link16], "against": "1.0.0"})
+    assert job["status"] == "done"
+    assert job["progress"] == {"done": 4, "total": 4, "percent": 100.0}  # 2 evaluations each
+    report = job["result"]
     assert (report["old_version"], report["new_version"], report["total"]) == ("1.0.0",
                                                                                "1.1.0", 2)
     [change] = [c for c in report["changes"] if c["rules"]]
@@ -170,24 +187,59 @@ def test_impact_on_a_stored_batch_equals_the_impact_on_its_proposals(
     publish(url, CANDIDATE)
     without_link16 = {**TOMAHAWK, "id": "no-link16",
                       "capabilities": {**TOMAHAWK["capabilities"], "datalinks": ["satcom"]}}
-    proposals = [TOMAHAWK, without_link16, "not a proposal"]
-    submitted = http.post(f"{url}/v1/batches", json=proposals, timeout=60)
+    proposals = [TOMAHAWK, without_link16, "not a proposal", {**TOMAHAWK, "title": 1}]
+    submitted = http.post(f"{url}/v1/batches", json=proposals, timeout=60,
+                          headers=bearer("analyst"))
     assert submitted.status_code == 202, submitted.text
     status = poll_until_done(urljoin(url, submitted.headers["Location"]))
     batch_id = status["id"]
 
-    by_batch = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60,
-                         json={"batch_id": batch_id, "against": "1.0.0"})
-    by_proposals = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=60,
-                             json={"proposals": proposals[:2], "against": "1.0.0"})
-    assert by_batch.status_code == by_proposals.status_code == 200, by_batch.text
-    assert by_batch.json() == by_proposals.json()
-    assert by_batch.json()["total"] == 2  # the item that is no proposal has no evaluation
+    by_batch = impact_job(url, {"batch_id": batch_id, "against": "1.0.0"})
+    by_proposals = impact_job(url, {"proposals": proposals[:2], "against": "1.0.0"})
+    assert by_batch["result"] == by_proposals["result"]
+    assert by_batch["result"]["total"] == 2  # the items that are no proposals have none
     problem(http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
                       json={"batch_id": "no-such-batch"}), 404)
     both = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=10,
                      json={"batch_id": batch_id, "proposals": [TOMAHAWK]})
     assert "proposals" in [e["field"] for e in problem(both, 422)["errors"]]
+
+
+def test_impact_on_a_large_stored_batch_reports_progress_and_can_be_cancelled(
+        service: tuple[str, LoggedProcess]) -> None:
+    """Past the old 5,000-proposal cap: a job, with progress, that its owner can cancel."""
+    url, _ = service
+    publish(url, CANDIDATE)
+    proposals = [{**TOMAHAWK, "id": f"p-{i}"} for i in range(6000)]
+    submitted = http.post(f"{url}/v1/batches", json=proposals, timeout=120,
+                          headers=bearer("analyst"))
+    assert submitted.status_code == 202, submitted.text
+    batch_id = poll_until_done(urljoin(url, submitted.headers["Location"]), 300)["id"]
+    started = http.post(f"{url}/v1/rulesets/1.1.0/impact", timeout=30,
+                        headers=bearer("analyst"), json={"batch_id": batch_id})
+    assert started.status_code == 202, started.text
+    job_url = urljoin(url, started.headers["Location"])
+    deadline = time.monotonic() + 60
+    while (job := http.get(job_url, timeout=10).json())["progress"] is None:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert job["status"] == "running" and job["progress"]["total"] == 12_000
+    assert 0 <= job["progress"]["done"] < 12_000
+    other = requests.delete(job_url, headers=bearer("evaluator"), timeout=10)
+    assert other.status_code == 403  # analysts' work: an evaluator may not even ask
+    cancelled = http.delete(job_url, headers=bearer("analyst"), timeout=10)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    after = http.get(job_url, timeout=10)
+    assert after.status_code == 200 and after.json()["status"] == "cancelled"
+    assert "result" not in after.json()
+    # the worker itself stopped, at its next report (every 0.5 s), before the end
+    meta_key = f"celery-task-meta-{started.json()['id']}"
+    results = redis.Redis.from_url(f"{REDIS_BASE}/{VERSIONS_DB}")
+    deadline = time.monotonic() + 10
+    while json.loads(results.get(meta_key) or b"{}").get("status") != "SUCCESS":
+        assert time.monotonic() < deadline, results.get(meta_key)
+        time.sleep(0.1)
+    assert json.loads(results.get(meta_key) or b"{}")["result"]["outcome"] == "cancelled"
 
 
 def poll_until_done(location: str, timeout: float = 60) -> dict[str, Any]:

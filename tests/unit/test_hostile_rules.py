@@ -11,7 +11,6 @@ tests/integration/test_hostile_rules.py sends the same files over HTTP.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from service.engine.language.templates import MAX_FORMAT_WIDTH
 from tests.unit.conftest import MINI, ROOT
 
 HEADER = MINI.read_text().split("rules:")[0]  # its `context:` is found beside MINI
-DEADLINE = 1.0  # seconds, on a loaded CI machine; each case takes milliseconds here
 
 
 def rule(rule_id: str = "R1", when: str = "{field: acquisition.quantity, op: gt, value: 1}",
@@ -105,20 +103,20 @@ CASES: list[tuple[str, Callable[[], str], str, tuple[int, int] | None]] = [
 ]
 
 
-def refused(text: str) -> tuple[list[RuleProblem], float]:
-    started = time.perf_counter()
+def refused(text: str) -> list[RuleProblem]:
     with pytest.raises(RulesetError) as caught:
         parse_ruleset(text, "hostile.yaml", MINI.parent)
-    return caught.value.problems, time.perf_counter() - started
+    return caught.value.problems
 
 
 @pytest.mark.parametrize(("text", "message", "where"), [case[1:] for case in CASES],
                          ids=[case[0] for case in CASES])
-def test_hostile_rule_file_is_refused_within_a_second(
+def test_hostile_rule_file_is_refused_by_the_limit_meant_for_it(
     text: Callable[[], str], message: str, where: tuple[int, int] | None
 ) -> None:
-    problems, seconds = refused(text())
-    assert seconds < DEADLINE, f"took {seconds:.2f} s"
+    """Each case is stopped by its own limit (the message names it), so before the work that
+    limit exists to avoid: the limit, not the machine's speed that day, is what is tested."""
+    problems = refused(text())
     found = [p for p in problems if message in p.message]
     assert found, [str(p) for p in problems]
     assert str(found[0]).startswith(f"hostile.yaml:{found[0].line}:{found[0].col}: ")
@@ -135,21 +133,25 @@ def test_a_python_tag_is_never_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("op", ["matches", "regex", "like", "re"])
 def test_a_pattern_operator_says_why_the_language_has_none(op: str) -> None:
-    problems, _ = refused(with_rules(rule(when=f"{{field: system.name, op: {op}, "
+    problems = refused(with_rules(rule(when=f"{{field: system.name, op: {op}, "
                                                 "value: '^(a+)+$'}")))
     assert problems[0].message == f"unknown operator {op!r}"
     assert "no regular expressions" in problems[0].hint
     assert "exponential time" in problems[0].hint
 
 
-def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "huge.yaml"
     with path.open("wb") as sparse:  # 50 MB that take no disk space
         sparse.truncate(50_000_000)
-    started = time.perf_counter()
+
+    def never(*_: object, **__: object) -> str:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(Path, "read_text", never)
     with pytest.raises(RulesetError, match=f"at most {MAX_BYTES:,} bytes"):
         load_ruleset(path)
-    assert time.perf_counter() - started < DEADLINE
 
 
 def test_a_ruleset_at_the_limits_still_loads() -> None:
@@ -169,3 +171,63 @@ def test_the_guide_states_the_limits_the_loader_enforces() -> None:
                    f"at most {MAX_RULES:,} rules", f"at most {MAX_BYTES:,} bytes",
                    f"{MAX_VALUES:,} values", f"format is at most {MAX_FORMAT_WIDTH}"):
         assert stated in limits, stated
+
+
+# --- names and text: what a rule file's one-line texts and its version may hold -------------
+
+def _with_version(version: str) -> str:
+    return with_rules(rule()).replace('version: "1.0.0"', f"version: {version}", 1)
+
+
+HOSTILE_VERSIONS = ["a/b", "..", "../../../etc/passwd", "<script>alert(1)</script>",
+                    "v" * 65, "x\\r\\nSet-Cookie: a=1", "1.0\\0", "1.0\\u202e", "1.0 beta",
+                    "-1.0", "%2e%2e"]
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS)
+def test_a_version_that_is_not_a_version_is_refused(version: str) -> None:
+    problems = refused(_with_version(f'"{version}"'))
+    assert any("is not a version" in p.message or "'version': Contains" in p.message
+               for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("version", ["2026.1.0", "1", "2.0.0-rc.1+build.5", "v" * 64, "A-1"])
+def test_a_version_of_letters_digits_dots_dashes_and_pluses_loads(version: str) -> None:
+    assert parse_ruleset(_with_version(f'"{version}"'), "ok.yaml", MINI.parent).version == version
+
+
+# (where, text): each refused with the proposal checks' own words
+HOSTILE_RULE_TEXT = [
+    ("title", "\\0title", "Contains U+0000, a control or bidirectional-override character"),
+    ("title", "\\etitle", "Contains U+001B, a control or bidirectional-override character"),
+    ("title", "tit\\u202ele", "Contains U+202E, a control or bidirectional-override character"),
+    ("title", "two\\nlines", "Contains U+000A, a line break"),
+    ("title", "zero\\u200bwidth", "Contains U+200B, an invisible character"),
+    ("because", "{system.name:\\0<40}", "Contains U+0000, a control"),
+    ("because", "first line\\u2028second", "Contains U+2028, a line break"),
+    ("because", "mark\\u200fed", "Contains U+200F, an invisible character"),
+    ("otherwise", "soft\\u00adhyphen", "Contains U+00AD, an invisible character"),
+]
+
+
+@pytest.mark.parametrize(("key", "text", "message"), HOSTILE_RULE_TEXT,
+                         ids=[f"{k} {m.split(',')[0]}" for k, _, m in HOSTILE_RULE_TEXT])
+def test_rule_text_refuses_control_line_break_bidi_and_invisible_characters(
+        key: str, text: str, message: str) -> None:
+    body = (f'  - {{id: R1, criterion: interoperability, title: "{text if key == "title" else "t"}"'
+            f', when: {ATOM}, points: 1, because: "{text if key == "because" else "x"}"'
+            + (f', otherwise: "{text}"' if key == "otherwise" else "") + "}\n")
+    problems = refused(with_rules(body))
+    found = [p for p in problems if message in p.message]
+    assert found and found[0].message.startswith(f"{key!r}: "), [str(p) for p in problems]
+    assert found[0].rule_id == "R1" and found[0].line > 1
+
+
+def test_a_criterion_label_is_one_line_and_a_rationale_may_span_lines() -> None:
+    text = with_rules(rule()).replace(
+        "    rationale: Half the decision, to make arithmetic easy to check.",
+        '    label: "Inter\\noperability"\n    rationale: "Half the decision,\\nto check."', 1)
+    problems = refused(text)
+    assert [p.message for p in problems] == [
+        "'label': Contains U+000A, a line break; single-line text fields (ids, titles, names) "
+        "refuse them."]

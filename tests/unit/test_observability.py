@@ -96,6 +96,19 @@ def test_text_lines_put_the_ids_before_a_traceback() -> None:
     assert "Traceback" in text and "ValueError: boom" in text
 
 
+@pytest.mark.parametrize("forged", ["id\n2026-11-30T00:00:00.000+00:00 INFO [1] auth: ok",
+                                    "id\r\nX", "id\u2028X", "id\x1b[2Jcleared", "id\u202eX"])
+def test_a_text_line_stays_one_line_whatever_a_client_sent(forged: str) -> None:
+    """An id or a path with a line break used to start a forged line of its own."""
+    token = logs.request_id.set(forged)
+    try:
+        text = formatted("text", record(f"GET /v1/evaluations/{forged} 404"))
+    finally:
+        logs.request_id.reset(token)
+    assert len(text.splitlines()) == 1 and "\x1b" not in text and "\u202e" not in text
+    assert text.count("\\") >= 2  # each shown as its escape, in the message and the id
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     ({}, ("json", logging.INFO)),
     ({"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug"}, ("text", logging.DEBUG)),
@@ -237,17 +250,19 @@ def test_readyz_embedded_is_the_worker_thread(embedded: Flask) -> None:
 # --- batch progress -----------------------------------------------------------------------------
 
 
-def test_batch_progress_comes_from_the_registered_source() -> None:
-    metrics.set_batch_progress_source(lambda: [metrics.BatchProgress("b1", total=10, done=4,
-                                                                      failed=1)])
+def test_batch_progress_comes_from_the_registered_source_summed_without_ids() -> None:
+    metrics.set_batch_progress_source(lambda: [
+        metrics.BatchProgress(total=10, done=4, failed=1),
+        metrics.BatchProgress(total=5, done=5, failed=0)])
     try:
         families = {f.name: f for f in metrics.BatchProgressCollector().collect()}
     finally:
         metrics.set_batch_progress_source(None)
-    assert [s.value for s in families["policy_eval_batches_in_progress"].samples] == [1]
-    items = {s.labels["state"]: s.value
-             for s in families["policy_eval_batch_progress_items"].samples}
-    assert items == {"total": 10, "done": 4, "failed": 1, "pending": 6}
+    assert [s.value for s in families["policy_eval_batches_in_progress"].samples] == [2]
+    samples = families["policy_eval_batch_progress_items"].samples
+    assert {s.labels["state"]: s.value for s in samples} == {
+        "total": 15, "done": 9, "failed": 1, "pending": 6}
+    assert all(set(s.labels) == {"state"} for s in samples)
 
 
 def test_a_failing_batch_source_does_not_fail_the_scrape() -> None:

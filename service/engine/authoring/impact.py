@@ -3,6 +3,7 @@ recommendation or rank, and which rules are responsible (Drools' and Camunda's "
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,16 @@ def _ranks(scores: list[float]) -> list[int]:
     return [ordered.index(score) + 1 for score in scores]
 
 
-def _sides(engine: Engine, proposals: list[dict[str, Any]]) -> list[Side]:
-    results = [engine.evaluate(p) for p in proposals]
+# told how many evaluations are done so far, after each one; what it raises ends the impact
+Progress = Callable[[int], None]
+
+
+def _sides(engine: Engine, proposals: list[dict[str, Any]], progress: Progress,
+           offset: int) -> list[Side]:
+    results = []
+    for done, proposal in enumerate(proposals, start=offset + 1):
+        results.append(engine.evaluate(proposal))
+        progress(done)
     ranks = _ranks([r["overall_score"] for r in results])
     return [Side(r["overall_score"], r["rating"], r["recommendation"], rank, _points(r))
             for r, rank in zip(results, ranks, strict=True)]
@@ -70,9 +79,12 @@ def label(proposal: dict[str, Any], index: int) -> str:
     return str(proposal.get("id") or proposal.get("title") or f"#{index}")
 
 
-def impact(old: Engine, new: Engine, proposals: list[dict[str, Any]]) -> Impact:
-    """Evaluate every proposal under both rulesets; keep those whose outcome changes."""
-    pairs = zip(_sides(old, proposals), _sides(new, proposals), strict=True)
+def impact(old: Engine, new: Engine, proposals: list[dict[str, Any]],
+           progress: Progress = lambda done: None) -> Impact:
+    """Evaluate every proposal under both rulesets; keep those whose outcome changes.
+    ``progress`` hears of each of the 2 × len(proposals) evaluations as it is done."""
+    pairs = zip(_sides(old, proposals, progress, 0),
+                _sides(new, proposals, progress, len(proposals)), strict=True)
     changes = []
     for index, (before, after) in enumerate(pairs):
         change = Change(label(proposals[index], index), before, after,

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
+from schemas.fields import text_problem
+from schemas.ruleset import VERSION_PATTERN, VERSION_RULE
 from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem, RulesetError
@@ -62,6 +64,10 @@ RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "defic
 ConditionLimit = Callable[[Condition], "str | None"]
 HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
                "deficiency_cap", "uncertainty"}
+# Texts that are one line wherever they appear (results, tables, CSV cells, log lines): they
+# refuse line breaks and invisible characters as the proposal's ids and titles do. The others
+# (descriptions, rationales) may span lines; no text may hold a control character.
+SINGLE_LINE_KEYS = {"id", "name", "version", "title", "label", "because", "otherwise"}
 
 
 def _hint(word: str, choices: list[str]) -> str:
@@ -115,6 +121,9 @@ class _Checker:
             return None
         if not isinstance(value, str) or not value.strip():
             self.problem(data.mark_of(key), f"{key!r} must be non-empty text")
+            return None
+        if refused := text_problem(value.strip(), single_line=key in SINGLE_LINE_KEYS):
+            self.problem(data.mark_of(key), f"{key!r}: {refused}")
             return None
         return value.strip()
 
@@ -480,6 +489,9 @@ def parse_ruleset(text: str, source: str, base: Path | None = None,
         reader.problem(data.mark_of("version"), f"{version!r} cannot be a version: it names "
                        "the active ruleset in the API (/v1/rulesets/active)",
                        "use a number such as 2026.1.0")
+    elif version is not None and not VERSION_PATTERN.fullmatch(version):
+        reader.problem(data.mark_of("version"), f"version {version[:80]!r} is not a version: "
+                       f"use {VERSION_RULE}", "use a number such as 2026.1.0")
     description = reader.text(data, "description") or ""
     context, context_raw = _load_context(reader, data, base)
     criteria = reader.criteria(data)

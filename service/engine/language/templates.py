@@ -61,3 +61,8 @@ def render(text: str, fact: Mapping[str, Any]) -> str:
         return show(fact[path], spec) if path in fact else ABSENT
 
     return PLACEHOLDER.sub(substitute, text)
+
+
+def template_fields(text: str) -> frozenset[str]:
+    """The field paths a template reads: what its sentence can reveal of a proposal."""
+    return frozenset(match.group(1) for match in PLACEHOLDER.finditer(text))
