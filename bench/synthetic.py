@@ -8,6 +8,7 @@ which field the service must name.
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -97,6 +98,21 @@ def batch(count: int, invalid_share: float = 0.0, seed: int = 2026
             yield invalid(rng, number)
         else:
             yield proposal(rng, number), None
+
+
+def variants(programmes: list[dict[str, Any]], count: int, seed: int = 2026
+             ) -> Iterator[dict[str, Any]]:
+    """``count`` what-if variants of ``programmes`` (taken in turn): each one's cost (its
+    ``total_cost`` or ``unit_cost``) scaled by 0.5-1.5×, the rest unchanged, so the variants of
+    one programme share a few scores at scattered costs, as an analyst's what-if batch does."""
+    rng = random.Random(seed)
+    for number in range(count):
+        variant = copy.deepcopy(programmes[number % len(programmes)])
+        variant["id"] = f"{variant.get('id', 'programme')}-v{number}"
+        acquisition = variant["acquisition"]
+        cost = acquisition["total_cost" if "total_cost" in acquisition else "unit_cost"]
+        cost["amount"] = round(cost["amount"] * rng.uniform(0.5, 1.5))
+        yield variant
 
 
 # CSV files of proposals, for tests and benchmarks of CSV batches

@@ -182,6 +182,9 @@ class PortfolioGroupSchema(Schema):
     remaining = fields.Float(required=True)
     total_score = fields.Float(required=True)
     upper_bound = fields.Float(required=True)
+    max_shortfall = fields.Float(required=True, metadata={
+        "description": "`upper_bound − total_score`: 0 when exact; else below the score of "
+                       "one of the group's proposals (≤ 100 points)."})
     exact = fields.Boolean(required=True)
     method = fields.String(required=True)
     proposals = fields.Integer(required=True)
@@ -201,7 +204,10 @@ class PortfolioSchema(Schema):
     exact = fields.Boolean(required=True, metadata={"description": "Optimality proven."})
     upper_bound = fields.Float(required=True, metadata={"description": "No set within the "
                                                                        "budget scores more."})
-    max_shortfall = fields.Float(required=True)
+    max_shortfall = fields.Float(required=True, metadata={
+        "description": "How far `total_score` can be below the optimum: the sum of the groups' "
+                       "`max_shortfall`, so at most 100 points with one budget and at most 100 "
+                       "per capability area with the envelopes; 0 when `exact`."})
     groups = fields.List(fields.Nested(PortfolioGroupSchema), required=True)
     chosen = fields.List(fields.Nested(PortfolioEntrySchema), required=True)
     excluded = fields.List(fields.Nested(PortfolioEntrySchema), required=True)

@@ -150,11 +150,12 @@ def _report(group: Group, solution: Solution, unit: int, proposals: int, funded:
         "name": group.name, "budget": group.budget, "spent": solution.cost / unit,
         "remaining": group.budget - solution.cost / unit,
         "total_score": solution.value / 100, "upper_bound": solution.upper_bound / 100,
+        "max_shortfall": (solution.upper_bound - solution.value) / 100,
         "exact": solution.exact,
         "method": ("exact: branch and bound, optimality proven" if solution.exact else
                    f"best found within {solution.nodes:,} search nodes; at most "
                    f"{(solution.upper_bound - solution.value) / 100:g} points below the "
-                   "optimum (LP bound)"),
+                   "optimum (LP bound), less than one proposal's score"),
         "proposals": proposals, "funded": funded,
     }
 
