@@ -20,10 +20,10 @@ from pathlib import Path
 import yaml
 from flask import Flask, g, request
 
+from schemas.vocabulary import ROLES
 from service.api.problems import Problem
 from service.config import ConfigError, Settings
 
-ROLES = ("evaluator", "analyst", "admin")
 # (method or "*", path prefix, role needed); the first match decides; no match is public
 PERMISSIONS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/v1/decisions", "admin"),

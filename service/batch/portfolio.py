@@ -117,7 +117,8 @@ def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]
         reports.append(_report(group, solution, unit, len(members), len(picked)))
     for failure in failures:
         excluded.append({"index": failure["index"], "line": failure.get("line"),
-                         "proposal_id": failure.get("proposal_id"), "title": None,
+                         "proposal_id": failure.get("proposal_id"),
+                         "title": failure.get("title"),
                          "overall_score": None, "cost": None, "group": None,
                          "score_per_billion": None, "reason": "invalid",
                          "detail": f"Not scored ({failure.get('status', 'invalid')}); "

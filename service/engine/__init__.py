@@ -17,6 +17,7 @@ The parts, after OPA's layering (parse → compile → evaluate):
 """
 
 from service.engine.authoring.impact import Change, Impact, impact
+from service.engine.authoring.impact import label as impact_label
 from service.engine.authoring.lint import lint
 from service.engine.authoring.ruletests import (
     CaseResult,
@@ -34,7 +35,9 @@ from service.engine.evaluation.engine import (
     load_ruleset,
     parse_ruleset,
 )
+from service.engine.evaluation.evidence import format_value
 from service.engine.language.diagnostics import RuleProblem, RulesetError
+from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.loader import MAX_BYTES as MAX_RULESET_BYTES
 from service.engine.language.loader import canonical_json, document_json
 from service.engine.language.model import Criterion, Range, Ruleset, Uncertainty
@@ -49,6 +52,7 @@ __all__ = [
     "Engine",
     "EngineDisagreement",
     "Explain",
+    "FieldSpec",
     "Impact",
     "Mode",
     "ProposalInvalid",
@@ -61,7 +65,9 @@ __all__ = [
     "coverage",
     "document_json",
     "fired_ids",
+    "format_value",
     "impact",
+    "impact_label",
     "lint",
     "load_ruleset",
     "parse_ruleset",

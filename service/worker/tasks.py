@@ -12,7 +12,6 @@ worker process builds its engines after the fork (``service.backends``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any, cast
 
@@ -92,10 +91,7 @@ def impact_of(self: Task, old_version: str, new_version: str,
         proposals = stored_proposals(backends.batches.inputs(batch_id))
     report = impact(backends.engines.engine(old_version), backends.engines.engine(new_version),
                     proposals or [])
-    changes = [{**dataclasses.asdict(change), "changed": change.what}
-               for change in report.changes]
-    return {"old_version": old_version, "new_version": new_version, "total": report.total,
-            "changes": changes}
+    return {"old_version": old_version, "new_version": new_version, **report.as_dict()}
 
 
 class _ChunkHooks:
