@@ -8,15 +8,15 @@ import copy
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 
+from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
 from service.batch import intake, report
 from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
-from service.batch.csvmap import columns
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
 from service.batch.processing import MAX_ATTEMPTS, process_chunk
@@ -220,24 +220,15 @@ def test_batch_progress_reaches_metrics_until_the_batch_ends(
         metrics.set_batch_progress_source(None)
 
 
-def test_a_spreadsheet_scores_as_its_json_proposals(engine: Engine,
+def test_a_spreadsheet_scores_as_its_json_proposals(engine: Engine, tmp_path: Path,
                                                     examples: list[dict[str, Any]]) -> None:
     """Numbers typed into a spreadsheet are floats there (2350000000.0); they read as the
     integers the JSON proposals hold, so every result is the single evaluation's."""
-    header = header_for(examples)
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(header)
-    for example in examples:
-        row = proposal_to_row(example, header)
-        sheet.append([float(cell) if columns()[name].kind in ("integer", "number") and cell
-                      else cell for name, cell in zip(header, row, strict=True)])
-    upload = io.BytesIO()
-    workbook.save(upload)
-    upload.seek(0)
+    sheet = tmp_path / "examples.xlsx"
+    synthetic.write(sheet, examples)
 
-    chunks = list(intake.chunks("xlsx", "summary", upload, BatchSettings()))
+    with sheet.open("rb") as upload:
+        chunks = list(intake.chunks("xlsx", "summary", upload, BatchSettings()))
     outcomes = [o for chunk in chunks for o in score_chunk(engine, chunk)]
 
     assert [o.line for o in outcomes] == list(range(2, len(examples) + 2))

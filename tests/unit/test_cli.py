@@ -144,12 +144,8 @@ def long_named(tmp_path: Path, count: int = 30) -> Path:
     programmes = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
     items = [{**p, "id": f"{p['id']}-what-if-variant-with-a-long-name"}
              for p in synthetic.variants(programmes, count)]
-    header = synthetic.header_for(items)
     path = tmp_path / "variants.csv"
-    with path.open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(synthetic.proposal_to_row(p, header) for p in items)
+    synthetic.write(path, items)
     return path
 
 
