@@ -20,7 +20,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -44,17 +43,14 @@ from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, CountingReader, For
 from service.batch.settings import BatchSettings
 from service.cli import output
 from service.cli.client import BAD_INPUT, OK, fail, problem_of, refuse
-from service.cli.output import area, money, plural, print_table, score, table, words
 from service.cli.problems import load_engine, ruleset_path
+from service.cli.results import SHOWN, SHOWN_FAILURES, portfolio_report, print_summary
 from service.engine import Explain, Mode
 from service.registry.engines import EngineCache, file_engines
 
 POLL_SECONDS = 0.5
 OUTPUTS = (".csv", ".jsonl")
 PORTFOLIO_OUTPUTS = (".csv", ".json")
-SHOWN = 10  # best results printed
-SHOWN_FAILURES = 5
-SHOWN_FUNDED = 20
 # the service read the upload and judged it bad (unreadable, too large, not a format it takes)
 UPLOAD_REFUSED = (400, 413, 415, 422)
 
@@ -270,88 +266,11 @@ def _finish(args: argparse.Namespace, outcome: Outcome, budget: float | None,
                                                   outcome.evaluation(summary["index"])))
                 for failure in failures:
                     out.write(report.jsonl_failed(failure))
-    _print_summary(ranked, failures, outcome.criteria, console, args.output)
+    print_summary(ranked, failures, outcome.criteria, console, args.output)
     if args.portfolio is not None:
-        _portfolio(portfolio.build(ranked, failures, budget, args.currency), args, console)
+        portfolio_report(portfolio.build(ranked, failures, budget, args.currency),
+                         args.portfolio_output, console)
     return BAD_INPUT if failures else OK
-
-
-def _name(item: dict[str, Any]) -> str:
-    return str(item.get("proposal_id") or item.get("title") or f"item {item['index']}")
-
-
-def _print_summary(ranked: list[dict[str, Any]], failures: list[dict[str, Any]],
-                   criteria: list[str], console: Console, written: Path | None,
-                   scored: int | None = None, failed: int | None = None) -> None:
-    scored = len(ranked) if scored is None else scored
-    failed = len(failures) if failed is None else failed
-    numbers = ("rank", "line", "overall", *map(words, criteria))
-    found = table(f"Best {min(SHOWN, len(ranked))} of {scored:,} scored",
-                  ("rank", "line", "proposal", "overall", *map(words, criteria),
-                   "recommendation"), right=numbers)
-    for rank, summary in enumerate(ranked[:SHOWN], 1):
-        found.add_row(str(rank), str(summary.get("line")), _name(summary),
-                      score(summary["overall_score"]),
-                      *(score(summary["scores"].get(c, 0)) for c in criteria),
-                      words(summary["recommendation"]))
-    print_table(console, found)
-    console.print(f"{plural(scored + failed, 'proposal')}: {scored:,} scored, {failed:,} could "
-                  "not be scored", soft_wrap=True)
-    for failure in failures[:SHOWN_FAILURES]:
-        named = failure.get("proposal_id") or failure.get("title")
-        errors = "; ".join(f"{e['field']}: {e['message']}" for e in failure["errors"])
-        console.print(f"  [red]item {failure['index']} (line {failure.get('line')})"
-                      f"{' ' + named if named else ''}:[/] {errors}", soft_wrap=True)
-    if failed > SHOWN_FAILURES:
-        console.print(f"  … and {failed - SHOWN_FAILURES:,} more"
-                      + (f" (all in {written})" if written else ""), soft_wrap=True)
-    if written is not None:
-        console.print(f"wrote {written}", soft_wrap=True)
-
-
-REASONS = {"invalid": "not scored", "deficiency": "deficient", "over_budget": "over budget",
-           "lower_value_per_cost": "lower value for money", "crowded_out": "crowded out"}
-
-
-def _portfolio(doc: dict[str, Any], args: argparse.Namespace, console: Console) -> None:
-    """Print the portfolio (the funded proposals, best first, and why the others are not) and
-    write it to ``--portfolio-output``."""
-    currency = doc["currency"]
-    basis = ("within each capability area's remaining envelope"
-             if doc["budget_basis"] == "capability_area_envelopes" else "within the budget")
-    state = ("optimal" if doc["exact"] else
-             f"at most {score(doc['max_shortfall'])} points below the optimum")
-    console.print(f"\n[bold]Portfolio[/] {basis}: {plural(len(doc['chosen']), 'proposal')} "
-                  f"funded, total score {score(doc['total_score'])} ({state}); "
-                  f"{money(doc['spent'], currency)} of {money(doc['budget'], currency)}",
-                  soft_wrap=True)
-    funded = sorted(doc["chosen"], key=lambda e: (-e["overall_score"], e["index"]))
-    found = table(f"Funded, best first ({min(SHOWN_FUNDED, len(funded))} of {len(funded):,})",
-                  ("line", "proposal", "capability area", "overall", "cost"),
-                  right=("line", "overall", "cost"))
-    for entry in funded[:SHOWN_FUNDED]:
-        summary_area = entry.get("group")
-        found.add_row(str(entry.get("line")), _name(entry),
-                      area(summary_area) if summary_area != "all" else "",
-                      score(entry["overall_score"]), money(entry["cost"], currency))
-    if funded:
-        print_table(console, found)
-    if len(funded) > SHOWN_FUNDED:
-        where = (f"all in {args.portfolio_output}" if args.portfolio_output else
-                 "--portfolio-output FILE writes them all")
-        console.print(f"  … and {len(funded) - SHOWN_FUNDED:,} more ({where})", soft_wrap=True)
-    reasons = Counter(e["reason"] for e in doc["excluded"])
-    console.print("not funded: " + (", ".join(f"{n:,} {REASONS.get(r, words(r))}"
-                                             for r, n in reasons.most_common()) or "none"),
-                  soft_wrap=True)
-    if args.portfolio_output is not None:
-        with args.portfolio_output.open("wb") as out:
-            if args.portfolio_output.suffix == ".json":
-                out.write(json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n")
-            else:
-                out.write(report.csv_bytes([list(report.PORTFOLIO_COLUMNS)]))
-                out.write(report.csv_bytes(report.portfolio_rows(doc)))
-        console.print(f"wrote {args.portfolio_output}", soft_wrap=True)
 
 
 # --- remote: the service ----------------------------------------------------------------------
@@ -402,7 +321,7 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
     with _request(f"{location}/failures?page_size={SHOWN_FAILURES}", key=args.key) as page:
         failures = json.loads(page.read())["items"]
     criteria = list(best[0]["scores"]) if best else []
-    _print_summary(best, failures, criteria, console, args.output, status["done"],
+    print_summary(best, failures, criteria, console, args.output, status["done"],
                    status["failed"])
     if args.portfolio is not None:
         params: dict[str, str] = {"currency": args.currency}
@@ -410,7 +329,7 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
             params["budget"] = repr(budget)
         with _request(f"{location}/portfolio?{urllib.parse.urlencode(params)}",
                       key=args.key) as answer:
-            _portfolio(json.loads(answer.read()), args, console)
+            portfolio_report(json.loads(answer.read()), args.portfolio_output, console)
     return BAD_INPUT if status["failed"] else OK
 
 

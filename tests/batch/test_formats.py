@@ -10,7 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from service.batch import formats
+from service.batch import formats, spreadsheet
 from service.batch.formats import UploadError, format_for, split
 
 
@@ -173,7 +173,7 @@ def test_spreadsheet_rows_are_items_with_their_row_numbers() -> None:
     (False, "false"), (" text ", " text "),
 ])
 def test_spreadsheet_cells_read_as_csv_text(value: Any, text: str) -> None:
-    assert formats.cell_text(value) == text
+    assert spreadsheet.cell_text(value) == text
 
 
 @pytest.mark.parametrize(("data", "message", "line"), [
