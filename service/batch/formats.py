@@ -1,8 +1,9 @@
 """Splitting an upload into items, one at a time, without holding the upload in memory.
 
-Four formats: a JSON array, JSON Lines (one proposal a line), CSV and spreadsheets (.xlsx, its
-first sheet); ``csvmap`` says how the columns of the two tabular formats map to fields. Splitting
-only finds where each item begins and ends; it does not validate proposals. Items are decoded
+Four formats: a JSON array, JSON Lines (one proposal a line) and CSV, split here, and
+spreadsheets (.xlsx, its first sheet), split by ``spreadsheet`` with the same row reading as
+CSV (``tabular``); ``csvmap`` says how the columns of the two tabular formats map to fields.
+Splitting only finds where each item begins and ends; it does not validate proposals. Items are decoded
 and validated by the workers, in parallel, which is also where the engine validates them again:
 one validation path for every format.
 
@@ -22,13 +23,14 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from schemas.batch import UPLOAD_FORMATS, UploadFormat
 from service.batch.csvmap import check_header
 
 Format = UploadFormat
 FORMATS = UPLOAD_FORMATS
+TextFormat = Literal["json", "jsonl", "csv"]  # read as a stream, a block at a time
 TABULAR: tuple[Format, ...] = ("csv", "xlsx")  # rows of cells under a header of field paths
 BLOCK = 1 << 16
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -127,22 +129,14 @@ class CountingReader(io.RawIOBase):
         return "sha256:" + self._hash.hexdigest()
 
 
-def split(fmt: Format, stream: Readable, max_item_bytes: int = 1 << 20,
-          max_bytes: int | None = None) -> Iterator[RawItem]:
+def split(fmt: TextFormat, stream: Readable, max_item_bytes: int = 1 << 20
+          ) -> Iterator[RawItem]:
     """The items of ``stream`` in ``fmt``; raises ``UploadError`` on an unreadable upload.
-
-    ``max_bytes`` caps what a spreadsheet may spool to disk (``UploadTooLarge`` past it); the
-    other formats are read a block at a time and need no cap of their own.
-    """
+    (Spreadsheets, which cannot be read as a stream, are ``spreadsheet.split_xlsx``'s.)"""
     if fmt == "json":
         return split_json_array(stream, max_item_bytes)
     if fmt == "jsonl":
         return split_json_lines(stream, max_item_bytes)
-    if fmt == "xlsx":
-        # openpyxl takes 0.2 s to import: only when a spreadsheet arrives
-        from service.batch.spreadsheet import split_xlsx
-
-        return split_xlsx(stream, max_bytes)
     return split_csv(stream)
 
 

@@ -31,6 +31,7 @@ from service.batch.formats import (
     split,
 )
 from service.batch.settings import BatchSettings
+from service.batch.spreadsheet import split_xlsx
 from service.batch.store import RECEIVING, BatchStore
 from service.clock import utc_now
 from service.engine import Explain
@@ -188,7 +189,8 @@ def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings
     """The upload split into chunks of ``settings.chunk_size`` items, read as it streams in;
     raises ``UploadError`` where it cannot be read. The service stores and queues these, and
     ``policy-eval score`` scores them in its own processes: the same chunks either way."""
-    items = split(fmt, stream, settings.max_item_bytes, settings.max_bytes)
+    items = (split_xlsx(stream, settings.max_bytes) if fmt == "xlsx"
+             else split(fmt, stream, settings.max_item_bytes))
     header = _header(items) if fmt in TABULAR else []
     for batch in _chunked(items, settings.chunk_size):
         yield Chunk(fmt, explain, batch, header)

@@ -18,6 +18,8 @@ def items(fmt: formats.Format, data: bytes, block: int | None = None,
           monkeypatch: pytest.MonkeyPatch | None = None) -> list[formats.RawItem]:
     if block is not None and monkeypatch is not None:
         monkeypatch.setattr(formats, "BLOCK", block)
+    if fmt == "xlsx":
+        return list(spreadsheet.split_xlsx(io.BytesIO(data), None))
     return list(split(fmt, io.BytesIO(data), max_item_bytes=4096))
 
 
@@ -192,5 +194,5 @@ def test_unreadable_spreadsheets(data: bytes, message: str, line: int | None) ->
 def test_a_spreadsheet_larger_than_the_limit_is_refused_before_it_is_read() -> None:
     data = xlsx([["title"], *([f"row {n}"] for n in range(2000))])
     with pytest.raises(formats.UploadTooLarge):
-        list(split("xlsx", io.BytesIO(data), max_bytes=len(data) - 1))
-    assert len(list(split("xlsx", io.BytesIO(data), max_bytes=len(data)))) == 2001
+        list(spreadsheet.split_xlsx(io.BytesIO(data), len(data) - 1))
+    assert len(list(spreadsheet.split_xlsx(io.BytesIO(data), len(data)))) == 2001
