@@ -3,9 +3,9 @@
 Four formats: a JSON array, JSON Lines (one proposal a line) and CSV, split here, and
 spreadsheets (.xlsx, its first sheet), split by ``spreadsheet`` with the same row reading as
 CSV (``tabular``); ``csvmap`` says how the columns of the two tabular formats map to fields.
-Splitting only finds where each item begins and ends; it does not validate proposals. Items are decoded
-and validated by the workers, in parallel, which is also where the engine validates them again:
-one validation path for every format.
+Splitting only finds where each item begins and ends; it does not validate proposals. Items are
+decoded and validated by the workers, in parallel, which is also where the engine validates them
+again: one validation path for every format.
 
 What makes the whole upload unusable (not UTF-8, a JSON syntax error, a CSV row with the wrong
 number of cells, an unknown column, a file that is not a spreadsheet) raises ``UploadError``
