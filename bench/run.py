@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bench import batch, engine, http, scaling
+from bench import batch, engine, http, portfolio, scaling
 from bench.processes import ROOT
 
 
@@ -79,6 +79,15 @@ def batch_lines(sizes: list[int], engine_seconds: float) -> list[Line]:
     return lines
 
 
+def portfolio_lines() -> list[Line]:
+    envelopes, one_budget = portfolio.measure()
+    return [Line("portfolio of 10,000 what-if variants, each capability area's envelope",
+                 f"{envelopes.seconds * 1000:,.0f} ms ({envelopes.groups} areas, "
+                 f"exact: {envelopes.exact})",
+                 f"{one_budget.name}, same proposals: {one_budget.seconds * 1000:,.0f} ms "
+                 f"(exact: {one_budget.exact})", one_budget.seconds / envelopes.seconds, 0.5)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine-seconds", type=float, default=2.0)
@@ -90,7 +99,8 @@ def main() -> None:
     header = f"machine: {machine()}"
     print(header, flush=True)
     lines = [*engine_lines(args.engine_seconds), *http_lines(args.http_seconds, args.clients),
-             *batch_lines([int(s) for s in args.batch_sizes.split(",")], 10.0)]
+             *batch_lines([int(s) for s in args.batch_sizes.split(",")], 10.0),
+             *portfolio_lines()]
     rows = scaling.measure(args.scaling_seconds)
     scaling.plot(rows, ROOT / "docs" / "scaling.png")
     print(f"\n{header}\n")

@@ -8,9 +8,16 @@ which field the service must name.
 
 from __future__ import annotations
 
+import argparse
+import copy
+import csv
+import json
 import random
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 from schemas.vocabulary import (
     ACQUISITION_PATHS,
@@ -99,6 +106,21 @@ def batch(count: int, invalid_share: float = 0.0, seed: int = 2026
             yield proposal(rng, number), None
 
 
+def variants(programmes: list[dict[str, Any]], count: int, seed: int = 2026
+             ) -> Iterator[dict[str, Any]]:
+    """``count`` what-if variants of ``programmes`` (taken in turn): each one's cost (its
+    ``total_cost`` or ``unit_cost``) scaled by 0.5-1.5×, the rest unchanged, so the variants of
+    one programme share a few scores at scattered costs, as an analyst's what-if batch does."""
+    rng = random.Random(seed)
+    for number in range(count):
+        variant = copy.deepcopy(programmes[number % len(programmes)])
+        variant["id"] = f"{variant.get('id', 'programme')}-v{number}"
+        acquisition = variant["acquisition"]
+        cost = acquisition["total_cost" if "total_cost" in acquisition else "unit_cost"]
+        cost["amount"] = round(cost["amount"] * rng.uniform(0.5, 1.5))
+        yield variant
+
+
 # CSV files of proposals, for tests and benchmarks of CSV batches
 
 def _cell(value: Any) -> str:
@@ -139,3 +161,51 @@ def _paths(node: Mapping[str, Any], prefix: str) -> Iterable[str]:
             yield from _paths(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}"
+
+
+def write(path: Path, proposals: list[dict[str, Any]]) -> None:
+    """``proposals`` as a batch file, in the format its name gives: a JSON array, JSON Lines,
+    CSV, or a spreadsheet whose number cells hold numbers (as a person would type them)."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        path.write_text(json.dumps(proposals, indent=1) + "\n")
+    elif suffix == ".jsonl":
+        path.write_text("".join(json.dumps(p) + "\n" for p in proposals))
+    elif suffix in (".csv", ".xlsx"):
+        header = header_for(proposals)
+        rows = [proposal_to_row(p, header) for p in proposals]
+        if suffix == ".csv":
+            with path.open("w", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(header)
+                writer.writerows(rows)
+        else:
+            _write_xlsx(path, header, rows)
+    else:
+        raise SystemExit(f"{path}: name it .json, .jsonl, .csv or .xlsx")
+
+
+def _write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    numeric = [columns()[name].kind in ("integer", "number") for name in header]
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("proposals")
+    sheet.append(header)
+    for row in rows:
+        sheet.append([float(cell) if is_number and cell else cell
+                      for is_number, cell in zip(numeric, row, strict=True)])
+    workbook.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write generated proposals to a batch file.")
+    parser.add_argument("file", type=Path, help="a .json, .jsonl, .csv or .xlsx file to write")
+    parser.add_argument("--count", type=int, default=1000, help="proposals (default: 1000)")
+    parser.add_argument("--seed", type=int, default=2026, help="same seed, same proposals")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    write(args.file, [proposal(rng, number) for number in range(args.count)])
+    print(f"wrote {args.count:,} proposals to {args.file}")
+
+
+if __name__ == "__main__":
+    main()

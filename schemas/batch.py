@@ -4,6 +4,8 @@ evaluation of its proposal."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from marshmallow import Schema, fields, validate
 
 from schemas.errors import FieldErrorSchema
@@ -14,6 +16,9 @@ from schemas.vocabulary import EXPLAIN_LEVELS
 BATCH_STATUSES = ("queued", "running", "done", "cancelled")
 EXCLUSION_REASONS = ("invalid", "deficiency", "over_budget", "lower_value_per_cost",
                      "crowded_out")
+# what an upload may be: a JSON array, JSON Lines, CSV or a spreadsheet (its first sheet)
+UploadFormat = Literal["json", "jsonl", "csv", "xlsx"]
+UPLOAD_FORMATS: tuple[UploadFormat, ...] = get_args(UploadFormat)
 DOWNLOAD_FORMATS = ("json", "jsonl", "csv")
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10**9
@@ -88,7 +93,7 @@ class BatchSchema(Schema):
 
     id = fields.String(required=True, metadata={"example": "6f1c0e2a9b7d4c3e8f5a1b2c3d4e5f60"})
     status = one_of(BATCH_STATUSES, required=True)
-    format = one_of(("json", "jsonl", "csv"), required=True)
+    format = one_of(UPLOAD_FORMATS, required=True)
     explain = one_of(EXPLAIN_LEVELS, required=True)
     total = fields.Integer(required=True, metadata={"description": "Proposals in the upload."})
     done = fields.Integer(required=True, metadata={"description": "Proposals scored."})
@@ -150,7 +155,10 @@ class BatchFailureSchema(Schema):
     status = one_of(("invalid", "failed"), required=True,
                    metadata={"description": "`invalid`: fix the proposal; `failed`: the engine "
                                             "could not evaluate it (the worker log says why)."})
-    proposal_id = fields.String(allow_none=True)
+    proposal_id = fields.String(allow_none=True, metadata={
+        "description": "The item's `id`, when it gives one, even if other fields are wrong."})
+    title = fields.String(allow_none=True, metadata={
+        "description": "The item's `title`, when it gives one, even if other fields are wrong."})
     errors = fields.List(fields.Nested(FieldErrorSchema), required=True)
 
 
@@ -186,6 +194,9 @@ class PortfolioGroupSchema(Schema):
     remaining = fields.Float(required=True)
     total_score = fields.Float(required=True)
     upper_bound = fields.Float(required=True)
+    max_shortfall = fields.Float(required=True, metadata={
+        "description": "`upper_bound − total_score`: 0 when exact; else below the score of "
+                       "one of the group's proposals (≤ 100 points)."})
     exact = fields.Boolean(required=True)
     method = fields.String(required=True)
     proposals = fields.Integer(required=True)
@@ -205,7 +216,10 @@ class PortfolioSchema(Schema):
     exact = fields.Boolean(required=True, metadata={"description": "Optimality proven."})
     upper_bound = fields.Float(required=True, metadata={"description": "No set within the "
                                                                        "budget scores more."})
-    max_shortfall = fields.Float(required=True)
+    max_shortfall = fields.Float(required=True, metadata={
+        "description": "How far `total_score` can be below the optimum: the sum of the groups' "
+                       "`max_shortfall`, so at most 100 points with one budget and at most 100 "
+                       "per capability area with the envelopes; 0 when `exact`."})
     groups = fields.List(fields.Nested(PortfolioGroupSchema), required=True)
     chosen = fields.List(fields.Nested(PortfolioEntrySchema), required=True)
     excluded = fields.List(fields.Nested(PortfolioEntrySchema), required=True)

@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from schemas.evaluation import timestamp
 from schemas.fields import FullMatch, exactly_one_of, one_of
 from schemas.proposal import ProposalSchema
-from schemas.vocabulary import RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import IMPACT_CHANGE_KINDS, RATINGS, RECOMMENDATIONS
 
 MAX_IMPACT_PROPOSALS = 5000  # sent in one body: MAX_CONTENT_LENGTH keeps them fewer anyway
 # A ruleset version is a path segment of /v1/rulesets/{version}, a label of the metrics and a
@@ -145,6 +145,8 @@ class ImpactRequestSchema(Schema):
 
 class SideSchema(Schema):
     overall = fields.Float(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
+                         metadata={"description": "Each criterion's score."})
     rating = one_of(RATINGS, required=True)
     recommendation = one_of(RECOMMENDATIONS, required=True)
     rank = fields.Integer(required=True, metadata={"description": "1 is the best score among "
@@ -153,20 +155,43 @@ class SideSchema(Schema):
                          metadata={"description": "Points of each rule that fired."})
 
 
+class DeltaSchema(Schema):
+    overall_score = fields.Float(required=True, metadata={"description": "new − old, to 0.01."})
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
+                         metadata={"description": "new − old of each criterion score that "
+                                                  "changed (by 0.01 or more)."})
+
+
 class ChangeSchema(Schema):
     proposal = fields.String(required=True, metadata={"description": "Its id, else its title."})
     old = fields.Nested(SideSchema, required=True)
     new = fields.Nested(SideSchema, required=True)
+    delta = fields.Nested(DeltaSchema, required=True)
     rules = fields.List(fields.String(), required=True,
                         metadata={"description": "Rules that fired on one side only, or with "
-                                                 "other points: those responsible."})
-    changed = fields.List(one_of(("rating", "recommendation", "rank")), required=True)
+                                                 "other points: those responsible. Empty when "
+                                                 "only the rank moved (other proposals' scores "
+                                                 "changed)."})
+    changed = fields.List(one_of(IMPACT_CHANGE_KINDS), required=True)
+
+
+class ImpactSummarySchema(Schema):
+    changed = fields.Integer(required=True, metadata={"description": "Proposals listed under "
+                                                                     "`changes`."})
+    overall_score = fields.Integer(required=True)
+    criterion_scores = fields.Integer(required=True)
+    rating = fields.Integer(required=True)
+    recommendation = fields.Integer(required=True)
+    rank = fields.Integer(required=True)
 
 
 class ImpactSchema(Schema):
     old_version = fields.String(required=True)
     new_version = fields.String(required=True)
     total = fields.Integer(required=True)
+    summary = fields.Nested(ImpactSummarySchema, required=True, metadata={
+        "description": "How many of `changes` changed in each way, counted from the list."})
     changes = fields.List(fields.Nested(ChangeSchema), required=True,
-                          metadata={"description": "Proposals whose rating, recommendation or "
-                                                   "rank changes."})
+                          metadata={"description": "Proposals whose overall score, a criterion "
+                                                   "score, rating, recommendation or rank "
+                                                   "changes."})

@@ -34,18 +34,20 @@ ACQUISITION_PATHS = ("fms", "dcs", "licensed_production", "co_development", "ind
 CURRENCIES = ("USD", "JPY")
 
 # The seven capability pillars of the FY2023-27 Defense Buildup Program, plus the program's
-# own budget lines for production base and R&D (see shared/data/japan_defense_budget.yaml).
-CAPABILITY_AREAS = (
-    "stand_off_defense",
-    "integrated_air_missile_defense",
-    "unmanned_assets",
-    "cross_domain_space_cyber_em",
-    "command_control_intelligence",
-    "mobile_deployment_civil_protection",
-    "sustainment_resiliency",
-    "defense_production_base",
-    "research_development",
-)
+# own budget lines for production base and R&D (Japan's Ministry of Defense, as reported), each
+# with the name people read it by.
+CAPABILITY_AREA_LABELS = {
+    "stand_off_defense": "stand-off defense",
+    "integrated_air_missile_defense": "integrated air and missile defense",
+    "unmanned_assets": "unmanned assets",
+    "cross_domain_space_cyber_em": "cross-domain operations (space, cyber, electromagnetic)",
+    "command_control_intelligence": "command and control, intelligence",
+    "mobile_deployment_civil_protection": "mobile deployment and civil protection",
+    "sustainment_resiliency": "sustainment and resiliency",
+    "defense_production_base": "defense production base",
+    "research_development": "research and development",
+}
+CAPABILITY_AREAS = tuple(CAPABILITY_AREA_LABELS)
 
 DATALINKS = ("link16", "link11", "link22", "cec", "madl", "tadil_j", "jreap", "satcom", "ifdl")
 
@@ -77,6 +79,9 @@ THREATS = (
     "nuclear",
 )
 
+# roles of API keys; each may do what the one before it may, and more
+ROLES = ("evaluator", "analyst", "admin")
+
 # DoD source-selection adjectival ratings, best first
 RATINGS = ("outstanding", "good", "acceptable", "marginal", "unacceptable")
 # strongest first: a deficiency cap can only move a recommendation to the right
@@ -85,3 +90,6 @@ RECOMMENDATIONS = ("recommend", "recommend_with_conditions", "defer", "do_not_re
 # how much of the explanation a result carries: fired rules only, or the why-not too
 Explain = Literal["summary", "full"]
 EXPLAIN_LEVELS: tuple[Explain, ...] = get_args(Explain)
+
+# what a ruleset change can change about a proposal, in the order an impact report lists it
+IMPACT_CHANGE_KINDS = ("overall_score", "criterion_scores", "rating", "recommendation", "rank")

@@ -35,7 +35,7 @@ from service.api.auth import current_caller
 from service.api.problems import PROBLEM_TYPES, Problem
 from service.api.runtime import Runtime
 from service.batch import intake, portfolio, report
-from service.batch.formats import FORMATS, MEDIA_TYPES, format_for
+from service.batch.formats import FORMATS, MEDIA_TYPES, XLSX_MEDIA_TYPE, format_for
 from service.batch.settings import BatchSettings
 from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore
 from service.clock import utc_now
@@ -86,8 +86,9 @@ _REFUSED_STATUS = {"invalid-upload": 400, "too-many-proposals": 413,
 DOWNLOAD_PAGE = 500  # results read from the store per round trip while streaming
 _UPLOAD_BODY = {
     "description": "The proposals: a JSON array of proposal objects, JSON Lines (one proposal "
-                   "a line), or CSV with one column per field path (see the README's "
-                   "\"CSV columns\"; lists as `link16|cec`). Or a multipart form with the file "
+                   "a line), or CSV (comma, semicolon or tab) or a spreadsheet (.xlsx, its "
+                   "first sheet) with one column per field path (see the README's \"CSV "
+                   "columns\"; lists as `link16|cec`). Or a multipart form with the file "
                    "in a part named `file` (its content type, else its extension, gives the "
                    "format).",
     "required": True,
@@ -101,6 +102,7 @@ _UPLOAD_BODY = {
                                                             "batch's failures."}]}}},
         "application/x-ndjson": {"schema": {"type": "string"}},
         "text/csv": {"schema": {"type": "string"}},
+        XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                            "properties": {
                                                "file": {"type": "string", "format": "binary"}}}},
@@ -224,7 +226,7 @@ def _upload(explain: str) -> intake.Upload:
         if fmt is None:
             raise Problem(415, f"Cannot tell the format of {part.filename!r} "
                                f"({part.mimetype}); use one of {accepted}, or a .json, "
-                               ".jsonl or .csv file name.", slug="invalid-upload",
+                               ".jsonl, .csv or .xlsx file name.", slug="invalid-upload",
                           errors=[{"field": "file", "location": "body",
                                    "message": f"Format must be one of {', '.join(FORMATS)}."}])
         return intake.Upload(fmt, part.stream, explain)  # type: ignore[arg-type]

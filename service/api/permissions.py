@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 
-ROLES = ("evaluator", "analyst", "admin")
+from schemas.vocabulary import ROLES
+
 PUBLIC = "public"  # anyone, without a key
 
 # (method, Flask URL rule) -> the least role allowed, or PUBLIC

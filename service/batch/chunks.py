@@ -20,7 +20,7 @@ import orjson
 from schemas.errors import ROOT, field_errors
 from schemas.fields import surrogate_errors
 from service.batch.csvmap import row_to_proposal
-from service.batch.formats import Format, RawItem
+from service.batch.formats import TABULAR, Format, RawItem
 from service.engine import Engine, Explain, ProposalInvalid
 
 log = logging.getLogger(__name__)
@@ -69,21 +69,22 @@ class Failed:
     kind: Literal["invalid", "failed"]
     errors: list[dict[str, str]]
     proposal_id: str | None = None
+    title: str | None = None  # as given, so a failure can be told apart without its line
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "line": self.line, "status": self.kind,
-                "proposal_id": self.proposal_id, "errors": self.errors}
+                "proposal_id": self.proposal_id, "title": self.title, "errors": self.errors}
 
 
 Outcome = Scored | Failed
 
 
 def decode_item(chunk: Chunk, item: RawItem) -> tuple[Any, list[dict[str, str]]]:
-    """The JSON-like proposal of ``item``, or the errors that stop it being one."""
-    if chunk.format == "csv":
+    """The JSON-like proposal of ``item`` and the errors that stop it being a valid one: with
+    errors, the proposal holds what could be read (the cells that converted), or None."""
+    if chunk.format in TABULAR:
         assert isinstance(item.data, list)
-        proposal, errors = row_to_proposal(chunk.header, item.data)
-        return (None, errors) if errors else (proposal, [])
+        return row_to_proposal(chunk.header, item.data)
     assert isinstance(item.data, str)
     try:
         # the stdlib parser, as POST /v1/evaluations uses: one input, one result
@@ -93,15 +94,25 @@ def decode_item(chunk: Chunk, item: RawItem) -> tuple[Any, list[dict[str, str]]]
     # text that cannot be UTF-8 could not be stored with the item's outcome; only a \uD800-
     # \uDFFF escape (or such a character in the text) can decode to it, so most items are
     # cleared by one scan of their text instead of a walk over every decoded string
-    errors = surrogate_errors(proposal) if _MAYBE_SURROGATE.search(item.data) else []
-    return (None, errors) if errors else (proposal, [])
+    if _MAYBE_SURROGATE.search(item.data):
+        errors = surrogate_errors(proposal)
+        if errors:
+            return None, errors  # its text could not be stored with the failure either
+    return proposal, []
 
 
-def _proposal_id(proposal: Any) -> str | None:
-    found = proposal.get("id") if isinstance(proposal, Mapping) else None
+def _named(proposal: Any, key: str) -> str | None:
+    """The proposal's id or title when it gives one as text, for telling a failure apart."""
+    found = proposal.get(key) if isinstance(proposal, Mapping) else None
     if isinstance(found, str) and found.strip():
         return found.strip()
     return None
+
+
+def _failed(item: RawItem, kind: Literal["invalid", "failed"], errors: list[dict[str, str]],
+            proposal: Any) -> Failed:
+    return Failed(item.index, item.line, kind, errors, _named(proposal, "id"),
+                  _named(proposal, "title"))
 
 
 def summarize(evaluation: Mapping[str, Any], proposal: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,7 +152,7 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
     for position, item in enumerate(items):
         proposal, errors = decode_item(chunk, item)
         if errors:
-            outcomes[position] = Failed(item.index, item.line, "invalid", errors)
+            outcomes[position] = _failed(item, "invalid", errors, proposal)
         elif not isinstance(proposal, dict):
             outcomes[position] = Failed(item.index, item.line, "invalid", [{
                 "field": ROOT, "message": "Not a JSON object: each item is one proposal."}])
@@ -151,13 +162,13 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
     for (position, proposal), result in zip(pending, results, strict=True):
         item = items[position]
         if isinstance(result, ProposalInvalid):
-            outcomes[position] = Failed(item.index, item.line, "invalid",
-                                        field_errors(result.messages), _proposal_id(proposal))
+            outcomes[position] = _failed(item, "invalid", field_errors(result.messages),
+                                         proposal)
         elif isinstance(result, Exception):
-            outcomes[position] = Failed(item.index, item.line, "failed", [{
+            outcomes[position] = _failed(item, "failed", [{
                 "field": ROOT, "message": f"The engine could not evaluate this proposal "
                                          f"({type(result).__name__}); the worker log has the "
-                                         "details."}], _proposal_id(proposal))
+                                         "details."}], proposal)
         else:
             outcomes[position] = Scored(item.index, item.line, result,
                                         summarize(result, proposal), proposal)

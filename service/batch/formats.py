@@ -1,13 +1,16 @@
 """Splitting an upload into items, one at a time, without holding the upload in memory.
 
-Three formats: a JSON array, JSON Lines (one proposal a line) and CSV (``csvmap`` says how
-columns map to fields). Splitting only finds where each item begins and ends; it does not
-validate proposals. Items are decoded and validated by the workers, in parallel, which is also
-where the engine validates them again: one validation path for every format.
+Four formats: a JSON array, JSON Lines (one proposal a line) and CSV, split here, and
+spreadsheets (.xlsx, its first sheet), split by ``spreadsheet`` with the same row reading as
+CSV (``tabular``); ``csvmap`` says how the columns of the two tabular formats map to fields.
+Splitting only finds where each item begins and ends; it does not validate proposals. Items are
+decoded and validated by the workers, in parallel, which is also where the engine validates them
+again: one validation path for every format.
 
 What makes the whole upload unusable (not UTF-8, a JSON syntax error, a CSV row with the wrong
-number of cells, an unknown CSV column) raises ``UploadError`` with the line; a bad *value* in
-one item is that item's problem and is reported with its index, never failing the others.
+number of cells, an unknown column, a file that is not a spreadsheet) raises ``UploadError``
+with the line; a bad *value* in one item is that item's problem and is reported with its index,
+never failing the others.
 """
 
 from __future__ import annotations
@@ -16,16 +19,23 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
+from schemas.batch import UPLOAD_FORMATS, UploadFormat
 from service.batch.csvmap import check_header
 
-Format = Literal["json", "jsonl", "csv"]
-FORMATS: tuple[Format, ...] = ("json", "jsonl", "csv")
+Format = UploadFormat
+FORMATS = UPLOAD_FORMATS
+TextFormat = Literal["json", "jsonl", "csv"]  # read as a stream, a block at a time
+TABULAR: tuple[Format, ...] = ("csv", "xlsx")  # rows of cells under a header of field paths
 BLOCK = 1 << 16
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the delimiters a CSV header may use; '|' is not one: it separates the values of a list cell
+CSV_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 MEDIA_TYPES: dict[str, Format] = {
     "application/json": "json",
@@ -36,11 +46,13 @@ MEDIA_TYPES: dict[str, Format] = {
     "application/jsonlines": "jsonl",
     "text/csv": "csv",
     "application/csv": "csv",
+    XLSX_MEDIA_TYPE: "xlsx",
 }
 EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                                 ".csv": "csv"}
+                                 ".csv": "csv", ".xlsx": "xlsx"}
 MEDIA_TYPE_OF: dict[Format, str] = {"json": "application/json",
-                                    "jsonl": "application/x-ndjson", "csv": "text/csv"}
+                                    "jsonl": "application/x-ndjson", "csv": "text/csv",
+                                    "xlsx": XLSX_MEDIA_TYPE}
 
 
 class Readable(Protocol):
@@ -53,6 +65,10 @@ class UploadError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         self.line = line
         super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+class UploadTooLarge(UploadError):
+    """More bytes than the upload may have (a spreadsheet must be read whole before its rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +129,10 @@ class CountingReader(io.RawIOBase):
         return "sha256:" + self._hash.hexdigest()
 
 
-def split(fmt: Format, stream: Readable, max_item_bytes: int = 1 << 20) -> Iterator[RawItem]:
-    """The items of ``stream`` in ``fmt``; raises ``UploadError`` on an unreadable upload."""
+def split(fmt: TextFormat, stream: Readable, max_item_bytes: int = 1 << 20
+          ) -> Iterator[RawItem]:
+    """The items of ``stream`` in ``fmt``; raises ``UploadError`` on an unreadable upload.
+    (Spreadsheets, which cannot be read as a stream, are ``spreadsheet.split_xlsx``'s.)"""
     if fmt == "json":
         return split_json_array(stream, max_item_bytes)
     if fmt == "jsonl":
@@ -122,43 +140,97 @@ def split(fmt: Format, stream: Readable, max_item_bytes: int = 1 << 20) -> Itera
     return split_csv(stream)
 
 
+def tabular(rows: Iterable[tuple[int, list[str]]], delimiter: str | None) -> Iterator[RawItem]:
+    """Rows of cells as items: the first non-blank row is the header (index -1), then one item
+    per non-blank row. ``rows`` are (line, cells). A CSV row (``delimiter`` given) has as many
+    cells as the header; a spreadsheet row (``delimiter`` None) stores no empty cells at its
+    end, so it is padded to the header, and only a value past the header's last column is
+    an error."""
+    header: list[str] | None = None
+    index = 0
+    for line, cells in rows:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines separate nothing; spreadsheets leave them
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            if delimiter is None:
+                while header and not header[-1]:
+                    header.pop()
+            _check_header(header, delimiter, line)
+            yield RawItem(-1, line, header)
+            continue
+        if delimiter is None:
+            cells = _fit(cells, len(header), line)
+        elif len(cells) != len(header):
+            raise UploadError(f"{len(cells)} cells where the header has {len(header)}; quote "
+                              f"cells that contain a {CSV_DELIMITERS[delimiter]}", line)
+        yield RawItem(index, line, cells)
+        index += 1
+    if header is None:
+        raise UploadError("no header row (and no data)")
+
+
+def _fit(cells: list[str], width: int, line: int) -> list[str]:
+    extra = [position for position, cell in enumerate(cells[width:], width + 1) if cell.strip()]
+    if extra:
+        raise UploadError(f"a value in column {extra[0]}, past the header's {width} columns",
+                          line)
+    return (cells + [""] * width)[:width]
+
+
+def _check_header(header: list[str], delimiter: str | None, line: int) -> None:
+    try:
+        check_header(header)
+    except ValueError as error:
+        others = [name for mark, name in CSV_DELIMITERS.items() if delimiter is not None
+                  and mark != delimiter and any(mark in cell for cell in header)]
+        hint = (f"; the header looks {others[0]}-separated: save the file with one delimiter "
+                "(comma, semicolon or tab) throughout" if others else "")
+        raise UploadError(f"{error}{hint}", line) from None
+
+
 def split_csv(stream: Readable) -> Iterator[RawItem]:
-    """The first item is the header (index -1); then one item per data row."""
-    return _csv_rows(stream)
+    """The header (index -1), then one item per data row.
 
-
-def _csv_rows(stream: Readable) -> Iterator[RawItem]:
+    The delimiter is read from the header row: a comma, a semicolon or a tab (spreadsheets in
+    many locales save CSV with semicolons), whichever ``csv.Sniffer`` finds there; a header
+    it cannot tell (one column) is comma-separated.
+    """
     # utf-8-sig: spreadsheets write a byte-order mark; newline="" lets csv handle quoted breaks
     text = io.TextIOWrapper(_buffered(stream), encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, strict=True)
-    header: list[str] | None = None
-    index, last_line = 0, 0
+    read = 0  # lines read so far: an unreadable record starts on the next one
     try:
-        for cells in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines separate nothing in CSV; spreadsheets leave them
-            if header is None:
-                header = [cell.strip() for cell in cells]
-                try:
-                    check_header(header)
-                except ValueError as error:
-                    raise UploadError(str(error), line) from None
-                yield RawItem(-1, line, header)
-                continue
-            if len(cells) != len(header):
-                raise UploadError(f"{len(cells)} cells where the header has {len(header)}; "
-                                  "quote cells that contain commas", line)
-            yield RawItem(index, line, cells)
-            index += 1
+        lines, delimiter = _header_delimiter(text)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+
+        def records() -> Iterator[tuple[int, list[str]]]:
+            nonlocal read
+            for cells in reader:
+                yield read + 1, cells
+                read = reader.line_num
+
+        yield from tabular(records(), delimiter)
     except csv.Error as error:
         # the line where the unreadable record starts (an open quote runs to the end)
-        raise UploadError(f"not valid CSV: {error}", last_line + 1) from None
+        raise UploadError(f"not valid CSV: {error}", read + 1) from None
     except UnicodeDecodeError as error:
         raise UploadError(f"not UTF-8 text ({error.reason} at byte {error.start} of a block)",
-                          last_line + 1) from None
-    if header is None:
-        raise UploadError("the CSV has no header row (and no data)")
+                          read + 1) from None
+
+
+def _header_delimiter(text: IO[str]) -> tuple[Iterator[str], str]:
+    """The lines of ``text`` (none lost) and the delimiter of its first non-blank line."""
+    blanks: list[str] = []
+    for line in text:
+        if not line.strip():
+            blanks.append(line)
+            continue
+        try:
+            delimiter = csv.Sniffer().sniff(line, delimiters="".join(CSV_DELIMITERS)).delimiter
+        except csv.Error:
+            delimiter = ","
+        return itertools.chain(blanks, [line], text), delimiter
+    return iter(blanks), ","
 
 
 def _buffered(stream: Readable) -> io.BufferedReader:

@@ -21,8 +21,17 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from schemas.errors import ROOT
 from service.batch.chunks import Chunk
-from service.batch.formats import CountingReader, Format, RawItem, UploadError, split
+from service.batch.formats import (
+    TABULAR,
+    CountingReader,
+    Format,
+    RawItem,
+    UploadError,
+    UploadTooLarge,
+    split,
+)
 from service.batch.settings import BatchSettings
+from service.batch.spreadsheet import split_xlsx
 from service.batch.store import RECEIVING, BatchStore
 from service.clock import utc_now
 from service.engine import Explain
@@ -150,6 +159,9 @@ def _receive(publish: Publish, store: BatchStore, settings: BatchSettings, uploa
             raise UploadError("the upload holds no proposals")
         if waiting:
             flush()
+    except UploadTooLarge:
+        _drain(reader)
+        raise too_large(settings) from None
     except UploadError as error:
         _drain(reader)
         if reader.bytes_read == 0:
@@ -177,16 +189,17 @@ def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings
     """The upload split into chunks of ``settings.chunk_size`` items, read as it streams in;
     raises ``UploadError`` where it cannot be read. The service stores and queues these, and
     ``policy-eval score`` scores them in its own processes: the same chunks either way."""
-    items = split(fmt, stream, settings.max_item_bytes)
-    header = _csv_header(items) if fmt == "csv" else []
+    items = (split_xlsx(stream, settings.max_bytes) if fmt == "xlsx"
+             else split(fmt, stream, settings.max_item_bytes))
+    header = _header(items) if fmt in TABULAR else []
     for batch in _chunked(items, settings.chunk_size):
         yield Chunk(fmt, explain, batch, header)
 
 
-def _csv_header(items: Iterator[RawItem]) -> list[str]:
+def _header(items: Iterator[RawItem]) -> list[str]:
     first = next(items, None)
     if first is None or not isinstance(first.data, list):
-        raise UploadError("the CSV has no header row")
+        raise UploadError("no header row")
     return first.data
 
 

@@ -117,7 +117,8 @@ def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]
         reports.append(_report(group, solution, unit, len(members), len(picked)))
     for failure in failures:
         excluded.append({"index": failure["index"], "line": failure.get("line"),
-                         "proposal_id": failure.get("proposal_id"), "title": None,
+                         "proposal_id": failure.get("proposal_id"),
+                         "title": failure.get("title"),
                          "overall_score": None, "cost": None, "group": None,
                          "score_per_billion": None, "reason": "invalid",
                          "detail": f"Not scored ({failure.get('status', 'invalid')}); "
@@ -150,11 +151,12 @@ def _report(group: Group, solution: Solution, unit: int, proposals: int, funded:
         "name": group.name, "budget": group.budget, "spent": solution.cost / unit,
         "remaining": group.budget - solution.cost / unit,
         "total_score": solution.value / 100, "upper_bound": solution.upper_bound / 100,
+        "max_shortfall": (solution.upper_bound - solution.value) / 100,
         "exact": solution.exact,
         "method": ("exact: branch and bound, optimality proven" if solution.exact else
                    f"best found within {solution.nodes:,} search nodes; at most "
                    f"{(solution.upper_bound - solution.value) / 100:g} points below the "
-                   "optimum (LP bound)"),
+                   "optimum (LP bound), less than one proposal's score"),
         "proposals": proposals, "funded": funded,
     }
 

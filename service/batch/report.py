@@ -59,7 +59,7 @@ def scored_row(rank: int, summary: Mapping[str, Any], criteria: Sequence[str]) -
 def failed_row(failure: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
     errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in failure["errors"])
     row = ["", str(failure["index"]), str(failure.get("line", "")), _text(failure["status"]),
-           _text(failure.get("proposal_id"))]
+           _text(failure.get("proposal_id")), _text(failure.get("title"))]
     row += [""] * (len(BASE_COLUMNS) - len(row) + len(criteria) + len(TAIL_COLUMNS) - 1)
     return [*row, _text(errors)]
 
@@ -80,3 +80,30 @@ def jsonl_scored(rank: int, summary: Mapping[str, Any], evaluation: bytes) -> by
 
 def jsonl_failed(failure: Mapping[str, Any]) -> bytes:
     return orjson.dumps({"rank": None, **failure}) + b"\n"
+
+
+PORTFOLIO_COLUMNS = ("funded", "reason", "index", "line", "proposal_id", "title",
+                     "overall_score", "cost", "currency", "score_per_billion", "group", "detail")
+
+
+def _money_cell(amount: Any, currency: str) -> str:
+    """Yen to the yen, dollars to the cent: what the figures support."""
+    if amount is None:
+        return ""
+    return f"{amount:.0f}" if currency == "JPY" else f"{amount:.2f}"
+
+
+def portfolio_rows(doc: Mapping[str, Any]) -> Iterable[list[str]]:
+    """A portfolio as CSV rows: every proposal once, upload order, funded or with the reason
+    it is not (``PORTFOLIO_COLUMNS``)."""
+    currency = doc["currency"]
+    entries = [(True, e) for e in doc["chosen"]] + [(False, e) for e in doc["excluded"]]
+    for funded, entry in sorted(entries, key=lambda pair: pair[1]["index"]):
+        yield [
+            "yes" if funded else "no", "" if funded else _text(entry.get("reason")),
+            str(entry["index"]), _number(entry.get("line")), _text(entry.get("proposal_id")),
+            _text(entry.get("title")), _number(entry.get("overall_score")),
+            _money_cell(entry.get("cost"), currency), currency,
+            _number(entry.get("score_per_billion")), _text(entry.get("group")),
+            _text(entry.get("detail", "")),
+        ]

@@ -1,10 +1,10 @@
-"""The few HTTP calls the command line makes to a running service (stdlib only: the CLI must
+"""What every command shares: the exit codes, stopping with a message, reading a JSON file,
+and the few HTTP calls the command line makes to a running service (stdlib only: the CLI must
 not need more than the engine does)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -21,6 +21,12 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(USAGE)
 
 
+def refuse(message: str) -> NoReturn:
+    """Stop with exit status 1: the input was read and judged bad."""
+    print(f"policy-eval: {message}", file=sys.stderr)
+    raise SystemExit(BAD_INPUT)
+
+
 class ServiceError(Exception):
     """The service answered with a problem (RFC 9457); ``problem`` is its body."""
 
@@ -28,18 +34,6 @@ class ServiceError(Exception):
         self.status = status
         self.problem = problem
         super().__init__(problem.get("detail") or problem.get("title") or f"HTTP {status}")
-
-
-KEY_ENV = "POLICY_API_KEY"
-
-
-def add_remote_arguments(parser: Any, required: bool = True) -> None:
-    """``--url`` and ``--key`` for the commands that talk to a running service."""
-    parser.add_argument("--url", required=required,
-                        help="the service, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--key", default=os.environ.get(KEY_ENV),
-                        help=f"its API key (default: ${KEY_ENV}); not needed by an embedded "
-                             "server without keys")
 
 
 def call(url: str, method: str, path: str, body: Any = None,
@@ -58,16 +52,30 @@ def call(url: str, method: str, path: str, body: Any = None,
             answer: dict[str, Any] = json.loads(response.read())
             return answer
     except urllib.error.HTTPError as error:
-        raw = error.read()
-        raise ServiceError(error.code, json.loads(raw) if raw else {}) from None
+        raise ServiceError(error.code, problem_of(error.read())) from None
     except urllib.error.URLError as error:
         fail(f"cannot reach {url}: {error.reason}")
 
 
+def problem_of(raw: bytes) -> dict[str, Any]:
+    """An error answer's problem document; a body that is none (a proxy's page) as its detail."""
+    try:
+        found = json.loads(raw) if raw else {}
+    except ValueError:
+        found = None
+    if isinstance(found, dict):
+        return found
+    return {"detail": raw.decode(errors="replace")[:300]}
+
+
 def read_json(path: Path) -> Any:
+    """The JSON in ``path``: a missing file stops with status 2, a file that is not JSON with 1
+    (it was read, and judged bad)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"no such file: {path}")
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    except UnicodeDecodeError as error:
+        refuse(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})")
     except json.JSONDecodeError as error:
-        fail(f"{path} is not JSON: {error}")
+        refuse(f"{path} is not JSON: {error}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich.console import Console
 
-from service.cli.client import OK, add_remote_arguments, call
+from service.cli import output
+from service.cli.client import OK, call
 
 PAGE = 1000
 
@@ -36,19 +37,5 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as out:
             count = _export(args, out)
-    Console(stderr=True).print(f"{count} decisions exported", highlight=False)
+    output.console(stderr=True).print(f"{output.plural(count, 'decision')} exported")
     return OK
-
-
-def add_decisions_commands(commands: Any) -> None:
-    decisions = commands.add_parser("decisions", help="read the decision log (admin key)")
-    sub = decisions.add_subparsers(dest="decisions_command", required=True)
-    export = sub.add_parser("export", help="every decision, as JSON Lines")
-    add_remote_arguments(export)
-    export.add_argument("-o", "--output", default="-", help="a file (default: stdout)")
-    export.add_argument("--since", help="ISO 8601 time with zone")
-    export.add_argument("--until", help="ISO 8601 time with zone")
-    export.add_argument("--ruleset-version")
-    export.add_argument("--rating")
-    export.add_argument("--caller")
-    export.set_defaults(run=cmd_export)

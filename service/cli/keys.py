@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import secrets
-from typing import Any
 
 from rich.console import Console
 
-from service.api.auth import ROLES, digest
+from service.api.auth import digest
 from service.cli.client import OK
 
 
@@ -25,12 +24,3 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
     console.print(f"API_KEYS_FILE entry: {{name: {args.name}, role: {args.role}, "
                   f"sha256: {digest(key)}}}", highlight=False, soft_wrap=True)
     return OK
-
-
-def add_keys_commands(commands: Any) -> None:
-    keys = commands.add_parser("keys", help="make API keys")
-    sub = keys.add_subparsers(dest="keys_command", required=True)
-    new = sub.add_parser("new", help="a new random key for one caller")
-    new.add_argument("--name", required=True, help="who uses it (decision log, authorship)")
-    new.add_argument("--role", choices=ROLES, required=True)
-    new.set_defaults(run=cmd_new)

@@ -9,58 +9,75 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from service.cli.output import change, print_table, score, table, words
+
 STYLE = {
     "recommend": "bold green",
     "recommend_with_conditions": "bold yellow",
     "defer": "bold dark_orange",
     "do_not_recommend": "bold red",
 }
-KINDS = (("strengths", "green", "+"), ("weaknesses", "yellow", ""), ("deficiencies", "red", "!"))
+KINDS = (("strengths", "green", ""), ("weaknesses", "yellow", ""), ("deficiencies", "red", "!"))
 
 
-def _scores(result: dict[str, Any]) -> Table:
-    table = Table(title="Criteria", title_justify="left", expand=True)
-    for column in ("criterion", "weight", "baseline", "points", "score", "weighted"):
-        table.add_column(column, justify="left" if column == "criterion" else "right")
+def _scores(result: dict[str, Any], out: Console) -> None:
+    numbers = ("weight", "baseline", "points", "score", "weighted")
+    found = table("Criteria", ("criterion", *numbers), right=numbers)
     for c in result["criteria"]:
-        table.add_row(c["label"], f"{c['weight']:.2f}", f"{c['baseline']:g}",
-                      f"{c['points']:+g}", f"{c['score']:g}", f"{c['weighted_score']:.2f}")
-    table.add_row("[bold]overall[/]", "", "", "", "", f"[bold]{result['overall_score']:.2f}[/]")
-    return table
+        found.add_row(c["label"], f"{c['weight']:.2f}", score(c["baseline"]),
+                      change(c["points"]), score(c["score"]), score(c["weighted_score"]))
+    found.add_row("[bold]overall[/]", "", "", "", "", f"[bold]{score(result['overall_score'])}[/]")
+    print_table(out, found)
 
 
-def _findings(result: dict[str, Any]) -> Group:
-    lines: list[Text] = []
+def _grid() -> Table:
+    """Points, rule id, then the words, which wrap under themselves rather than under the
+    points."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True, min_width=5)
+    grid.add_column(style="dim", no_wrap=True, min_width=6)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _findings(result: dict[str, Any], out: Console) -> None:
     for c in result["criteria"]:
-        lines.append(Text(f"\n{c['label']} — {c['score']:g}/100", style="bold"))
+        out.print(Text(f"\n{c['label']} — {score(c['score'])}/100", style="bold"))
+        grid = _grid()
         for kind, colour, mark in KINDS:
             for f in c[kind]:
-                points = f"{mark}{f['points']:+g}" if mark == "!" else f"{f['points']:+g}"
-                lines.append(Text.assemble((f"  {points:>6} ", colour), (f"{f['rule_id']} ", "dim"),
-                                           f["sentence"]))
-                lines.extend(Text(f"           {e['text']}", style="dim") for e in f["evidence"])
-    return Group(*lines)
+                grid.add_row(Text(f"  {mark}{change(f['points'])}", style=colour), f["rule_id"],
+                             f["sentence"])
+                for e in f["evidence"]:
+                    grid.add_row("", "", Text(e["text"], style="dim"))
+        print_table(out, grid)
 
 
-def _why_not(result: dict[str, Any]) -> Group:
-    lines = [Text("\nRules that did not fire", style="bold")]
+def _why_not(result: dict[str, Any], out: Console) -> None:
+    """Each rule that did not fire, then each condition that failed on a line of its own (each
+    is a whole sentence)."""
+    out.print(Text("\nRules that did not fire", style="bold"))
+    grid = _grid()
     for rule in result.get("not_fired", []):
-        reason = "; ".join(e["text"] for e in rule["failed"])
-        lines.append(Text.assemble((f"  {rule['points']:+6g} {rule['rule_id']} ", "dim"),
-                                   f"{rule['title']}: ", (reason, "dim")))
-    return Group(*lines)
+        grid.add_row(Text(f"  {change(rule['points'])}", style="dim"), rule["rule_id"],
+                     rule["title"])
+        for e in rule["failed"]:
+            grid.add_row("", "", Text(e["text"], style="dim"))
+    print_table(out, grid)
 
 
 def print_evaluation(result: dict[str, Any], console: Console) -> None:
     verdict = Text.assemble(
         ("Rating: ", "bold"), result["rating"], ("   Recommendation: ", "bold"),
-        (result["recommendation"].replace("_", " "), STYLE[result["recommendation"]]),
+        (words(result["recommendation"]), STYLE[result["recommendation"]]),
     )
-    console.print(Panel(Group(Text(result["summary"]), verdict), title=result["title"]))
-    console.print(_scores(result))
-    console.print(_findings(result))
+    # the summary starts with the title, which a panel's title line would cut to fit
+    console.print(Panel(Group(Text(result["summary"]), verdict),
+                        title=result.get("proposal_id"), title_align="left"))
+    _scores(result, console)
+    _findings(result, console)
     if "not_fired" in result:
-        console.print(_why_not(result))
+        _why_not(result, console)
     ruleset = result["ruleset"]
-    console.print(Text(f"\nruleset {ruleset['name']} {ruleset['version']} ({ruleset['hash'][:19]}…)"
-                       f"  decision {result['decision_id']}", style="dim"))
+    console.print(Text(f"\nruleset {ruleset['name']} {ruleset['version']} ({ruleset['hash']})  "
+                       f"decision {result['decision_id']}", style="dim"), soft_wrap=True)

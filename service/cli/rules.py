@@ -4,31 +4,29 @@ change, then publish it to a running service, activate it and roll it back."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from service.cli.client import (
-    BAD_INPUT,
-    OK,
-    ServiceError,
-    add_remote_arguments,
-    call,
-    read_json,
-)
+from service.cli import output
+from service.cli.client import BAD_INPUT, OK, ServiceError, call, fail, read_json, refuse
+from service.cli.output import change, plural, print_table, score, table, words
+from service.cli.problems import invalid_proposal, load_engine, print_problems
 from service.config import PROJECT_ROOT as ROOT
 from service.engine import (
     CaseResult,
+    Change,
     Coverage,
     Engine,
+    Impact,
+    ProposalInvalid,
     RulesetError,
     coverage,
     document_json,
     impact,
+    impact_label,
     lint,
     load_ruleset,
     parse_yaml,
@@ -49,17 +47,14 @@ def _check_one(path: Path, strict: bool, console: Console) -> bool:
     try:
         ruleset = load_ruleset(path)
     except RulesetError as error:
-        for problem in error.problems:
-            console.print(f"[red]{problem}[/]", highlight=False, soft_wrap=True)
-        console.print(f"{path}: {len(error.problems)} error(s)", highlight=False)
+        print_problems(error, path, console)
         return False
     warnings = lint(ruleset)
     for warning in warnings:
-        console.print(f"[yellow]{warning.with_severity('warning')}[/]", highlight=False,
-                      soft_wrap=True)
+        console.print(f"[yellow]{warning.with_severity('warning')}[/]", soft_wrap=True)
     console.print(f"[green]ok[/] {path}: {ruleset.name} {ruleset.version}, "
-                  f"{len(ruleset.rules)} rules, {len(warnings)} warning(s), "
-                  f"{ruleset.content_hash}", highlight=False, soft_wrap=True)
+                  f"{plural(len(ruleset.rules), 'rule')}, {plural(len(warnings), 'warning')}, "
+                  f"{ruleset.content_hash}", soft_wrap=True)
     return not (strict and warnings)
 
 
@@ -78,27 +73,38 @@ def _test_files(paths: list[str]) -> list[Path]:
 
 def _print_case(case: CaseResult, console: Console) -> None:
     mark = "[green]PASSED[/]" if case.passed else "[red]FAILED[/]"
-    console.print(f"{case.file}:{case.line} {case.name} {mark}", highlight=False)
+    console.print(f"{case.file}:{case.line} {case.name} {mark}")
     for failure in case.failures:
-        console.print(f"    [red]{failure}[/]", highlight=False)
+        console.print(f"    [red]{failure}[/]")
 
 
 def _print_coverage(cover: Coverage, console: Console) -> None:
-    table = Table(title=f"Rule coverage: {cover.percent:.1f}%", title_justify="left")
-    for column in ("criterion", "covered", "rules", "%"):
-        table.add_column(column, justify="left" if column == "criterion" else "right")
+    found = table(f"Rule coverage: {cover.percent:.1f}%", ("criterion", "covered", "rules", "%"),
+                  right=("covered", "rules", "%"))
     for name, (covered, total) in cover.by_criterion.items():
-        table.add_row(name, str(covered), str(total), f"{100 * covered / max(total, 1):.0f}")
-    console.print(table)
+        found.add_row(name, str(covered), str(total), f"{100 * covered / max(total, 1):.0f}")
+    print_table(console, found)
     if cover.uncovered:
-        console.print(f"fired by no test: {', '.join(cover.uncovered)}", highlight=False)
+        console.print(f"fired by no test: {', '.join(cover.uncovered)}", soft_wrap=True)
+
+
+def _suite_ruleset(path: Path) -> Path:
+    """The ruleset a test file names, beside it."""
+    try:
+        suite = parse_yaml(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    except ValueError as error:  # not YAML, or YAML that the reader refuses
+        refuse(f"{path}: {error}")
+    if not isinstance(suite, dict) or not isinstance(suite.get("ruleset"), str):
+        refuse(f"{path}: a rule test file names its ruleset (ruleset: FILE) and lists cases")
+    return path.parent / suite["ruleset"]
 
 
 def cmd_rules_test(args: argparse.Namespace, console: Console) -> int:
     status = OK
     for path in _test_files(args.paths):
-        suite = parse_yaml(path.read_text(encoding="utf-8"))
-        engine = Engine.from_path(path.parent / suite["ruleset"])
+        engine = load_engine(_suite_ruleset(path), "durable", console)
         results = run_test_file(path, engine)
         for case in results:
             _print_case(case, console)
@@ -120,43 +126,92 @@ def _proposals(path: Path) -> list[dict[str, Any]]:
     if path.is_dir():
         return [read_json(p) for p in sorted(path.glob("*.json"))]
     if path.suffix == ".jsonl":
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        found = []
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            fail(f"cannot read {path}: {error.strerror}")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                found.append(json.loads(line))
+            except ValueError as error:
+                refuse(f"{path}:{number}: not JSON: {error}")
+        return found
     data = read_json(path)
     return data if isinstance(data, list) else [data]
 
 
-def _pair(old: object, new: object) -> str:
-    return str(old) if old == new else f"{old} → {new}"
+def _pair(old: str, new: str) -> str:
+    return old if old == new else f"{old} → {new}"
+
+
+def _overall(item: Change) -> str:
+    before, after = score(item.old.overall), score(item.new.overall)
+    if before == after:
+        return before
+    return f"{before} → {after} ({change(item.overall_delta)})"
+
+
+def _criteria(item: Change) -> str:
+    return "\n".join(f"{words(name)} {score(item.old.scores.get(name, 0))} → "
+                     f"{score(item.new.scores[name])} ({change(delta)})"
+                     for name, delta in item.score_deltas.items())
+
+
+def _impact_summary(report: Impact) -> str:
+    counts = report.summary()
+    return (f"{plural(report.total, 'proposal')}: {counts['changed']:,} changed: overall score "
+            f"for {counts['overall_score']:,}, a criterion score for "
+            f"{counts['criterion_scores']:,}, rating for {counts['rating']:,}, recommendation "
+            f"for {counts['recommendation']:,}, rank for {counts['rank']:,}")
+
+
+def _first_invalid(engine: Engine, proposals: list[dict[str, Any]], source: str,
+                   errors: Console) -> int:
+    """Report the first invalid proposal, named (the impact stops at it)."""
+    for index, proposal in enumerate(proposals):
+        try:
+            engine.evaluate(proposal)
+        except ProposalInvalid as error:
+            return invalid_proposal(error, f"{impact_label(proposal, index)} in {source}", errors)
+    return BAD_INPUT
 
 
 def cmd_rules_diff(args: argparse.Namespace, console: Console) -> int:
-    old, new = Engine.from_path(args.old), Engine.from_path(args.new)
-    report = impact(old, new, _proposals(Path(args.on)))
+    errors = output.console(stderr=True)
+    old, new = load_engine(args.old, "durable", errors), load_engine(args.new, "durable", errors)
+    proposals = _proposals(Path(args.on))
+    try:
+        report = impact(old, new, proposals)
+    except ProposalInvalid:
+        return _first_invalid(old, proposals, args.on, errors)
     if args.json:
-        print(json.dumps(dataclasses.asdict(report), indent=2))
+        print(json.dumps({"old_version": old.ruleset.version, "new_version":
+                          new.ruleset.version, **report.as_dict()}, indent=2))
         return OK
-    table = Table(title=f"Impact of {args.new} against {args.old}", title_justify="left")
-    for column in ("proposal", "score", "rating", "recommendation", "rank", "rules responsible"):
-        table.add_column(column)
-    for change in report.changes:
-        before, after = change.old, change.new
-        table.add_row(change.proposal, _pair(f"{before.overall:.2f}", f"{after.overall:.2f}"),
+    found = table(f"Impact of {args.new} ({new.ruleset.version}) against {args.old} "
+                  f"({old.ruleset.version})",
+                  ("proposal", "overall", "criteria", "rating", "recommendation", "rank",
+                   "rules responsible"))
+    for item in report.changes:
+        before, after = item.old, item.new
+        found.add_row(item.proposal, _overall(item), _criteria(item),
                       _pair(before.rating, after.rating),
-                      _pair(before.recommendation, after.recommendation).replace("_", " "),
-                      _pair(before.rank, after.rank),
-                      ", ".join(change.rules) or "(others moved)")
-    console.print(table)
-    console.print(f"{report.total} proposals: {len(report.changes)} changed; rating changed for "
-                  f"{report.count('rating')}, recommendation for {report.count('recommendation')},"
-                  f" rank for {report.count('rank')}")
+                      _pair(words(before.recommendation), words(after.recommendation)),
+                      _pair(str(before.rank), str(after.rank)),
+                      ", ".join(item.rules) or "none (others moved)")
+    if report.changes:
+        print_table(console, found)
+    console.print(_impact_summary(report), soft_wrap=True)
     return OK
 
 
 def _problem(error: ServiceError, console: Console) -> int:
     for found in error.problem.get("problems", []):
-        console.print(f"[red]{found['text']}[/]", highlight=False, soft_wrap=True)
-    console.print(f"[red]{error.status}: {error}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[red]{found['text']}[/]", soft_wrap=True)
+    console.print(f"[red]{error.status}: {error}[/]", soft_wrap=True)
     return BAD_INPUT
 
 
@@ -175,7 +230,7 @@ def cmd_rules_publish(args: argparse.Namespace, console: Console) -> int:
         return _problem(error, console)
     state = "and made it active" if published["active"] else "(not active)"
     console.print(f"published {published['name']} {published['version']} "
-                  f"({published['hash']}) {state}", highlight=False, soft_wrap=True)
+                  f"({published['hash']}) {state}", soft_wrap=True)
     return OK
 
 
@@ -186,58 +241,17 @@ def cmd_rules_activate(args: argparse.Namespace, console: Console) -> int:
     except ServiceError as error:
         return _problem(error, console)
     console.print(f"active: {active['name']} {active['version']} ({active['hash']})",
-                  highlight=False, soft_wrap=True)
+                  soft_wrap=True)
     return OK
 
 
 def cmd_rules_versions(args: argparse.Namespace, console: Console) -> int:
     listing = call(args.url, "GET", "/v1/rulesets", key=args.key)
-    table = Table(title=f"Ruleset versions on {args.url}", title_justify="left")
-    for column in ("version", "active", "published", "author", "note", "hash"):
-        table.add_column(column)
+    found = table(f"Ruleset versions on {args.url}",
+                  ("version", "active", "published", "author", "note", "hash"))
     for version in listing["versions"]:
-        table.add_row(version["version"], "yes" if version["active"] else "",
+        found.add_row(version["version"], "yes" if version["active"] else "",
                       version["created_at"], version["author"], version["note"],
-                      version["hash"][:19] + "…")
-    console.print(table)
+                      version["hash"])
+    print_table(console, found)
     return OK
-
-
-def add_rules_commands(commands: Any) -> None:
-    rules = commands.add_parser("rules", help="check, test, compare and publish rulesets")
-    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
-    check = rule_commands.add_parser("check", help="load rulesets, report file:line problems")
-    check.add_argument("paths", nargs="*", help="ruleset files or folders (default: rules/)")
-    check.add_argument("--strict", action="store_true", help="fail on warnings too")
-    check.set_defaults(run=cmd_rules_check)
-    test = rule_commands.add_parser("test", help="run the rule test cases")
-    test.add_argument("paths", nargs="*", help="test files or folders (default: rules/tests/)")
-    test.add_argument("--coverage", action="store_true", help="report rules fired by no test")
-    test.add_argument("--min-coverage", type=float, metavar="PERCENT",
-                      help="fail when rule coverage is below PERCENT")
-    test.set_defaults(run=cmd_rules_test)
-    diff = rule_commands.add_parser("diff", help="impact of a new ruleset on proposals")
-    diff.add_argument("old", type=Path, help="the ruleset in force")
-    diff.add_argument("new", type=Path, help="the candidate ruleset")
-    diff.add_argument("--on", required=True, metavar="PATH",
-                      help="proposals: a folder of .json files, a JSON array, or .jsonl")
-    diff.add_argument("--json", action="store_true", help="print the report as JSON")
-    diff.set_defaults(run=cmd_rules_diff)
-    publish = rule_commands.add_parser("publish", help="publish a ruleset to a running service")
-    publish.add_argument("file", type=Path)
-    add_remote_arguments(publish)
-    publish.add_argument("--note", default="", help="what changed, for the version list")
-    publish.add_argument("--author", default="analyst")
-    publish.add_argument("--activate", action="store_true", help="make it the active version")
-    publish.set_defaults(run=cmd_rules_publish)
-
-    activate = rule_commands.add_parser("activate", help="make a published version active "
-                                                         "(an older one rolls back)")
-    activate.add_argument("version")
-    add_remote_arguments(activate)
-    activate.add_argument("--author", default="analyst")
-    activate.set_defaults(run=cmd_rules_activate)
-
-    versions = rule_commands.add_parser("versions", help="list the published versions")
-    add_remote_arguments(versions)
-    versions.set_defaults(run=cmd_rules_versions)

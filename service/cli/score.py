@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -38,43 +36,23 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from schemas.vocabulary import EXPLAIN_LEVELS
 from service.batch import intake, portfolio, report
 from service.batch.chunks import Chunk, Scored, score_chunk
 from service.batch.formats import EXTENSIONS, MEDIA_TYPE_OF, CountingReader, Format, UploadError
 from service.batch.settings import BatchSettings
-from service.cli.client import BAD_INPUT, OK, USAGE, add_remote_arguments, fail
-from service.config import Settings
+from service.cli import output
+from service.cli.client import BAD_INPUT, OK, fail, problem_of, refuse
+from service.cli.problems import load_engine, ruleset_path
+from service.cli.results import SHOWN, SHOWN_FAILURES, portfolio_report, print_summary
 from service.engine import Explain, Mode
 from service.registry.engines import EngineCache, file_engines
 
 POLL_SECONDS = 0.5
-
-
-def add_score_command(commands: Any) -> None:
-    score = commands.add_parser(
-        "score", help="score a batch file (JSON array, JSON Lines or CSV) with a progress bar",
-        description="Score every proposal of FILE; print the best ones, or write all of them "
-                    "ranked to -o. Exit status 1 when some proposals could not be scored.")
-    score.add_argument("file", type=Path, help="a .json (array), .jsonl or .csv file")
-    score.add_argument("-o", "--output", type=Path,
-                       help="write every result, ranked, to a .csv or .jsonl file")
-    score.add_argument("--portfolio", metavar="BUDGET",
-                       help="the best set within BUDGET (a number in --currency), or "
-                            "'envelopes' for each capability area's remaining envelope")
-    score.add_argument("--currency", choices=("JPY", "USD"), default="JPY")
-    score.add_argument("--sort", default="overall_score",
-                       help="rank by overall_score (default) or a criterion")
-    score.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary")
-    add_remote_arguments(score, required=False)  # --url: score on a service, not locally
-    score.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="local worker processes (default: one per core)")
-    score.add_argument("--ruleset", type=Path, default=None,
-                       help="local: default POLICY_RULESET, else the shipped ruleset")
-    score.add_argument("--engine", choices=("durable", "native"), default="durable")
-    score.set_defaults(run=cmd_score)
+OUTPUTS = (".csv", ".jsonl")
+PORTFOLIO_OUTPUTS = (".csv", ".json")
+# the service read the upload and judged it bad (unreadable, too large, not a format it takes)
+UPLOAD_REFUSED = (400, 413, 415, 422)
 
 
 @dataclass
@@ -112,7 +90,7 @@ def _format_of(path: Path) -> Format:
     found = next((fmt for ext, fmt in EXTENSIONS.items() if path.name.lower().endswith(ext)),
                  None)
     if found is None:
-        fail(f"{path}: cannot tell the format; name it .json, .jsonl or .csv")
+        fail(f"{path}: cannot tell the format; name it {', '.join(EXTENSIONS)}")
     return found
 
 
@@ -120,8 +98,15 @@ def cmd_score(args: argparse.Namespace, console: Console) -> int:
     fmt = _format_of(args.file)
     if not args.file.is_file():
         fail(f"no such file: {args.file}")
-    if args.output is not None and args.output.suffix not in (".csv", ".jsonl"):
-        fail(f"{args.output}: the output must be a .csv or .jsonl file")
+    if args.output is not None and args.output.suffix not in OUTPUTS:
+        fail(f"{args.output}: the output must be a {' or '.join(OUTPUTS)} file")
+    if args.portfolio_output is not None:
+        if args.portfolio is None:
+            fail("--portfolio-output writes the portfolio: give --portfolio BUDGET (or "
+                 "envelopes) too")
+        if args.portfolio_output.suffix not in PORTFOLIO_OUTPUTS:
+            fail(f"{args.portfolio_output}: the portfolio output must be a "
+                 f"{' or '.join(PORTFOLIO_OUTPUTS)} file")
     budget = _budget(args.portfolio)
     if args.url:
         return _score_remotely(args, fmt, budget, console)
@@ -140,11 +125,12 @@ def _budget(text: str | None) -> float | None:
     return value
 
 
-def _progress(console: Console) -> Progress:
+def _progress() -> Progress:
+    """The progress bar, on stderr: redirected results stay free of it."""
     return Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(),
                     TaskProgressColumn(), TextColumn("{task.fields[rate]}"),
                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    console=console, transient=False)
+                    console=output.console(stderr=True), transient=False)
 
 
 # --- local: a process pool --------------------------------------------------------------------
@@ -152,11 +138,11 @@ def _progress(console: Console) -> Progress:
 _engines: EngineCache | None = None
 
 
-def _start_worker(ruleset: Path | None, mode: Mode) -> None:
+def _start_worker(ruleset: Path, mode: Mode) -> None:
     """In each pool process, after the fork: this process's engines (durable-rules state must
-    not cross a fork), for the ruleset file given, else POLICY_RULESET or the shipped one."""
+    not cross a fork)."""
     global _engines
-    _engines = file_engines(ruleset or Settings.from_env().ruleset, mode)
+    _engines = file_engines(ruleset, mode)
 
 
 def _score_in_worker(chunk: Chunk, keep_evaluations: bool
@@ -194,26 +180,28 @@ def _score_locally(args: argparse.Namespace, fmt: Format, budget: float | None,
     keep = args.output is not None and args.output.suffix == ".jsonl"
     settings = BatchSettings.from_env()
     file_size = max(args.file.stat().st_size, 1)
+    ruleset = ruleset_path(args.ruleset)
+    # its problems now, once, rather than from every pool process as it starts
+    load_engine(ruleset, "native", output.console(stderr=True))
     with tempfile.TemporaryFile() as spill:
         outcome = Outcome(spill=spill if keep else None)
-        if not _score_into(args, fmt, workers, keep, settings, file_size, outcome, console):
-            return USAGE
+        if not _score_into(args, fmt, ruleset, workers, keep, settings, file_size, outcome):
+            return BAD_INPUT
         return _finish(args, outcome, budget, console)
 
 
-def _score_into(args: argparse.Namespace, fmt: Format, workers: int, keep: bool,
-                settings: BatchSettings, file_size: int, outcome: Outcome, console: Console
-                ) -> bool:
+def _score_into(args: argparse.Namespace, fmt: Format, ruleset: Path, workers: int, keep: bool,
+                settings: BatchSettings, file_size: int, outcome: Outcome) -> bool:
     """Score the file into ``outcome``; False when the file cannot be read."""
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_start_worker,
-                             initargs=(args.ruleset, args.engine)) as pool:
+                             initargs=(ruleset, args.engine)) as pool:
         # fork every worker before the progress bar starts its refresh thread: a fork while
         # another thread holds a lock can leave the child waiting on it forever
         pool.submit(_ready).result()
         started = time.monotonic()
         try:
-            with _progress(console) as progress:
+            with _progress() as progress:
                 bar = progress.add_task("score", total=None, rate="")
                 pending: set[Future[Any]] = set()
                 read = done = 0
@@ -230,7 +218,7 @@ def _score_into(args: argparse.Namespace, fmt: Format, workers: int, keep: bool,
                     done += _collect(pending, outcome)
                     progress.update(bar, completed=done, rate=_rate(done, started))
         except UploadError as error:
-            console.print(f"[red]{args.file}: {error}[/]", highlight=False)
+            output.console(stderr=True).print(f"[red]{args.file}: {error}[/]", soft_wrap=True)
             return False
     return True
 
@@ -278,53 +266,11 @@ def _finish(args: argparse.Namespace, outcome: Outcome, budget: float | None,
                                                   outcome.evaluation(summary["index"])))
                 for failure in failures:
                     out.write(report.jsonl_failed(failure))
-    _print_summary(ranked, failures, outcome.criteria, console, args.output)
+    print_summary(ranked, failures, outcome.criteria, console, args.output)
     if args.portfolio is not None:
-        _print_portfolio(portfolio.build(ranked, failures, budget, args.currency), console)
+        portfolio_report(portfolio.build(ranked, failures, budget, args.currency),
+                         args.portfolio_output, console)
     return BAD_INPUT if failures else OK
-
-
-def _print_summary(ranked: list[dict[str, Any]], failures: list[dict[str, Any]],
-                   criteria: list[str], console: Console, output: Path | None,
-                   scored: int | None = None, failed: int | None = None) -> None:
-    scored = len(ranked) if scored is None else scored
-    failed = len(failures) if failed is None else failed
-    table = Table(title=f"Best {min(10, len(ranked))} of {scored:,} scored",
-                  title_justify="left")
-    for column in ("rank", "line", "proposal", "overall", *criteria, "recommendation"):
-        table.add_column(column, justify="left" if column in ("proposal", "recommendation")
-                         else "right")
-    for rank, summary in enumerate(ranked[:10], 1):
-        table.add_row(str(rank), str(summary.get("line")),
-                      summary.get("proposal_id") or summary["title"],
-                      f"{summary['overall_score']:.2f}",
-                      *(f"{summary['scores'].get(c, 0):.1f}" for c in criteria),
-                      summary["recommendation"].replace("_", " "))
-    console.print(table)
-    console.print(f"{scored + failed:,} proposals: {scored:,} scored, "
-                  f"{failed:,} could not be scored", highlight=False)
-    for failure in failures[:5]:
-        errors = "; ".join(f"{e['field']}: {e['message']}" for e in failure["errors"])
-        console.print(f"  [red]item {failure['index']} (line {failure.get('line')}):[/] "
-                      f"{errors}", highlight=False)
-    if failed > 5:
-        console.print(f"  … and {failed - 5:,} more"
-                      + (f" (all in {output})" if output else ""), highlight=False)
-    if output is not None:
-        console.print(f"wrote {output}", highlight=False)
-
-
-def _print_portfolio(doc: dict[str, Any], console: Console) -> None:
-    symbol = portfolio.SYMBOL[doc["currency"]]
-    state = "optimal" if doc["exact"] else f"within {doc['max_shortfall']:g} points of optimal"
-    console.print(f"\n[bold]Portfolio[/] ({doc['budget_basis'].replace('_', ' ')}): "
-                  f"{len(doc['chosen']):,} funded, total score {doc['total_score']:,.2f} "
-                  f"({state}), {symbol}{doc['spent']:,.0f} of {symbol}{doc['budget']:,.0f}",
-                  highlight=False)
-    reasons = Counter(e["reason"] for e in doc["excluded"])
-    console.print("excluded: " + (", ".join(f"{n:,} {reason.replace('_', ' ')}"
-                                          for reason, n in reasons.most_common()) or "none"),
-                  highlight=False)
 
 
 # --- remote: the service ----------------------------------------------------------------------
@@ -338,12 +284,11 @@ def _request(url: str, method: str = "GET", data: Any = None,
     try:
         return urllib.request.urlopen(request, timeout=600)
     except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            problem = json.loads(raw)
-        except ValueError:
-            problem = {"detail": raw.decode(errors="replace")[:300]}
-        fail(f"{method} {url} answered {error.code}: {problem.get('detail') or problem}")
+        problem = problem_of(error.read())
+        message = f"{method} {url} answered {error.code}: {problem.get('detail') or problem}"
+        if error.code in UPLOAD_REFUSED:
+            refuse(message)
+        fail(message)
     except urllib.error.URLError as error:
         fail(f"cannot reach {url}: {error.reason}")
 
@@ -359,11 +304,11 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
             location = urllib.parse.urljoin(base + "/", answer.headers["Location"])
             status = json.loads(answer.read())
     try:
-        status = _follow(location, status, args.key, console)
+        status = _follow(location, status, args.key)
     except KeyboardInterrupt:
         _request(location, "DELETE", key=args.key).close()
-        console.print("[yellow]cancelled the batch on the service[/]")
-        return 130
+        output.console(stderr=True).print("[yellow]cancelled the batch on the service[/]")
+        raise
     query = urllib.parse.urlencode({"sort": args.sort})
     if args.output is not None:
         fmt_out = args.output.suffix.lstrip(".")
@@ -371,12 +316,12 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
                       ) as download, args.output.open("wb") as out:
             while block := download.read(1 << 16):
                 out.write(block)
-    with _request(f"{location}/results?{query}&page_size=10", key=args.key) as page:
+    with _request(f"{location}/results?{query}&page_size={SHOWN}", key=args.key) as page:
         best = json.loads(page.read())["items"]
-    with _request(f"{location}/failures?page_size=5", key=args.key) as page:
+    with _request(f"{location}/failures?page_size={SHOWN_FAILURES}", key=args.key) as page:
         failures = json.loads(page.read())["items"]
     criteria = list(best[0]["scores"]) if best else []
-    _print_summary(best, failures, criteria, console, args.output, status["done"],
+    print_summary(best, failures, criteria, console, args.output, status["done"],
                    status["failed"])
     if args.portfolio is not None:
         params: dict[str, str] = {"currency": args.currency}
@@ -384,13 +329,12 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
             params["budget"] = repr(budget)
         with _request(f"{location}/portfolio?{urllib.parse.urlencode(params)}",
                       key=args.key) as answer:
-            _print_portfolio(json.loads(answer.read()), console)
+            portfolio_report(json.loads(answer.read()), args.portfolio_output, console)
     return BAD_INPUT if status["failed"] else OK
 
 
-def _follow(location: str, status: dict[str, Any], key: str | None, console: Console
-            ) -> dict[str, Any]:
-    with _progress(console) as progress:
+def _follow(location: str, status: dict[str, Any], key: str | None) -> dict[str, Any]:
+    with _progress() as progress:
         bar = progress.add_task("score", total=status["total"], rate="")
         while True:
             processed = status["done"] + status["failed"]

@@ -19,6 +19,7 @@ The parts, after OPA's layering (parse → compile → evaluate):
 
 from service.engine.authoring.changes import ItemChange, PartChange, RulesetChanges, ruleset_changes
 from service.engine.authoring.impact import Change, Impact, impact
+from service.engine.authoring.impact import label as impact_label
 from service.engine.authoring.lint import lint
 from service.engine.authoring.ruletests import (
     CaseResult,
@@ -77,6 +78,7 @@ __all__ = [
     "fired_ids",
     "format_value",
     "impact",
+    "impact_label",
     "lint",
     "load_ruleset",
     "parse_ruleset",

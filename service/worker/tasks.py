@@ -12,7 +12,6 @@ worker process builds its engines after the fork (``service.backends``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any, cast
 
@@ -114,12 +113,10 @@ def impact_of(self: Task, old_version: str, new_version: str,
                         backends.engines.engine(new_version), proposals, progress)
     except analysis.Cancelled:
         return {"outcome": "cancelled", "completed_at": utc_now()}
-    changes = [{**dataclasses.asdict(change), "changed": change.what}
-               for change in report.changes]
     return {"outcome": "done", "completed_at": utc_now(),
             "progress": {"done": progress.total, "total": progress.total},
             "result": {"old_version": old_version, "new_version": new_version,
-                       "total": report.total, "changes": changes}}
+                       **report.as_dict()}}
 
 
 class _ChunkHooks:

@@ -5,16 +5,22 @@ chunk that keeps failing still lets the batch finish."""
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
+from service.batch import intake, report
 from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
 from service.batch.processing import MAX_ATTEMPTS, process_chunk
+from service.batch.settings import BatchSettings
 from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING
 from service.engine import Engine
 
@@ -214,3 +220,42 @@ def test_batch_progress_reaches_metrics_until_the_batch_ends(
             generate_latest(registry).decode())
     finally:
         metrics.set_batch_progress_source(None)
+
+
+def test_a_spreadsheet_scores_as_its_json_proposals(engine: Engine, tmp_path: Path,
+                                                    examples: list[dict[str, Any]]) -> None:
+    """Numbers typed into a spreadsheet are floats there (2350000000.0); they read as the
+    integers the JSON proposals hold, so every result is the single evaluation's."""
+    sheet = tmp_path / "examples.xlsx"
+    synthetic.write(sheet, examples)
+
+    with sheet.open("rb") as upload:
+        chunks = list(intake.chunks("xlsx", "summary", upload, BatchSettings()))
+    outcomes = [o for chunk in chunks for o in score_chunk(engine, chunk)]
+
+    assert [o.line for o in outcomes] == list(range(2, len(examples) + 2))
+    for example, outcome in zip(examples, outcomes, strict=True):
+        assert isinstance(outcome, Scored)
+        assert outcome.evaluation == engine.evaluate(example)
+
+
+def test_an_invalid_row_keeps_its_id_and_title(engine: Engine,
+                                               examples: list[dict[str, Any]]) -> None:
+    header = header_for(examples)
+    row = proposal_to_row(examples[0], header)
+    row[header.index("acquisition.quantity")] = "four hundred"
+    missing_category = proposal_to_row(examples[1], header)
+    missing_category[header.index("system.category")] = ""
+    chunk = Chunk("csv", "summary", [RawItem(0, 2, row), RawItem(1, 3, missing_category)],
+                  header)
+
+    failures = [o.as_dict() for o in score_chunk(engine, chunk) if isinstance(o, Failed)]
+
+    assert [(f["proposal_id"], f["title"], f["errors"][0]["field"]) for f in failures] == [
+        (examples[0]["id"], examples[0]["title"], "acquisition.quantity"),
+        (examples[1]["id"], examples[1]["title"], "system.category")]
+    ranked = report.csv_bytes([report.csv_header([]),
+                               *(report.failed_row(f, []) for f in failures)]).decode()
+    rows = list(csv.DictReader(io.StringIO(ranked)))
+    assert [(r["proposal_id"], r["title"]) for r in rows] == [
+        (examples[0]["id"], examples[0]["title"]), (examples[1]["id"], examples[1]["title"])]

@@ -7,9 +7,10 @@ import io
 import json
 from typing import Any
 
+import openpyxl
 import pytest
 
-from service.batch import formats
+from service.batch import formats, spreadsheet
 from service.batch.formats import UploadError, format_for, split
 
 
@@ -17,6 +18,8 @@ def items(fmt: formats.Format, data: bytes, block: int | None = None,
           monkeypatch: pytest.MonkeyPatch | None = None) -> list[formats.RawItem]:
     if block is not None and monkeypatch is not None:
         monkeypatch.setattr(formats, "BLOCK", block)
+    if fmt == "xlsx":
+        return list(spreadsheet.split_xlsx(io.BytesIO(data), None))
     return list(split(fmt, io.BytesIO(data), max_item_bytes=4096))
 
 
@@ -108,6 +111,88 @@ def test_broken_csv(body: bytes, message: str, line: int | None) -> None:
     ("application/json", None, "json"), ("application/x-ndjson", None, "jsonl"),
     ("text/csv; charset=utf-8", None, "csv"), ("application/octet-stream", "a.CSV", "csv"),
     (None, "b.ndjson", "jsonl"), ("text/plain", "c.txt", None), ("application/xml", None, None),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None, "xlsx"),
+    ("application/octet-stream", "programmes.XLSX", "xlsx"),
 ])
 def test_format_for(media: str | None, name: str | None, expected: str | None) -> None:
     assert format_for(media, name) == expected
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"),
+                                                  (",", "comma")])
+def test_csv_delimiter_is_read_from_the_header(delimiter: str, name: str) -> None:
+    rows = [["title", "fiscal_year", "capabilities.datalinks"],
+            ["A, with comma; and semicolon", "2026", "link16|cec"], ["B", "2027", ""]]
+    data = "\n".join(delimiter.join(f'"{c}"' if delimiter in c else c for c in row)
+                     for row in rows).encode()
+
+    found = items("csv", b"\n" + data)
+
+    assert [(i.index, i.line, i.data) for i in found] == [
+        (-1, 2, rows[0]), (0, 3, rows[1]), (1, 4, rows[2])]
+
+
+def test_a_header_with_two_delimiters_is_named_in_the_error() -> None:
+    with pytest.raises(UploadError, match="the header looks semicolon-separated") as raised:
+        items("csv", b"id;title,fiscal_year\nx;y,2026\n")
+    assert raised.value.line == 1
+
+
+def xlsx(rows: list[list[Any]], extra_sheet: bool = False) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    if extra_sheet:
+        workbook.create_sheet("notes").append(["not read"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_spreadsheet_rows_are_items_with_their_row_numbers() -> None:
+    data = xlsx([["title", "fiscal_year", "acquisition.total_cost.amount", "capabilities.datalinks",
+                  None],
+                 [None],
+                 ["Tomahawk", 2026, 2350000000.0, "link16|cec"],
+                 ["Fractional", 2026.5, 1.5e-3, None],
+                 ["Huge", 1e20, True, None]], extra_sheet=True)
+
+    found = items("xlsx", data)
+
+    assert [(i.index, i.line, i.data) for i in found] == [
+        (-1, 1, ["title", "fiscal_year", "acquisition.total_cost.amount",
+                 "capabilities.datalinks"]),
+        (0, 3, ["Tomahawk", "2026", "2350000000", "link16|cec"]),
+        (1, 4, ["Fractional", "2026.5", "0.0015", ""]),
+        (2, 5, ["Huge", "1e+20", "true", ""])]
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, ""), (400, "400"), (2350000000.0, "2350000000"), (2.35e9, "2350000000"),
+    (0.1, "0.1"), (-3.0, "-3"), (2.0**53, "9007199254740992.0"), (float("nan"), "nan"),
+    (False, "false"), (" text ", " text "),
+])
+def test_spreadsheet_cells_read_as_csv_text(value: Any, text: str) -> None:
+    assert spreadsheet.cell_text(value) == text
+
+
+@pytest.mark.parametrize(("data", "message", "line"), [
+    (b"title,fiscal_year\nx,2026\n", "not an .xlsx spreadsheet", None),
+    (b"", "not an .xlsx spreadsheet", None),
+    (xlsx([["title", "colour"], ["x", "red"]]), "unknown column 'colour'", 1),
+    (xlsx([["title", "fiscal_year"], ["x", 2026, "stray"]]), "a value in column 3", 2),
+    (xlsx([]), "no header row", None),
+])
+def test_unreadable_spreadsheets(data: bytes, message: str, line: int | None) -> None:
+    with pytest.raises(UploadError, match=message) as raised:
+        items("xlsx", data)
+    assert raised.value.line == line
+
+
+def test_a_spreadsheet_larger_than_the_limit_is_refused_before_it_is_read() -> None:
+    data = xlsx([["title"], *([f"row {n}"] for n in range(2000))])
+    with pytest.raises(formats.UploadTooLarge):
+        list(spreadsheet.split_xlsx(io.BytesIO(data), len(data) - 1))
+    assert len(list(spreadsheet.split_xlsx(io.BytesIO(data), len(data)))) == 2001

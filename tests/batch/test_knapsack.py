@@ -27,7 +27,9 @@ def random_case(rng: random.Random) -> tuple[list[Candidate], int]:
         kind = rng.random()
         if kind < 0.3:  # copies: what-if variants of one proposal
             value, cost = rng.choice(shared)
-        elif kind < 0.4:
+        elif kind < 0.45:  # variants that score the same at another cost
+            value, cost = rng.choice(shared)[0], rng.randint(1, 60)
+        elif kind < 0.55:
             value, cost = rng.randint(1, 10_000), 0
         else:
             value, cost = rng.randint(0, 10_000), rng.randint(1, 10**rng.randint(1, 12))
@@ -72,3 +74,24 @@ def test_many_copies_and_a_large_batch_are_solved_exactly_and_fast() -> None:
              for i in range(20_000)]
     solution = solve(large, sum(c.cost for c in large) // 20)
     assert solution.exact and solution.cost <= sum(c.cost for c in large) // 20
+
+
+@pytest.mark.parametrize(("seed", "share"), [(0, 3), (0, 7), (1, 20)])
+def test_what_if_variants_are_solved_exactly(seed: int, share: int) -> None:
+    """1,200 variants of six programmes: each programme's score at costs 0.5-1.5× its own. The
+    search must prove its set optimal within the node limit."""
+    rng = random.Random(seed)
+    programmes = [(rng.randint(5000, 9500), int(10 ** rng.uniform(9, 11.5))) for _ in range(6)]
+    variants = [Candidate(i, value, int(cost * rng.uniform(0.5, 1.5)))
+                for i, (value, cost) in enumerate(programmes[i % 6] for i in range(1200))]
+    capacity = sum(c.cost for c in variants) // share
+
+    solution = solve(variants, capacity)
+
+    assert solution.exact and solution.upper_bound == solution.value
+    assert solution.cost <= capacity
+    # of each score, the cheapest variants are the ones funded
+    for value, _ in programmes:
+        costs = sorted(c.cost for c in variants if c.value == value)
+        funded = sorted(c.cost for c in variants if c.value == value and c.key in solution.chosen)
+        assert funded == costs[:len(funded)]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
+
+import pytest
 
 from service.batch.portfolio import build
 
@@ -76,3 +79,26 @@ def test_optimal_against_brute_force_in_usd() -> None:
                if sum(s["total_cost_usd"] for s in subset) <= budget)
     assert doc["total_score"] == round(best, 2)
     assert sum(e["cost"] for e in doc["chosen"]) <= budget
+
+
+def test_max_shortfall_is_below_one_proposal_per_budget() -> None:
+    """A search stopped early: the shortfall bound holds per group (one budget, or one
+    capability area's envelope) and the document's is their sum, as the README says."""
+    rng = random.Random(5)
+    areas = ("stand_off_defense", "unmanned_assets", "integrated_air_missile_defense")
+    summaries = [summary(i, round(rng.uniform(40, 99), 2), rng.uniform(1e10, 3e11),
+                         area=areas[i % 3], envelope=1e12) for i in range(60)]
+
+    stopped = build(summaries, [], None, "JPY", node_limit=1)
+    optimum = build(summaries, [], None, "JPY")
+
+    assert not stopped["exact"] and optimum["exact"] and optimum["max_shortfall"] == 0
+    assert stopped["total_score"] <= optimum["total_score"] <= stopped["upper_bound"]
+    for group in stopped["groups"]:
+        best_in_group = max(s["overall_score"] for s in summaries
+                            if s["capability_area"] == group["name"])
+        assert 0 < group["max_shortfall"] < best_in_group
+    assert stopped["max_shortfall"] == pytest.approx(
+        sum(g["max_shortfall"] for g in stopped["groups"]))
+    assert stopped["upper_bound"] - stopped["total_score"] == pytest.approx(
+        stopped["max_shortfall"])

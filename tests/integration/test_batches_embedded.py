@@ -17,6 +17,7 @@ import requests
 
 from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
+from service.batch.formats import XLSX_MEDIA_TYPE
 from service.cli.main import main
 from service.engine import Engine
 
@@ -90,3 +91,50 @@ def test_cli_reports_bad_items_with_exit_status_1(tmp_path: Path,
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["status"] for line in lines] == ["done", "invalid"]
     assert lines[1]["line"] == 2 and "item 1 (line 2)" in capsys.readouterr().out
+
+
+def test_spreadsheets_and_semicolon_csv_score_as_the_comma_csv(embedded_url: str,
+                                                               tmp_path: Path) -> None:
+    items = [synthetic.proposal(random.Random(8), i) for i in range(120)]
+    comma, semicolon, sheet = (tmp_path / "p.csv", tmp_path / "semicolon.csv",
+                               tmp_path / "p.xlsx")
+    synthetic.write(comma, items)
+    synthetic.write(sheet, items)
+    with comma.open(newline="") as source, semicolon.open("w", newline="") as out:
+        csv.writer(out, delimiter=";").writerows(csv.reader(source))
+
+    def ranked(response: requests.Response) -> str:
+        assert response.status_code == 202, response.text
+        location = response.headers["Location"]
+        assert wait_done(embedded_url, location)["done"] == len(items)
+        return requests.get(urljoin(embedded_url, f"{location}/results"),
+                            params={"format": "csv"}, timeout=60).text
+
+    batches = f"{embedded_url}/v1/batches"
+    expected = ranked(requests.post(batches, data=comma.read_bytes(),
+                                    headers={"Content-Type": "text/csv"}, timeout=60))
+    uploads = [
+        requests.post(batches, data=sheet.read_bytes(), timeout=60,
+                      headers={"Content-Type": XLSX_MEDIA_TYPE}),
+        requests.post(batches, timeout=60, files={"file": (
+            "programmes.xlsx", sheet.read_bytes(), "application/octet-stream")}),
+        requests.post(batches, timeout=60, files={"file": (
+            "programmes.csv", semicolon.read_bytes(), "text/csv")}),
+    ]
+    assert [ranked(response) for response in uploads] == [expected] * 3
+    assert len(expected.splitlines()) == len(items) + 1
+
+    downloaded = tmp_path / "ranked.csv"
+    assert main(["score", str(sheet), "--url", embedded_url, "-o", str(downloaded)]) == 0
+    assert downloaded.read_bytes().decode() == expected
+
+
+def test_an_unreadable_spreadsheet_is_refused_with_its_reason(embedded_url: str) -> None:
+    response = requests.post(f"{embedded_url}/v1/batches", data=b"id;title\nx;y\n",
+                             headers={"Content-Type": XLSX_MEDIA_TYPE}, timeout=60)
+    assert response.status_code == 400
+    assert "not an .xlsx spreadsheet" in response.json()["detail"]
+    mixed = requests.post(f"{embedded_url}/v1/batches", data=b"id;title,fiscal_year\nx;y,1\n",
+                          headers={"Content-Type": "text/csv"}, timeout=60)
+    assert mixed.status_code == 400 and mixed.json()["line"] == 1
+    assert "the header looks semicolon-separated" in mixed.json()["detail"]

@@ -204,7 +204,11 @@ def _batch_cases() -> Iterator[Hostile]:
     body, media = _multipart(None, JSON, b"[" + one + b"]", name="note")
     yield _upload("multipart without a file part", "file", body, media)
     body, media = _multipart("proposals.xlsx", "application/vnd.ms-excel", b"PK\x03\x04")
-    yield _upload("multipart with a spreadsheet", "file", body, media)
+    yield _upload("multipart with a truncated spreadsheet", "$", body, media)
+    body, media = _multipart("proposals.xls", "application/vnd.ms-excel", b"\xd0\xcf\x11\xe0")
+    yield _upload("multipart with an old .xls spreadsheet", "file", body, media)
+    yield _upload("a body that claims to be a spreadsheet", "$", b"id;title\nx;y\n",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     yield Hostile("an Idempotency-Key of 300 characters", "POST", "/v1/batches",
                   "Idempotency-Key", b"[" + one + b"]")
     for value in ("verbose", "\u202efull"):

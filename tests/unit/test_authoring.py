@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.cli.main import main
-from service.engine import load_ruleset
+from service.engine import Engine, impact, load_ruleset
 from service.engine.authoring.lint import lint
 from tests.unit.conftest import ROOT
 
@@ -102,3 +102,57 @@ def test_diff_names_changed_proposals_and_the_rules_responsible(
     assert tomahawk["rules"] == ["THR-01"]
     assert tomahawk["old"]["overall"] - tomahawk["new"]["overall"] == pytest.approx(0.3 * 20)
     assert (tomahawk["old"]["rating"], tomahawk["new"]["rating"]) == ("outstanding", "good")
+
+
+def _bud07_at_20_points(tmp_path: Path) -> Path:
+    """The shipped ruleset with BUD-07 worth 20 points instead of 8: six examples' scores
+    change, none of their ratings or recommendations."""
+    text = SHIPPED.read_text()
+    start = text.index("id: BUD-07")
+    at = text.index("points: 8", start)
+    candidate = tmp_path / "bud07.yaml"
+    candidate.write_text(
+        (text[:at] + "points: 20" + text[at + len("points: 8"):])
+        .replace("context: context/", f"context: {SHIPPED.parent}/context/")
+        .replace('version: "2026.1.0"', 'version: "2026.2.0"'))
+    return candidate
+
+
+def test_impact_lists_every_score_change_and_counts_what_it_lists(tmp_path: Path) -> None:
+    examples = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))]
+    old, new = Engine.from_path(SHIPPED), Engine.from_path(_bud07_at_20_points(tmp_path))
+
+    report = impact(old, new, examples)
+
+    moved = {}
+    for proposal in examples:
+        before, after = old.evaluate(proposal), new.evaluate(proposal)
+        if before["overall_score"] != after["overall_score"]:
+            moved[proposal["id"]] = round(after["overall_score"] - before["overall_score"], 2)
+    assert len(moved) == 6
+    listed = {c.proposal: c for c in report.changes}
+    for proposal_id, delta in moved.items():
+        change = listed[proposal_id]
+        assert change.overall_delta == delta == 3.0
+        assert change.score_deltas == {"budget_fit": 12.0}
+        assert change.rules == ("BUD-07",)
+        assert {"overall_score", "criterion_scores"} <= set(change.what)
+    summary = report.summary()
+    assert summary["changed"] == len(report.changes)
+    assert summary["overall_score"] == summary["criterion_scores"] == 6
+    for kind in ("overall_score", "criterion_scores", "rating", "recommendation", "rank"):
+        assert summary[kind] == sum(kind in c.as_dict()["changed"] for c in report.changes)
+    # those listed for their rank alone moved because others did: no rule of theirs changed
+    assert all(c.rules == () for c in report.changes if c.what == ["rank"])
+
+
+def test_diff_prints_each_score_change_and_a_summary_that_adds_up(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["rules", "diff", str(SHIPPED), str(_bud07_at_20_points(tmp_path)), "--on",
+                 str(ROOT / "examples")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "89.2 → 92.2 (+3)" in out and "budget fit 76 → 88 (+12)" in out  # tomahawk
+    assert "65.65 → 68.65 (+3)" in out  # f15j
+    assert "18 proposals: 10 changed: overall score for 6, a criterion score for 6, rating " \
+           "for 0, recommendation for 0, rank for 6" in out

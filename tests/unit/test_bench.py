@@ -4,7 +4,7 @@ of the table has a figure on each side (a renamed figure would break ``bench.run
 
 from __future__ import annotations
 
-from bench import engine
+from bench import engine, portfolio
 from service.engine import Engine, load_ruleset
 from service.engine.evaluation.durable import durable_fact
 from service.engine.evaluation.engine import validate_proposal
@@ -29,3 +29,11 @@ def test_the_raw_baseline_decides_what_the_engine_decides() -> None:
         raw.fired.clear()
         raw.assert_one(durable_fact(fact, engine.SID))
         assert frozenset(raw.fired) == shipped.fired(fact), proposal["id"]
+
+
+def test_the_portfolio_benchmark_compares_envelopes_with_one_budget() -> None:
+    envelopes, one_budget = portfolio.measure(size=200, rounds=1)
+
+    assert envelopes.groups > 1 and one_budget.groups == 1
+    assert envelopes.exact and one_budget.exact
+    assert envelopes.seconds > 0 and one_budget.seconds > 0

@@ -1,11 +1,28 @@
-"""The README's example answer is what the service answers today."""
+"""The README's example answer is what the service answers today, and its commands work as
+written (tests/readme.py runs them)."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from werkzeug.serving import make_server
+
+from service.api import close_app, create_app
+from service.config import Settings
+from tests import readme
 from tests.unit.conftest import ROOT, load_json, shipped
 
 README = (ROOT / "README.md").read_text()
@@ -32,3 +49,159 @@ def test_readme_example_matches_the_engine() -> None:
         same = next(f for f in actual_budget["strengths"] if f["rule_id"] == finding["rule_id"])
         assert (finding["points"], finding["sentence"]) == (same["points"], same["sentence"])
         assert all(item in same["evidence"] for item in finding["evidence"])
+
+
+# --- the README's commands, run as written ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[str]:
+    """The service as `scripts/serve` runs it (embedded, no keys), in a thread: its address."""
+    app = create_app(Settings(redis_url=None))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    close_app(app)
+
+
+def succeeded(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, f"{done.args[-1][-300:]}\n{done.stdout[-2000:]}{done.stderr}"
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_takes_another_port() -> None:
+    """`scripts/serve --port 9000`: the script hands its arguments to `policy-eval serve`,
+    which serves on the port given."""
+    assert "`scripts/serve --port 9000` serves on another port" in " ".join(README.split())
+    assert (ROOT / "scripts" / "serve").read_text().rstrip().endswith(
+        'exec policy-eval serve "$@"')
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from service.cli import run; run()", "serve", "--port",
+         str(port)], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
+                                            timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_try_it_answers_as_shown(service: str, tmp_path: Path) -> None:
+    first, bad = readme.commands("Try it")
+    work = readme.scratch(tmp_path)
+
+    answer = json.loads(succeeded(readme.shell(first, work, service)))
+    shown = _example_answer()
+    assert answer["status"] == shown["status"] == "done"
+    for key in ("decision_id", "input_hash", "ruleset", "overall_score", "rating",
+                "recommendation", "summary", "title"):
+        assert answer["evaluation"][key] == shown["evaluation"][key], key
+
+    problem = json.loads(succeeded(readme.shell(bad, work, service)))
+    shown_problem = json.loads(re.findall(r"```json\n(.*?)```", readme.section("Try it"),
+                                          re.S)[1])
+    assert problem["status"] == shown_problem["status"] == 422
+    assert [e["field"] for e in problem["errors"]] == [e["field"] for e in
+                                                       shown_problem["errors"]]
+    assert problem["detail"] == shown_problem["detail"]
+
+
+def _generator(title: str) -> str:
+    found = re.search(r"`(python -m bench\.synthetic [^`]*)`", readme.section(title))
+    assert found is not None
+    return found.group(1)
+
+
+def test_batches_commands_run_as_written(service: str, tmp_path: Path) -> None:
+    work = readme.scratch(tmp_path)
+    succeeded(readme.shell(_generator("Batches"), work))
+    submit, status, *rest = readme.commands("Batches")
+
+    accepted = json.loads(succeeded(readme.shell(submit, work, service)))
+    assert accepted["status"] in ("queued", "running", "done") and accepted["total"] == 10_000
+    placeholder = "6f1c…"
+    status = status.replace(placeholder, accepted["id"])
+    deadline = time.monotonic() + 240
+    while json.loads(succeeded(readme.shell(status, work, service)))["status"] != "done":
+        assert time.monotonic() < deadline, "the batch did not finish"
+        time.sleep(1)
+    outputs = [succeeded(readme.shell(command.replace(placeholder, accepted["id"]), work,
+                                      service)) for command in rest]
+
+    results, _, failures, portfolio, cancel = outputs
+    assert json.loads(results)["page"] == 2 and json.loads(results)["sort"] == "budget_fit"
+    ranked = list(csv.DictReader((work / "ranked.csv").open()))
+    assert len(ranked) == 10_000 and ranked[0]["rank"] == "1"
+    assert json.loads(failures)["total"] == 0
+    assert json.loads(portfolio)["exact"] is True
+    assert json.loads(cancel)["status"] == 409  # it had finished: nothing left to cancel
+
+
+def test_command_line_runs_as_written(service: str, tmp_path: Path) -> None:
+    work = readme.scratch(tmp_path)
+    for name in ("programmes.csv", "programmes.xlsx"):
+        succeeded(readme.shell(_generator("Batches").replace("programmes.csv", name)
+                               .replace("10000", "300"), work))
+    ran = []
+    for command in readme.commands("The command line"):
+        if command.startswith("policy-eval serve") or command.startswith("policy-eval worker"):
+            continue  # they serve until stopped: test_serve_takes_another_port, and the Redis
+            # sections' test (tests/integration/test_readme_redis.py) run them
+        done = readme.shell(command, work, service)
+        ran.append((command, succeeded(done)))
+        if command.startswith("cp rules/"):  # the edit the comment below it asks for
+            ruleset = work / "rules" / "japan-fy2026.yaml"
+            ruleset.write_text(ruleset.read_text().replace('version: "2026.1.0"',
+                                                           'version: "2026.2.0"', 1))
+    out = {command.split("#")[0].strip(): text for command, text in ran}
+    assert out["policy-eval --version"].startswith("policy-eval ")
+    assert "exit status:" in out["policy-eval --help"]
+    assert "decision dec_" in out["policy-eval evaluate examples/tomahawk-2023.json"]
+    diff = next(text for command, text in out.items() if command.startswith(
+        "policy-eval rules diff"))
+    assert "18 proposals: 0 changed" in " ".join(diff.split())
+    versions = next(text for command, text in out.items() if "rules versions" in command)
+    assert "2026.1.0" in versions and "2026.2.0" in versions
+    assert (work / "ranked.csv").is_file() and (work / "portfolio.csv").is_file()
+    remote = next(text for command, text in out.items() if "programmes.xlsx --url" in command)
+    assert "Portfolio within each capability area's remaining envelope" in " ".join(
+        remote.split())
+
+
+# sections whose commands no test here runs, and why
+NOT_RUN = {
+    "Procurement policy evaluation": "scripts/test runs this very suite (and CI runs it: "
+                                     ".ci/run); scripts/serve is policy-eval serve, run above",
+    "In containers": "no Docker engine runs on the build machines; tests/unit/test_deployment.py"
+                     " reads the Dockerfile and docker-compose.yml against the code",
+}
+# sections tests/integration/test_readme_redis.py runs, against a real Redis
+RUN_WITH_REDIS = ("Running with Redis and separate workers", "Operating it")
+
+
+def test_every_command_of_the_readme_is_run_by_a_test() -> None:
+    """A section given commands must be given a test that runs them."""
+    with_commands = {title for title in readme.sections() if readme.commands(title)}
+    assert with_commands == {"Try it", "Batches", "The command line", *RUN_WITH_REDIS,
+                             *NOT_RUN}

@@ -446,9 +446,16 @@ def _context_data(reader: _RulesetReader, data: Located, base: Path | None) -> A
         reader.problem(data.mark_of("context"), "'context' must be written inline here: a "
                        "path is only allowed in a ruleset file", "paste the context mapping")
         return None
-    checker = _Checker(str(base / name))
-    text = _read(base / name, checker)
-    raw = _parse(text, checker) if text is not None else None
+    path = base / name
+    checker = _Checker(str(path))
+    text = _read(path, checker)
+    if text is None:  # the `context:` line is what to fix (or the folder beside the file)
+        for problem in checker.problems:
+            reader.problem(data.mark_of("context"), f"context file {path}: {problem.message}",
+                           "the path is relative to the ruleset file's folder: keep the "
+                           "ruleset beside its context folder, or write the context inline")
+        return None
+    raw = _parse(text, checker)
     reader.problems.extend(checker.problems)
     return raw
 

@@ -2,7 +2,7 @@
 // (activate, roll back), what changed between two and its impact, the rule tests with
 // coverage, the check report, and publishing a new version with every problem at its line.
 
-import { ApiError, call, get, send } from "./api.js";
+import { ApiError, call, get, send, settle } from "./api.js";
 import { $, fill, h, hideProblem, say, showProblem, table } from "./dom.js";
 import { points, score, words } from "./format.js";
 import { applyRole, signedIn } from "./session.js";
@@ -150,8 +150,11 @@ async function showImpact() {
   const body = onBatch
     ? { batch_id: $("#impact-batch").value.trim(), against }
     : { proposals: (await get("/v1/examples")).examples.map((e) => e.proposal), against };
-  const impact = await send("POST", `${path($("#diff-new").value)}/impact`, body);
-  say($("#impact-status"), `${impact.total} proposals evaluated under ${impact.old_version} and ${impact.new_version}: ${impact.changes.length} change rating, recommendation or rank.`);
+  // an analysis job: 202 and a Location to follow until it is done
+  const job = await settle(await call("POST", `${path($("#diff-new").value)}/impact`, { json: body }));
+  if (job.status !== "done") throw new Error(`The impact job was ${job.status}.`);
+  const impact = job.result;
+  say($("#impact-status"), `${impact.total} proposals evaluated under ${impact.old_version} and ${impact.new_version}: ${impact.changes.length} change their score, rating, recommendation or rank.`);
   fill($("#impact-result"), impact.changes.length ? table(null, [
     ["Proposal", (c) => c.proposal],
     ["Score", (c) => pair(c.old.overall, c.new.overall, score)],
