@@ -28,8 +28,9 @@ XLSX_MAX_ROWS = 1_048_576
 _EXACT_INTEGERS = 2.0**53
 
 # what a damaged or foreign file makes openpyxl raise, while opening it or reading its rows
+# (a zip with no workbook part is an OSError)
 _NOT_A_SPREADSHEET = (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError,
-                      TypeError, EOFError, ParseError)
+                      TypeError, EOFError, ParseError, OSError)
 
 
 def split_xlsx(stream: Readable, max_bytes: int | None) -> Iterator[RawItem]:

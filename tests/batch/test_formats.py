@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import openpyxl
@@ -178,9 +179,19 @@ def test_spreadsheet_cells_read_as_csv_text(value: Any, text: str) -> None:
     assert spreadsheet.cell_text(value) == text
 
 
+def zipped(files: dict[str, str]) -> bytes:
+    """A zip archive that is not a workbook (no workbook part)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(("data", "message", "line"), [
     (b"title,fiscal_year\nx,2026\n", "not an .xlsx spreadsheet", None),
     (b"", "not an .xlsx spreadsheet", None),
+    (zipped({"[Content_Types].xml": "<Types/>"}), "not an .xlsx spreadsheet", None),
     (xlsx([["title", "colour"], ["x", "red"]]), "unknown column 'colour'", 1),
     (xlsx([["title", "fiscal_year"], ["x", 2026, "stray"]]), "a value in column 3", 2),
     (xlsx([]), "no header row", None),
