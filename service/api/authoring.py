@@ -36,8 +36,8 @@ from schemas.authoring import (
     RuleTestReportSchema,
 )
 from service.api.problems import Problem
+from service.api.rulesets import RULESET_BODY, describe
 from service.api.rulesets import _parse_body as parse_ruleset_body
-from service.api.rulesets import describe
 from service.api.runtime import Runtime
 from service.engine import (
     CaseResult,
@@ -130,9 +130,7 @@ class DraftCheck(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @blp.doc(requestBody={"required": True, "content": {
-        "application/yaml": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "object"}}}})
+    @blp.doc(requestBody=RULESET_BODY)
     def post(self, query: dict[str, Any]) -> dict[str, Any]:
         """Check a draft ruleset without publishing it (`policy-eval rules check`).
 

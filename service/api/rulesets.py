@@ -37,6 +37,10 @@ from service.registry.store import RulesetRecord, UnknownVersion, VersionConflic
 blp = Blueprint("rulesets", __name__, url_prefix="/v1/rulesets",
                 description="Ruleset versions: publish, activate, compare.")
 
+# a ruleset as a request body: its YAML file, or the same as JSON
+RULESET_BODY = {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}}}}
 RULESET_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
                        "application/json", "text/plain")
 
@@ -135,9 +139,7 @@ class Rulesets(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @blp.doc(requestBody={"required": True, "content": {
-        "application/yaml": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "object"}}}})
+    @blp.doc(requestBody=RULESET_BODY)
     def post(self, query: dict[str, Any]) -> Any:
         """Publish a ruleset version (its YAML file, or the same as JSON).
 
