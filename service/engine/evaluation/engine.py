@@ -104,7 +104,7 @@ class Engine:
         """
         proposal = validate_proposal(raw)
         fact = build_fact(proposal, self.ruleset.context)
-        scores = score_all(self.ruleset, self.fired(fact))
+        scores = score_all(self.ruleset, self.fired(fact), fact)
         result = build_result(self.ruleset, proposal, fact, scores,
                               verdict(self.ruleset, scores), explain == "full")
         input_hash = sha256(canonical_json(proposal))

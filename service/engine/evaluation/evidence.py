@@ -8,14 +8,14 @@ from typing import Any
 from service.engine.evaluation.interpreter import AtomResult
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec
-from service.engine.language.model import FieldRef
+from service.engine.language.model import FieldRef, Scale
 from service.engine.language.operators import OPERATORS
 from service.engine.language.templates import show
 
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 
 
-def _money(value: float, symbol: str) -> str:
+def money(value: float, symbol: str) -> str:
     for scale, word in _SCALES:
         if abs(value) >= scale:
             return f"{symbol}{value / scale:,.3g} {word}"
@@ -28,9 +28,9 @@ def format_value(value: Any, spec: FieldSpec) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return show(value)
     if spec.unit == "JPY":
-        return _money(value, "¥")
+        return money(value, "¥")
     if spec.unit == "USD":
-        return _money(value, "$")
+        return money(value, "$")
     if spec.unit == "ratio":
         return f"{value * 100:.3g}%"
     if spec.unit in ("count", "years", "year"):
@@ -64,6 +64,23 @@ def evidence(result: AtomResult) -> dict[str, Any]:
         "threshold_field": reference,
         "holds": result.holds,
         "text": text,
+    }
+
+
+def scale_reading(scale: Scale, observed: float) -> dict[str, Any]:
+    """A graded rule's points as the explanation reports them: the observed value, the scale
+    and the points read off it."""
+    spec = field_catalog()[scale.field]
+    points = scale.points_at(observed)
+    steps = ", ".join(f"{format_value(x, spec)} → {p:+g}" for x, p in scale.breakpoints)
+    return {
+        "field": scale.field,
+        "label": spec.label,
+        "observed": observed,
+        "breakpoints": [[x, p] for x, p in scale.breakpoints],
+        "points": points,
+        "text": f"{spec.label} is {format_value(observed, spec)}; on the scale {steps} "
+                f"(level beyond its ends) that gives {points:+g} points.",
     }
 
 

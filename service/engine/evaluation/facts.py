@@ -26,6 +26,8 @@ def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
         path = f"{prefix}{key}"
         if isinstance(value, dict):
             _flatten(value, f"{path}.", into)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            continue  # records (the phasing) reach rules only through their derived fields
         else:
             into[path] = list(value) if isinstance(value, list) else _value(value)
 

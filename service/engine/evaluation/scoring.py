@@ -1,9 +1,12 @@
-"""Scoring: per criterion, baseline + Σ points of fired rules, clamped to 0..100;
-overall, Σ weight × score; a rating from the bands; deficiencies cap the recommendation."""
+"""Scoring: per criterion, baseline + Σ points of fired rules, clamped to 0..100; overall,
+Σ weight × score; a rating from the bands; deficiencies cap the recommendation. A graded rule's
+points are read off its scale here, from the fact, whichever evaluator decided that it fired."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.vocabulary import RECOMMENDATIONS
 from service.engine.language.model import Criterion, Rule, Ruleset
@@ -31,16 +34,21 @@ class Verdict:
     capped_by: tuple[str, ...]
 
 
-def score_criterion(criterion: Criterion, fired: tuple[Rule, ...]) -> CriterionScore:
-    points = sum(rule.points for rule in fired)
+def score_criterion(criterion: Criterion, fired: tuple[Rule, ...],
+                    fact: Mapping[str, Any]) -> CriterionScore:
+    points = sum(rule.points_for(fact) for rule in fired)
     raw = criterion.baseline + points
+    if any(rule.scale for rule in fired):
+        # graded points have two decimals; their float sum would show 13.650000000000002
+        points, raw = round(points, 2), round(raw, 2)
     return CriterionScore(criterion, fired, points, raw, min(100.0, max(0.0, raw)))
 
 
-def score_all(ruleset: Ruleset, fired_ids: frozenset[str]) -> tuple[CriterionScore, ...]:
+def score_all(ruleset: Ruleset, fired_ids: frozenset[str],
+              fact: Mapping[str, Any]) -> tuple[CriterionScore, ...]:
     fired = [rule for rule in ruleset.rules if rule.id in fired_ids]
     return tuple(
-        score_criterion(c, tuple(r for r in fired if r.criterion == c.name))
+        score_criterion(c, tuple(r for r in fired if r.criterion == c.name), fact)
         for c in ruleset.criteria
     )
 
