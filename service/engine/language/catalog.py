@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-from marshmallow import Schema, fields, missing
+from marshmallow import Schema, fields, missing, validate
 
 from schemas.fields import ISO_ALPHA2, CountryCode, StrictBoolean, StrictFloat, StrictInteger
 from schemas.proposal import ProposalSchema
@@ -103,9 +103,12 @@ def _walk(schema: Schema, prefix: str, optional: bool) -> Iterator[FieldSpec]:
         kind, values, pattern = _scalar(field)
         unit: Unit | None = "year" if path.endswith("year") else None
         description = "ISO 3166-1 alpha-2 code" if pattern else ""
+        ranges = [v for v in field.validators if isinstance(v, validate.Range)]
         yield FieldSpec(
             path, kind, _label(path), description, values, pattern, unit, optional=absent,
             better=DIRECTIONS.get(path), continuous=path.endswith(".amount"),
+            low=ranges[0].min if ranges else None, high=ranges[0].max if ranges else None,
+            integer=isinstance(field, StrictInteger),
         )
 
 

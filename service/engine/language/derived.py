@@ -116,7 +116,7 @@ DERIVED_FIELDS: tuple[FieldSpec, ...] = (
              inputs=_inputs(("+", "partners.training_with"), ("?", "requesting_country"))),
     _derived("us_operated", "bool", "Operated by U.S. forces",
              "true when US is among partner_operators", better=_HIGHER,
-             inputs=_inputs(("+", "partners.operators"), ("?", *_NAME))),
+             inputs=_inputs(("+", "partners.operators"), ("?", *_NAME)), singles_out=("US",)),
     _derived("top_threat", "string", "Highest-priority threat addressed",
              "the addressed threat with the greatest weight in the context; absent when none",
              values=THREATS, optional=True, inputs=_inputs(("?", "threats_addressed"))),

@@ -60,11 +60,17 @@ class FieldSpec:
     unit: Unit | None = None
     optional: bool = False
     better: Better | None = None
-    # for a derived field: the proposal fields it is computed from, and how it moves with each
+    # for a derived field: the proposal fields it is computed from, and how it moves with each,
+    # and the items of a list input it singles out (us_operated: US among the operators)
     inputs: tuple[tuple[str, Moves], ...] = ()
+    singles_out: tuple[str, ...] = ()
     # a figure that can take any value (money): a score that jumps where it crosses a threshold
     # has a cliff
     continuous: bool = False
+    # the values the proposal schema accepts for a number, and whether only whole ones
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
 
     @property
     def item_kind(self) -> Kind:
