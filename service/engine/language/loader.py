@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -679,7 +680,7 @@ def _context_data(reader: _RulesetReader, data: Located,
                        "path is only allowed in a ruleset file", "paste the context mapping")
         return None, reader.file
     path = base / name
-    checker = _Checker(str(path))
+    checker = _Checker(os.path.normpath(path))
     text = _read(path, checker)
     if text is None:  # the `context:` line is what to fix (or the folder beside the file)
         for problem in checker.problems:
