@@ -64,9 +64,12 @@ class Finding:
     file: str
     line: int
     message: str
-    details: tuple[str, ...] = ()  # the counterexample
+    details: tuple[str, ...] = ()  # the counterexample in words
     systems: tuple[str, ...] = ()  # for the registry check
     acknowledged: Acknowledgment | None = None
+    # the counterexample: the proposal before and after (or stated and left out, or either
+    # side of a cliff), as the API would take them
+    example: tuple[Proposal, Proposal] | None = field(default=None, compare=False, repr=False)
 
     def where(self) -> str:
         return f"{self.file}:{self.line}: {', '.join(self.rules or self.systems) or '-'}"
@@ -133,7 +136,13 @@ def atom_move(atom: Atom, grown: str, better: Better,
     if not (left or right):
         return None
     if atom.op in ("exists", "missing"):
-        return None if atom.field == grown else "?"  # improving a value keeps it given
+        # a field always given, or one whose presence hangs on its inputs' presence rather than
+        # their values, is given before and after a number improves; a list that grows can
+        # bring a derived field into being (the top threat of a first threat)
+        catalog = field_catalog()
+        steady = (atom.field == grown or not catalog[atom.field].optional
+                  or catalog[grown].kind == "number")
+        return None if steady else "?"
     if better.way == "order" and atom.field == grown:
         return _ranked(atom, better)
     if better.priority_only and atom.field == grown and atom.op.startswith(("contains", "not_")):
@@ -388,7 +397,8 @@ class _Field:
                 (f"before: {compact(before.proposal)}",
                  f"after:  the same with {self.describe(before, after)}",
                  f"{criterion} {old_score:.2f} → {new_score:.2f}: "
-                 + ", ".join(_changes(before.outcome, after.outcome, rules)))))
+                 + ", ".join(_changes(before.outcome, after.outcome, rules))),
+                example=(before.proposal, after.proposal)))
 
     def absence(self, context: Proposal, stated: Sequence[Point], mine: list[Rule]) -> None:
         left_out = change(context, self.path, ABSENT)
@@ -413,7 +423,8 @@ class _Field:
                  f"left out: the same without {self.path}",
                  f"{criterion} {worst.outcome.scores[criterion]:.2f} → "
                  f"{absent.outcome.scores[criterion]:.2f}: "
-                 + ", ".join(_changes(worst.outcome, absent.outcome, rules)))))
+                 + ", ".join(_changes(worst.outcome, absent.outcome, rules))),
+                example=(worst.proposal, absent.proposal)))
 
     def cliff(self, exact: tuple[Point, Point], shown: tuple[Point, Point],
               dependent: list[Rule]) -> None:
@@ -435,7 +446,8 @@ class _Field:
                  f"{criterion} {shown[0].outcome.scores[criterion]:.2f} → "
                  f"{shown[1].outcome.scores[criterion]:.2f}: "
                  + ", ".join(_changes(exact[0].outcome, exact[1].outcome, rules)),
-                 "hint: read the points off a scale instead")))
+                 "hint: read the points off a scale instead"),
+                example=(shown[0].proposal, shown[1].proposal)))
 
     def overlap(self, before: Point, after: Point, mine: list[Rule]) -> None:
         """Record the rules one improvement raises together, and those that fire together."""
@@ -466,8 +478,8 @@ class _Field:
             (first, second), (gain, before, after) = max(mine.items(), key=lambda i: i[1][0])
             rules = self.rules(group)
             raised = [_raised(self.ruleset, r, before, after) for r in (first, second)]
-            yield Finding(
-                "overlap", tuple(r.id for r in rules), self.ruleset.source, rules[0].line,
+            yield Finding(  # at the last rule, which counts again what the others count
+                "overlap", tuple(r.id for r in rules), self.ruleset.source, rules[-1].line,
                 f"{self.spec.label} ({self.path}) is counted more than once: "
                 + ", ".join(f"{a} with {b}" for a, b in sorted(mine))
                 + " fire together and rise together",
@@ -476,7 +488,8 @@ class _Field:
                  f"raises {raised[0]} and {raised[1]}: {gain:.4g} points at stake for one "
                  "fact",
                  "hint: count the fact in one rule (a scale), or acknowledge what each rule "
-                 "adds that the others do not"))
+                 "adds that the others do not"),
+                example=(before.proposal, after.proposal))
 
 
 # --- the registry ---------------------------------------------------------------------------
