@@ -466,7 +466,7 @@ class _Field:
     def overlaps(self) -> Iterator[Finding]:
         """Rules count one fact twice when one improvement raises both and they can fire on
         the same proposal (two levels of one staircase never do). One finding per group of
-        rules so linked, with the improvement that raises a pair of them most."""
+        rules so linked, with the improvement that raises its last rule and another most."""
         pairs = {pair: witness for pair, witness in self.rising.items()
                  if any(set(pair) <= fired for fired in self.together)}
         groups: list[set[str]] = []
@@ -475,8 +475,11 @@ class _Field:
             groups = [g for g in groups if g not in linked] + [set(pair).union(*linked)]
         for group in groups:
             mine = {pair: w for pair, w in pairs.items() if set(pair) <= group}
-            (first, second), (gain, before, after) = max(mine.items(), key=lambda i: i[1][0])
             rules = self.rules(group)
+            # the example shows the last rule, where the finding is reported, with its largest
+            # partner: the rule that counts again what the others count
+            last = [p for p in mine.items() if rules[-1].id in p[0]]
+            (first, second), (gain, before, after) = max(last, key=lambda i: i[1][0])
             raised = [_raised(self.ruleset, r, before, after) for r in (first, second)]
             yield Finding(  # at the last rule, which counts again what the others count
                 "overlap", tuple(r.id for r in rules), self.ruleset.source, rules[-1].line,
