@@ -26,6 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from marshmallow import Schema, fields, missing
+
+from schemas.proposal import ProposalSchema
 from service.engine.authoring.lint import branches
 from service.engine.authoring.probe import (
     ABSENT,
@@ -227,14 +230,34 @@ def _value(path: str, value: Any, proposal: Proposal, digits: int = 3) -> str:
     return show(value)
 
 
+def _defaults(schema: Schema) -> dict[str, Any]:
+    """The plain defaults a proposal loads with (origin US, no munitions commonality…)."""
+    found: dict[str, Any] = {}
+    for name, declared in schema.fields.items():
+        if isinstance(declared, fields.Nested):
+            found[name] = _defaults(declared.schema)
+        elif declared.load_default is not missing and not callable(declared.load_default):
+            found[name] = declared.load_default
+    return found
+
+
+_LOADED_AS = _defaults(ProposalSchema())
+
+
 def compact(proposal: Proposal) -> str:
-    """A proposal as short JSON: empty lists and sections left out (they load the same)."""
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            kept = {k: strip(v) for k, v in node.items()}
-            return {k: v for k, v in kept.items() if v not in ([], {}, None)}
-        return node
-    return json.dumps(strip(proposal), ensure_ascii=False)
+    """A proposal as short JSON: empty lists and sections and default values left out (it
+    loads the same)."""
+    def strip(node: Any, defaults: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        kept = {k: strip(v, defaults.get(k, {}) if isinstance(defaults, dict) else {})
+                for k, v in node.items()
+                if not (isinstance(defaults, dict) and defaults.get(k, _NONE) == v)}
+        return {k: v for k, v in kept.items() if v not in ([], {}, None)}
+    return json.dumps(strip(proposal, _LOADED_AS), ensure_ascii=False)
+
+
+_NONE = object()
 
 
 def _changes(before: Outcome, after: Outcome, rules: Iterable[Rule]) -> list[str]:
