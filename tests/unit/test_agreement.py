@@ -1,7 +1,8 @@
 """durable-rules and the native evaluator must fire the same rules on every proposal.
 
-Three rulesets are checked on generated proposals: the small fixture, the shipped ruleset, and
-a ruleset of random conditions over every field and operator (the compiler's real test).
+Two rulesets are checked on generated proposals: the shipped ruleset, and a ruleset of random
+conditions over every field and operator, with graded rules, scopes and groups, against the
+shipped context and its exact-alias registry (the compiler's real test).
 """
 
 from __future__ import annotations
@@ -16,24 +17,18 @@ from hypothesis import HealthCheck, given, settings
 
 from bench.randomrules import RandomConditions
 from service.engine import Engine, RulesetError, load_ruleset
-from service.engine.language.operators import OPERATORS
+from service.engine.language.operators import OPERATORS, atoms
 from tests.strategies import COUNTRIES, proposals
-from tests.unit.conftest import MINI, shipped
+from tests.unit.conftest import MINI, ROOT, shipped
 
 
 def random_ruleset(tmp: Path, count: int = 300, seed: int = 20261125) -> Path:
     rng = random.Random(seed)
     conditions = RandomConditions(rng, COUNTRIES)
     header = yaml.safe_load(MINI.read_text())
-    header["context"] = str(MINI.parent / "context.yaml")
+    header["context"] = str(ROOT / "rules" / "context" / "japan-fy2026.yaml")
     header["name"] = "random"
-    header["rules"] = [
-        {"id": f"R{i}", "criterion": rng.choice(["interoperability", "budget_fit"]),
-         "title": f"random {i}", "when": conditions.condition(),
-         "points": rng.choice([-7, 3, 11]),
-         "because": "generated"}
-        for i in range(count)
-    ]
+    header["rules"] = conditions.rules(count, ["interoperability", "budget_fit"])
     path = tmp / "random.yaml"
     path.write_text(yaml.safe_dump(header, sort_keys=False))
     try:
@@ -41,9 +36,21 @@ def random_ruleset(tmp: Path, count: int = 300, seed: int = 20261125) -> Path:
     except RulesetError as error:  # drop the few conditions too large for durable-rules
         too_big = {p.rule_id for p in error.problems if "too complex" in p.message}
         assert too_big and len(too_big) == len(error.problems), error
-        header["rules"] = [r for r in header["rules"] if r["id"] not in too_big]
+        header["rules"] = _without(header["rules"], too_big)
         path.write_text(yaml.safe_dump(header, sort_keys=False))
     return path
+
+
+def _without(items: list[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
+    kept = []
+    for item in items:
+        if "group" in item:
+            inner = _without(item["rules"], ids)
+            if inner:
+                kept.append({**item, "rules": inner})
+        elif item["id"] not in ids:
+            kept.append(item)
+    return kept
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +85,53 @@ def test_native_mode_gives_identical_results(proposal: dict[str, Any]) -> None:
     assert native.evaluate(proposal, "full") == durable.evaluate(proposal, "full")
 
 
-def test_random_ruleset_exercises_every_operator(random_engine: Engine) -> None:
-    from service.engine.language.operators import atoms
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(proposal=proposals())
+def test_random_rules_give_identical_results_in_both_modes(
+        random_engine: Engine, random_native: Engine, proposal: dict[str, Any]) -> None:
+    """Scopes and conditions are decided by both; a graded rule's points are read off its
+    scale from the same fact after either decided, so whole results must be equal."""
+    assert random_native.evaluate(proposal, "full") == random_engine.evaluate(proposal, "full")
 
-    used = {a.op for rule in random_engine.ruleset.rules for a in atoms(rule.condition)}
+
+@pytest.fixture(scope="module")
+def random_native(random_engine: Engine) -> Engine:
+    return Engine(random_engine.ruleset, mode="native")
+
+
+def test_random_ruleset_exercises_every_operator_scales_and_scopes(
+        random_engine: Engine) -> None:
+    rules = random_engine.ruleset.rules
+    used = {a.op for rule in rules for a in atoms(rule.condition)}
     assert used == set(OPERATORS)
+    graded = [r for r in rules if r.scale]
+    assert len(graded) > 40 and any(r.scale.lowest < 0 < r.scale.highest for r in graded
+                                    if r.scale)
+    scoped = [r for r in rules if r.scope]
+    assert len(scoped) > 60
+    assert any(r.scope.categories for r in scoped if r.scope)
+    assert any(r.scope.paths for r in scoped if r.scope)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(proposal=proposals())
+def test_random_rules_fire_as_scoped_and_score_off_their_scales(
+        random_native: Engine, proposal: dict[str, Any]) -> None:
+    """No rule fires outside its scope, and every graded finding's points are its scale's
+    reading of the value it reports."""
+    result = random_native.evaluate(proposal, "full")
+    rules = {r.id: r for r in random_native.ruleset.rules}
+    for criterion in result["criteria"]:
+        for kind in ("strengths", "weaknesses", "deficiencies"):
+            for finding in criterion[kind]:
+                rule = rules[finding["rule_id"]]
+                scope = rule.scope
+                assert scope is None or (
+                    (scope.categories is None
+                     or proposal["system"]["category"] in scope.categories)
+                    and (scope.paths is None or proposal["acquisition"]["path"] in scope.paths))
+                if rule.scale:
+                    reading = finding["scale"]
+                    assert finding["points"] == rule.scale.points_at(reading["observed"])
+    assert {r["rule_id"] for r in result["not_applicable"]}.isdisjoint(
+        {r["rule_id"] for r in result["not_fired"]})
