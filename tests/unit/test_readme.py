@@ -21,6 +21,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.api import close_app, create_app
+from service.cli.main import main
 from service.config import Settings
 from tests import readme
 from tests.unit.conftest import ROOT, load_json, shipped
@@ -205,3 +206,22 @@ def test_every_command_of_the_readme_is_run_by_a_test() -> None:
     with_commands = {title for title in readme.sections() if readme.commands(title)}
     assert with_commands == {"Try it", "Batches", "The command line", *RUN_WITH_REDIS,
                              *NOT_RUN}
+
+
+def test_readme_check_reports_are_what_rules_check_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Each line the README shows of a `rules check` report is in the report, in order."""
+    section = README.split("## Rules are the analysts'", 1)[1].split("\n## ", 1)[0]
+    reports = re.findall(r"```console\n\$ policy-eval (rules check \S+)\n(.*?)```", section, re.S)
+    assert len(reports) == 2
+    for command, shown in reports:
+        *words, path = command.split()
+        main([*words, str(ROOT / path)])
+        out = capsys.readouterr().out.replace(f"{ROOT}/", "")
+        printed = [" ".join(line.split()) for line in out.splitlines()]
+        position = 0
+        for line in shown.splitlines():
+            want = " ".join(line.split()).split("…")[0]
+            while position < len(printed) and not printed[position].startswith(want):
+                position += 1
+            assert position < len(printed), f"not printed, in order: {want!r}"

@@ -364,6 +364,9 @@ class _RulesetReader(_Checker):
         if not isinstance(items, LocatedList) or not items:
             self.problem(data.mark_of("rules"), "'rules' must be a non-empty list")
             return ()
+        if len(items) > MAX_RULES:  # refused before reading them; groups are counted after
+            self.problem(items.mark, f"{len(items)} rules; at most {MAX_RULES} are allowed")
+            return ()
         found: list[Rule] = []
         self.rule_list(items, criteria, default_cap, set(), found, None, 0)
         if len(found) > MAX_RULES:
