@@ -171,3 +171,24 @@ def test_a_criterion_direction_is_checked_too(tmp_path: Path) -> None:
     assert [(f.check, f.rules) for f in findings] == [("monotonicity", ("BIG-BUY",))]
     assert "Quantity 100 → 101" in findings[0].message
 
+
+
+def test_each_derived_direction_follows_from_its_inputs() -> None:
+    """A derived field better one way must get better when an input improves: a lower cost is a
+    lower share of the budget, one more operator a higher operator count."""
+    catalog = field_catalog()
+    sign = {"higher": 1, "more": 1, "order": 1, "lower": -1}
+    checked = 0
+    for spec in catalog.values():
+        if not (spec.path.startswith("derived.") and spec.better):
+            continue
+        for path, moves in spec.inputs:
+            source = catalog.get(path)
+            if source is None or source.better is None or moves == "?":
+                continue
+            improving = sign[source.better.way] * (1 if moves == "+" else -1)
+            assert improving == sign[spec.better.way], (spec.path, path)
+            checked += 1
+    assert checked > 30
+    assert all(path in catalog and not path.startswith("derived.") for path in
+               (p for p, s in catalog.items() if s.better and not p.startswith("derived.")))
