@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from schemas.context import ContextSchema
@@ -53,7 +54,7 @@ class PartnerSystem:
     substrings: tuple[str, ...] = ()
     line: int = field(default=0, compare=False)  # where the entry is written, for the check
 
-    @property
+    @cached_property
     def names(self) -> frozenset[str]:
         """The normalized names that denote this entry."""
         return frozenset(normalized(name) for name in (self.system, *self.aliases))
@@ -99,7 +100,21 @@ class Context:
     def partner_system(self, system_name: str) -> PartnerSystem | None:
         """The first registry entry the name denotes, or None: an unmatched system is never
         given another system's partners."""
+        if self._by_name is not None:
+            return self._by_name.get(normalized(system_name))
         return next((p for p in self.partner_registry if p.matches(system_name)), None)
+
+    @cached_property
+    def _by_name(self) -> dict[str, PartnerSystem] | None:
+        """Every name of an exact registry, to look up in one step (None when an entry matches
+        by substring: those are tried in order)."""
+        if any(p.substrings for p in self.partner_registry):
+            return None
+        index: dict[str, PartnerSystem] = {}
+        for entry in self.partner_registry:
+            for name in entry.names:
+                index.setdefault(name, entry)
+        return index
 
     def is_priority(self, threat: str) -> bool:
         return self.threat_weights.get(threat, 0.0) >= self.priority_threshold
