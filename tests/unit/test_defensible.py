@@ -12,7 +12,7 @@ import pytest
 
 from service.cli.main import main
 from service.engine import Engine, check_defensible, load_ruleset
-from service.engine.authoring.defensible import statically_safe
+from service.engine.authoring.monotone import statically_safe
 from service.engine.language.catalog import field_catalog
 from tests.unit.conftest import ROOT
 
@@ -192,3 +192,15 @@ def test_each_derived_direction_follows_from_its_inputs() -> None:
     assert checked > 30
     assert all(path in catalog and not path.startswith("derived.") for path in
                (p for p, s in catalog.items() if s.better and not p.startswith("derived.")))
+
+
+def test_a_search_cut_short_says_so(monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from service.engine.authoring import defensible
+
+    monkeypatch.setattr(defensible, "MAX_EVALUATIONS_PER_FIELD", 50)
+    shipped = ROOT / "rules" / "japan-fy2026.yaml"
+    assert "threats_addressed" in check_defensible(load_ruleset(shipped)).cut_short
+    assert main(["rules", "check", "--strict", str(shipped)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "warning: the search of" in out and "threats_addressed" in out

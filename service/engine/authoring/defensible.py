@@ -3,8 +3,8 @@
 - **monotonicity**: no single improvement of a proposal (a field moved the way the catalog, or
   the criterion, says is better) lowers a criterion's score or sets off one of its deficiencies.
   Proven statically where the directions of a rule's atoms and the sign of its points settle it
-  for every proposal; otherwise searched, just either side of every threshold of the rules
-  concerned (``search``).
+  for every proposal (``monotone``); otherwise searched, just either side of every threshold of
+  the rules concerned (``search``).
 - **missing-value**: leaving out a field whose absence ranks worst never scores better than its
   worst stated value (a missing delivery year must not escape the late-delivery penalties).
 - **cliff**: a criterion's score does not jump where a money figure crosses a threshold (a
@@ -30,6 +30,7 @@ from marshmallow import Schema, fields, missing
 
 from schemas.proposal import ProposalSchema
 from service.engine.authoring.lint import branches
+from service.engine.authoring.monotone import statically_safe
 from service.engine.authoring.probe import (
     ABSENT,
     Outcome,
@@ -50,14 +51,19 @@ from service.engine.authoring.search import (
 )
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem
-from service.engine.language.fieldspec import Better, FieldSpec, Moves, Way
-from service.engine.language.model import Acknowledgment, Atom, FieldRef, Rule, Ruleset
-from service.engine.language.operators import atoms as atoms_of
+from service.engine.language.fieldspec import Better, FieldSpec, Way
+from service.engine.language.model import Acknowledgment, Atom, Rule, Ruleset
 from service.engine.language.templates import show
 
 EPSILON = 1e-9  # scores closer than this are equal
 CLIFF = 0.01  # graded points have two decimals: a smaller jump is rounding, not a cliff
 MAX_CONTEXTS_PER_RULE = 4  # the alternatives of a rule's condition that set a search up
+# proposals a field is searched in, and proposals scored for one field: the shipped ruleset
+# needs at most 14 contexts and 3,151 proposals (threats_addressed); the bounds keep a check of
+# hundreds of rules to a minute or so (150 random rules of nested conditions: 73 s without the
+# first), and a search cut short says so
+MAX_CONTEXTS = 24
+MAX_EVALUATIONS_PER_FIELD = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,6 @@ class Finding:
     # side of a cliff), as the API would take them
     example: tuple[Proposal, Proposal] | None = field(default=None, compare=False, repr=False)
 
-    def where(self) -> str:
-        return f"{self.file}:{self.line}: {', '.join(self.rules or self.systems) or '-'}"
-
     def problem(self) -> RuleProblem:
         """The finding as ``rules check`` prints a problem: file:line, rules, message."""
         return RuleProblem(self.file, self.line, 1, ", ".join(self.rules or self.systems),
@@ -91,110 +94,11 @@ class Report:
     proven: int  # (criterion, field) pairs proven monotone without a search
     searched: int  # (criterion, field) pairs searched
     evaluations: int  # proposals scored
+    cut_short: tuple[str, ...] = ()  # fields whose search reached MAX_EVALUATIONS_PER_FIELD
 
     @property
     def failing(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.acknowledged is None)
-
-
-# --- what a change does to a rule, statically --------------------------------------------
-
-
-def _flip(move: Moves | None) -> Moves | None:
-    return {"+": "-", "-": "+"}.get(move, move) if move else None  # type: ignore[return-value]
-
-
-def _join(moves: Iterable[Moves | None]) -> Moves | None:
-    found = {m for m in moves if m}
-    return None if not found else found.pop() if len(found) == 1 else "?"
-
-
-def _toward(path: str, grown: str, better: Better) -> Moves | None:
-    """How ``path`` moves when ``grown`` improves."""
-    move = moves_with(path, grown)
-    return _flip(move) if better.way == "lower" else move
-
-
-def _ranked(atom: Atom, better: Better) -> Moves | None:
-    """An atom over a ranked vocabulary: does it hold from some rank up, or down?"""
-    order, value = better.order, atom.value
-    holds = {"eq": {value}, "ne": set(order) - {value}, "in": set(value or ()),
-             "not_in": set(order) - set(value or ())}.get(atom.op)
-    if holds is None:
-        return "?"
-    ranks = sorted(order.index(v) for v in holds if v in order)
-    if not ranks or ranks == list(range(len(order))):
-        return None
-    if ranks == list(range(ranks[0], len(order))):
-        return "+"
-    return "-" if ranks == list(range(ranks[-1] + 1)) else "?"
-
-
-def atom_move(atom: Atom, grown: str, better: Better,
-              priority: frozenset[str] = frozenset()) -> Moves | None:
-    """Whether ``atom`` can only become true (+), only become false (-), either (?), or
-    neither (None) when ``grown`` improves (``priority``: the context's priority threats)."""
-    left = _toward(atom.field, grown, better)
-    right = _toward(atom.value.path, grown, better) if isinstance(atom.value, FieldRef) else None
-    if not (left or right):
-        return None
-    if atom.op in ("exists", "missing"):
-        # a field always given, or one whose presence hangs on its inputs' presence rather than
-        # their values, is given before and after a number improves; a list that grows can
-        # bring a derived field into being (the top threat of a first threat)
-        catalog = field_catalog()
-        steady = (atom.field == grown or not catalog[atom.field].optional
-                  or catalog[grown].kind == "number")
-        return None if steady else "?"
-    if better.way == "order" and atom.field == grown:
-        return _ranked(atom, better)
-    if better.priority_only and atom.field == grown and atom.op.startswith(("contains", "not_")):
-        items = atom.value if isinstance(atom.value, tuple) else (atom.value,)
-        if not set(items) & priority:
-            return None  # adding priority threats never adds or removes this one
-    kind = field_catalog()[atom.field].kind
-    if atom.op in ("gt", "gte"):
-        return _join([left, _flip(right)])
-    if atom.op in ("lt", "lte"):
-        return _join([_flip(left), right])
-    if atom.op in ("contains", "contains_any", "contains_all"):
-        return left
-    if atom.op in ("not_contains", "contains_none"):
-        return _flip(left)
-    if kind == "bool" and atom.op in ("eq", "ne") and isinstance(atom.value, bool):
-        return left if atom.value == (atom.op == "eq") else _flip(left)
-    return "?"
-
-
-def _trend(rule: Rule) -> Moves | None:
-    assert rule.scale is not None
-    points = [p for _, p in rule.scale.breakpoints]
-    rising = all(b >= a for a, b in itertools.pairwise(points))
-    falling = all(b <= a for a, b in itertools.pairwise(points))
-    return None if rising and falling else "+" if rising else "-" if falling else "?"
-
-
-def statically_safe(rule: Rule, grown: str, better: Better,
-                    priority: frozenset[str] = frozenset()) -> bool:
-    """True when improving ``grown`` can never lower what ``rule`` gives, whatever the rest of
-    the proposal: its condition can only turn on (with positive points) or only turn off
-    (with negative points, or as a deficiency), and a scale only rises."""
-    condition = _join(atom_move(a, grown, better, priority) for a in atoms_of(rule.guard))
-    if rule.scale is None:
-        points = rule.points or 0.0
-        if condition is None:
-            return True
-        if condition == "+":
-            return points > 0 and not rule.deficiency
-        return condition == "-" and points <= 0
-    along = _toward(rule.scale.field, grown, better)
-    trend = _trend(rule)
-    value = None if not (along and trend) else "?" if "?" in (along, trend) else (
-        "+" if along == trend else "-")
-    if value not in (None, "+") or (rule.deficiency and condition not in (None, "-")):
-        return False
-    return (condition is None or (condition == "+" and rule.scale.lowest >= 0)
-            or (condition == "-" and rule.scale.highest <= 0))
 
 
 # --- words ---------------------------------------------------------------------------------
@@ -298,6 +202,7 @@ class _Field:
     rising: dict[tuple[str, str], tuple[float, Point, Point]] = field(default_factory=dict)
     # the sets of this field's rules seen firing on one proposal
     together: set[frozenset[str]] = field(default_factory=set)
+    cut_short: bool = False  # the search stopped at MAX_EVALUATIONS_PER_FIELD
 
     @property
     def path(self) -> str:
@@ -313,12 +218,14 @@ class _Field:
     def contexts(self, dependent: Sequence[Rule]) -> list[Proposal]:
         """The neutral proposal, and for each alternative of each rule's condition a proposal
         where its atoms that do not depend on this field hold (and the figures the others
-        compare with are given)."""
+        compare with are given), the rules listed first first, up to MAX_CONTEXTS."""
         base = neutral(self.ruleset)
         found = {compact(base): base}
         catalog = field_catalog()
         for rule in dependent:
             for branch in (branches(rule.guard) or [])[:MAX_CONTEXTS_PER_RULE]:
+                if len(found) >= MAX_CONTEXTS:
+                    return list(found.values())
                 fixed = [a for a in branch if not depends(a, self.path)]
                 given = [Atom(p, "exists") for a in branch if depends(a, self.path)
                          for p in atom_paths(a)
@@ -333,13 +240,18 @@ class _Field:
         mine = [r for r in dependent if r.criterion in self.criteria]
         weights = self.ruleset.context.threat_weights
         priority = frozenset(t for t in weights if self.ruleset.context.is_priority(t))
-        unsafe = {r.criterion for r in mine
-                  if not statically_safe(r, self.path, self.better, priority)}
+        risky = [r for r in mine if not statically_safe(r, self.path, self.better, priority)]
+        unsafe = {r.criterion for r in risky}
         proven = len(self.criteria) - len(unsafe)
         if not dependent:
             return proven, 0
         atoms, scales = watched(dependent, self.path)
-        for context in self.contexts(dependent):
+        # the rules that may punish an improvement set the search up first
+        start = self.search.probe.evaluations
+        for context in self.contexts([*risky, *(r for r in dependent if r not in risky)]):
+            if self.search.probe.evaluations - start > MAX_EVALUATIONS_PER_FIELD:
+                self.cut_short = True
+                break
             if self.spec.kind == "list":
                 self.along_list(context, atoms, mine)
             elif self.better.way == "order":
@@ -577,10 +489,13 @@ def check(ruleset: Ruleset) -> Report:
     search = Search(probe)
     found: dict[tuple[Any, ...], Finding] = {}
     proven = searched = 0
+    cut_short = []
     for spec, better, criteria in _directions(ruleset):
         one = _Field(ruleset, search, spec, better, criteria)
         fine, unsafe = one.run()
         proven, searched = proven + fine, searched + unsafe
+        if one.cut_short:
+            cut_short.append(spec.path)
         for key, finding in one.findings.items():
             found.setdefault(key, finding)
         for finding in one.overlaps():
@@ -589,4 +504,4 @@ def check(ruleset: Ruleset) -> Report:
     findings.sort(key=lambda f: (f.file != ruleset.source, f.line, f.check, f.rules))
     acknowledged, unused = _acknowledge(ruleset, findings)
     return Report(ruleset.source, tuple(acknowledged), tuple(unused), proven, searched,
-                  probe.evaluations)
+                  probe.evaluations, tuple(cut_short))

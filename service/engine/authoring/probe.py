@@ -9,7 +9,6 @@ checks report is about proposals an analyst could submit.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,27 +49,39 @@ def _money_total(acquisition: Mapping[str, Any]) -> float:
     return float(acquisition["unit_cost"]["amount"]) * acquisition["quantity"]
 
 
+def _copied(proposal: Proposal, parents: list[str]) -> tuple[Proposal, dict[str, Any]]:
+    """A copy of ``proposal`` sharing everything but the mappings along ``parents`` (copied,
+    created when missing, so the change leaves ``proposal`` as it was), and the last of them.
+    Probes are never changed in place, so the rest can be shared: a deep copy per probe was
+    half the time of a check of 150 rules."""
+    changed = dict(proposal)
+    node = changed
+    for key in parents:
+        node[key] = dict(node.get(key) or {})
+        node = node[key]
+    return changed, node
+
+
 def change(proposal: Proposal, path: str, value: Any) -> Proposal:
     """A copy of ``proposal`` with ``path`` set to ``value`` (ABSENT leaves it out), kept valid:
     a money amount brings its currency, a unit cost replaces a total cost (a proposal states
     one), and a phasing is rescaled so that it still adds up to the total."""
-    changed = copy.deepcopy(proposal)
-    if value is ABSENT:  # an amount goes with its currency
-        *parents, leaf = (path.removesuffix(".amount") if path.endswith(".amount")
-                          else path).split(".")
-        node = changed
-        for key in parents:
-            node = node[key]
+    if value is ABSENT:  # an amount and its currency go together
+        money = path.rsplit(".", 1)[0] if path.endswith((".amount", ".currency")) else path
+        *parents, leaf = money.split(".")
+        if get(proposal, ".".join(parents)) is ABSENT:
+            return proposal
+        changed, node = _copied(proposal, parents)
         node.pop(leaf, None)
         return changed
     *parents, leaf = path.split(".")
-    node = changed
-    for key in parents:
-        node = node.setdefault(key, {})
+    changed, node = _copied(proposal, parents)
     node[leaf] = value
-    if leaf == "amount":
+    if leaf == "amount":  # a money figure is an amount and its currency, never one alone
         node.setdefault("currency", "JPY")
-    acquisition = changed["acquisition"]
+    if leaf == "currency":
+        node.setdefault("amount", 1e9)
+    changed, acquisition = _copied(changed, ["acquisition"])
     for kept, dropped in (_MONEY, _MONEY[::-1]):
         if path.startswith(kept + "."):
             acquisition.pop(dropped.rsplit(".", 1)[1], None)
@@ -82,13 +93,14 @@ def change(proposal: Proposal, path: str, value: Any) -> Proposal:
 
 
 def _rescale(acquisition: dict[str, Any], before: float) -> None:
+    """Scale the phasing (a new list of new entries) to the acquisition's new total."""
     after = _money_total(acquisition)
     phasing = acquisition["phasing"]
     currency = (acquisition.get("total_cost") or acquisition["unit_cost"])["currency"]
-    for entry in phasing:
-        entry["amount"] = (entry["amount"] * after / before if before
-                           else after / len(phasing))
-        entry["currency"] = currency
+    acquisition["phasing"] = [
+        {**entry, "currency": currency,
+         "amount": entry["amount"] * after / before if before else after / len(phasing)}
+        for entry in phasing]
 
 
 def present_value(proposal: Proposal, path: str) -> Any:

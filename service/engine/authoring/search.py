@@ -19,6 +19,7 @@ proposal field at a time, in a proposal that puts the rules concerned in play:
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import math
@@ -134,6 +135,14 @@ class Search:
         self.catalog = field_catalog()
         self._outcomes: dict[str, Outcome] = {}
 
+    def fact(self, proposal: Proposal) -> Fact | None:
+        """The fact of a proposal ``satisfy`` is still building, or None when it is not yet a
+        whole proposal (a cost taken away before another is given)."""
+        try:
+            return self.probe.fact(proposal)
+        except (KeyError, TypeError):
+            return None
+
     def outcome(self, proposal: Proposal) -> Outcome:
         key = json.dumps(proposal, sort_keys=True)
         found = self._outcomes.get(key)
@@ -169,9 +178,11 @@ class Search:
         low, high = self.bounds(proposal, spec)
         watcher = Watcher(atoms, scales)
 
+        @functools.cache
         def at(value: float) -> Proposal:
             return change(proposal, path, int(value) if spec.integer else value)
 
+        @functools.cache
         def sign(value: float) -> Signature:
             return watcher(self.probe.fact(at(value)))
 
@@ -296,9 +307,11 @@ class Search:
 
     def _set(self, proposal: Proposal, path: str, group: list[Atom]) -> Proposal | None:
         spec = self.catalog[path]
-        fact = self.probe.fact(proposal)
-        if any(a.op == "missing" for a in group):
-            return change(proposal, path, ABSENT)
+        fact = self.fact(proposal)
+        if fact is None:
+            return None
+        if any(a.op == "missing" for a in group):  # only an optional field can be left out
+            return change(proposal, path, ABSENT) if spec.optional else None
         current = get(proposal, path)
         if spec.kind == "list":
             items = list(current) if current is not ABSENT else []
@@ -320,8 +333,8 @@ class Search:
         tests = [compile_condition(a) for a in group]
 
         def holds(candidate: Proposal) -> bool:
-            fact = self.probe.fact(candidate)
-            return all(test(fact) for test in tests)
+            fact = self.fact(candidate)
+            return fact is not None and all(test(fact) for test in tests)
 
         if holds(proposal):
             return proposal
