@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from schemas.proposal import ProposalSchema
 from service.cli.main import main
 from service.engine import Engine, check_defensible, load_ruleset
 from service.engine.authoring.monotone import statically_safe
@@ -204,3 +205,10 @@ def test_a_search_cut_short_says_so(monkeypatch: pytest.MonkeyPatch,
     assert main(["rules", "check", "--strict", str(shipped)]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert "warning: the search of" in out and "threats_addressed" in out
+
+
+def test_every_counterexample_is_a_proposal_the_api_accepts(tmp_path: Path) -> None:
+    for path in (ROOT / "rules" / "japan-fy2026.yaml", _copy(tmp_path, set())):
+        for finding in check_defensible(load_ruleset(path)).findings:
+            for proposal in finding.example or ():
+                ProposalSchema().load(proposal)  # raises on anything the API would refuse
