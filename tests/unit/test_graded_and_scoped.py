@@ -10,6 +10,7 @@ import pytest
 from marshmallow import ValidationError
 
 from schemas.proposal import ProposalSchema
+from service.cli.main import main
 from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
 from service.engine.language.model import Scale
 from tests.unit.conftest import MINI, ROOT, load_json
@@ -197,19 +198,34 @@ def test_scope_errors_name_the_rule_and_suggest(tmp_path: Path, scope: str, mess
     assert problem.rule_id == "BAD" and hint in problem.hint
 
 
-def test_acknowledgments_must_name_existing_rules_and_give_a_reason(tmp_path: Path) -> None:
+def test_an_acknowledgment_names_a_check_and_gives_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(HEADER + "rules:\n" + GRADED + "acknowledged:\n"
-                    "  - {check: overlap, rules: [CST], reason: typo}\n"
                     "  - {check: monotony, rules: [COST], reason: typo}\n"
-                    "  - {check: cliff, rules: [COST]}\n")
+                    "  - {check: cliff, rules: [COST]}\n"
+                    "  - {check: cliff, rules: [], reason: none named}\n")
     with pytest.raises(RulesetError) as caught:
         load_ruleset(path)
-    messages = [(p.line, p.message, p.hint) for p in caught.value.problems]
+    messages = [(p.line, p.message) for p in caught.value.problems]
     start = path.read_text().splitlines().index("acknowledged:") + 1
-    assert (start + 1, "no rule 'CST'", "did you mean 'COST'?") in messages
-    assert any(line == start + 2 and "'check' must be one of" in m for line, m, _ in messages)
-    assert any(line == start + 3 and "'reason' is required" in m for line, m, _ in messages)
+    assert any(line == start + 1 and "'check' must be one of" in m for line, m in messages)
+    assert any(line == start + 2 and "'reason' is required" in m for line, m in messages)
+    assert any(line == start + 3 and "non-empty list of names" in m for line, m in messages)
+
+
+def test_an_acknowledgment_of_a_rule_that_is_gone_is_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Removing a rule does not break the ruleset's loading; `rules check` says which
+    acknowledgment still names it."""
+    path = tmp_path / "gone.yaml"
+    path.write_text(HEADER + "rules:\n" + GRADED + "acknowledged:\n"
+                    "  - {check: overlap, rules: [CST], reason: a typo or a removed rule}\n")
+    load_ruleset(path)
+    assert main(["rules", "check", str(path)]) == 0
+    assert main(["rules", "check", "--strict", str(path)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("warning: acknowledged overlap names 'CST', which is nowhere in the ruleset "
+            "(hint: did you mean 'COST'?)") in out
 
 
 # --- the registry and the claims -----------------------------------------------------------

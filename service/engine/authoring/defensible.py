@@ -19,6 +19,7 @@ reason) is reported but does not fail the check.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import math
@@ -95,6 +96,8 @@ class Report:
     searched: int  # (criterion, field) pairs searched
     evaluations: int  # proposals scored
     cut_short: tuple[str, ...] = ()  # fields whose search reached MAX_EVALUATIONS_PER_FIELD
+    # names in acknowledgments that match no rule (or registry system), with the closest one
+    unknown: tuple[tuple[Acknowledgment, str, str], ...] = ()
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -470,6 +473,8 @@ def _directions(ruleset: Ruleset) -> Iterator[tuple[FieldSpec, Better, tuple[str
 
 def _acknowledge(ruleset: Ruleset, findings: list[Finding]) -> tuple[list[Finding],
                                                                       list[Acknowledgment]]:
+    """The findings with the acknowledgment that covers each, and the acknowledgments that
+    cover none."""
     used: set[int] = set()
     done = []
     for finding in findings:
@@ -481,6 +486,19 @@ def _acknowledge(ruleset: Ruleset, findings: list[Finding]) -> tuple[list[Findin
                 break
         done.append(finding)
     return done, [a for i, a in enumerate(ruleset.acknowledged) if i not in used]
+
+
+def _unknown_names(ruleset: Ruleset) -> list[tuple[Acknowledgment, str, str]]:
+    """(acknowledgment, a name in it that matches nothing, the closest that does)."""
+    rules = [r.id for r in ruleset.rules]
+    systems = [p.system for p in ruleset.context.partner_registry]
+    found = []
+    for ack in ruleset.acknowledged:
+        for name, known in [*((n, rules) for n in ack.rules), *((n, systems) for n in ack.systems)]:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                found.append((ack, name, close[0] if close else ""))
+    return found
 
 
 def check(ruleset: Ruleset) -> Report:
@@ -504,4 +522,4 @@ def check(ruleset: Ruleset) -> Report:
     findings.sort(key=lambda f: (f.file != ruleset.source, f.line, f.check, f.rules))
     acknowledged, unused = _acknowledge(ruleset, findings)
     return Report(ruleset.source, tuple(acknowledged), tuple(unused), proven, searched,
-                  probe.evaluations, tuple(cut_short))
+                  probe.evaluations, tuple(cut_short), tuple(_unknown_names(ruleset)))

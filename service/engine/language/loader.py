@@ -557,10 +557,10 @@ class _RulesetReader(_Checker):
             self.problem(mark, message, "split it into two rules or simplify it")
         return not refusals
 
-    def acknowledged(self, data: Located, rules: tuple[Rule, ...],
-                     context: Context) -> tuple[Acknowledgment, ...]:
+    def acknowledged(self, data: Located) -> tuple[Acknowledgment, ...]:
         """``acknowledged: [{check, rules | systems, reason}]``: findings of ``rules check``
-        accepted with a reason."""
+        accepted with a reason. A name that matches no rule is not an error here (a rule may
+        be removed before its acknowledgment): ``rules check`` warns of it."""
         self.rule_id = ""
         if "acknowledged" not in data:
             return ()
@@ -568,8 +568,6 @@ class _RulesetReader(_Checker):
         if not isinstance(items, LocatedList):
             self.problem(data.mark_of("acknowledged"), "'acknowledged' must be a list")
             return ()
-        rule_ids = {r.id for r in rules}
-        systems = {p.system for p in context.partner_registry}
         found = []
         for item, mark in zip(items, items.item_marks, strict=True):
             entry = self.mapping(item, mark, "an acknowledgment")
@@ -580,25 +578,21 @@ class _RulesetReader(_Checker):
             check = self.choice(entry, "check", CHECKS)
             reason = self.text(entry, "reason")
             key = "systems" if check == "registry" else "rules"
-            names = self.names(entry, key, systems if key == "systems" else rule_ids)
+            names = self.names(entry, key)
             if check and reason and names:
                 found.append(Acknowledgment(check, names if key == "rules" else (),
                                             names if key == "systems" else (), reason,
                                             entry.mark.line))
         return tuple(found)
 
-    def names(self, entry: Located, key: str, known: set[str]) -> tuple[str, ...]:
+    def names(self, entry: Located, key: str) -> tuple[str, ...]:
         values = entry.get(key)
-        mark = entry.mark_of(key) if key in entry else entry.mark
         if not isinstance(values, list) or not values or not all(
-                isinstance(v, str) for v in values):
-            self.problem(mark, f"'{key}' must be a non-empty list of names")
+                isinstance(v, str) and v.strip() for v in values):
+            self.problem(entry.mark_of(key) if key in entry else entry.mark,
+                         f"'{key}' must be a non-empty list of names")
             return ()
-        unknown = [v for v in values if v not in known]
-        for value in unknown:
-            what = "rule" if key == "rules" else "registry system"
-            self.problem(mark, f"no {what} {value!r}", _hint(value, sorted(known)))
-        return () if unknown else tuple(values)
+        return tuple(values)
 
     def registry(self, context: Context) -> None:
         """Two entries that one name denotes would make the registry's answer depend on the
@@ -742,7 +736,7 @@ def parse_ruleset(text: str, source: str, base: Path | None = None,
     default_cap = reader.deficiency_cap(data)
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
     uncertainty = read_uncertainty(reader, data, criteria)
-    acknowledged = reader.acknowledged(data, rules, context)
+    acknowledged = reader.acknowledged(data)
     reader.registry(context)
     if reader.problems:
         raise RulesetError(reader.problems)
