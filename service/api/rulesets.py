@@ -31,7 +31,14 @@ from service.api.auth import ANONYMOUS, current_caller
 from service.api.batches import visible_batch
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.engine import MAX_RULESET_BYTES, Rule, Ruleset, RulesetError, parse_ruleset
+from service.engine import (
+    MAX_RULESET_BYTES,
+    Rule,
+    Ruleset,
+    RulesetError,
+    parse_ruleset,
+    scale_data,
+)
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
 
 blp = Blueprint("rulesets", __name__, url_prefix="/v1/rulesets",
@@ -55,8 +62,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "id": rule.id, "criterion": rule.criterion, "title": rule.title,
         "description": rule.description, "points": rule.points, "deficiency": rule.deficiency}
     if rule.scale:
-        summary["scale"] = {"field": rule.scale.field,
-                            "breakpoints": [list(pair) for pair in rule.scale.breakpoints]}
+        summary["scale"] = scale_data(rule)
     if rule.scope:
         summary["scope"] = rule.scope.describe()
     return summary

@@ -18,7 +18,13 @@ The parts, after OPA's layering (parse → compile → evaluate):
   versions, and conditions in plain words.
 """
 
-from service.engine.authoring.changes import ItemChange, PartChange, RulesetChanges, ruleset_changes
+from service.engine.authoring.changes import (
+    ItemChange,
+    PartChange,
+    RulesetChanges,
+    ruleset_changes,
+    scale_data,
+)
 from service.engine.authoring.defensible import Finding, Report
 from service.engine.authoring.defensible import check as check_defensible
 from service.engine.authoring.impact import Change, Impact, impact
@@ -91,5 +97,6 @@ __all__ = [
     "parse_yaml",
     "ruleset_changes",
     "run_test_file",
+    "scale_data",
     "template_fields",
 ]

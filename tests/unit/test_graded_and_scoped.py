@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 from schemas.proposal import ProposalSchema
 from service.cli.main import main
-from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset
+from service.engine import Engine, ProposalInvalid, RulesetError, load_ruleset, ruleset_changes
 from service.engine.language.model import Scale
 from tests.unit.conftest import MINI, ROOT, load_json
 
@@ -338,3 +338,18 @@ def test_a_phasing_that_does_not_add_up_is_refused_by_field(phasing: list[dict[s
     engine = Engine.from_path(MINI, mode="native")
     with pytest.raises(ProposalInvalid):
         engine.evaluate(proposal)
+
+
+def test_a_changed_scale_or_scope_is_a_changed_rule(tmp_path: Path) -> None:
+    old = _engine(tmp_path, GRADED + SCOPED).ruleset
+    (tmp_path / "new").mkdir()
+    new = _engine(tmp_path / "new", GRADED.replace("[0.2, -10]", "[0.25, -10]")
+                  + SCOPED.replace("scope: {paths: [fms]}", "scope: {paths: [fms, dcs]}")
+                  ).ruleset
+    changes = {c.id: {p.part: (p.old, p.new) for p in c.parts}
+               for c in ruleset_changes(old, new).changed}
+    assert changes["COST"]["scale"][1]["breakpoints"][-1] == [0.25, -10.0]
+    assert changes["FMS-LINK16"]["scope"] == (
+        "categories other than support_services, platform_sustainment; paths fms",
+        "categories other than support_services, platform_sustainment; paths fms, dcs")
+    assert set(changes) == {"COST", "FMS-LINK16"}
