@@ -51,7 +51,9 @@ def evidence(result: AtomResult) -> dict[str, Any]:
     text = f"{spec.label} is {observed}; the rule asks that it {operator.words}"
     if operator.value != "none":
         threshold_spec = catalog[reference] if reference else spec
-        text += f" {format_value(result.threshold, threshold_spec)}"
+        shown = (format_value(result.threshold, threshold_spec) if result.threshold_present
+                 else "not given")
+        text += f" {shown}"
         if reference:
             text += f" ({threshold_spec.label})"
     text += f" — {'met' if result.holds else 'not met'}."

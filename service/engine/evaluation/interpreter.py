@@ -41,6 +41,11 @@ class AtomResult:
     def present(self) -> bool:
         return self.observed is not _ABSENT
 
+    @property
+    def threshold_present(self) -> bool:
+        """False when the threshold is another field the proposal does not give."""
+        return self.threshold is not _ABSENT
+
 
 def _threshold(atom: Atom, fact: Fact) -> Any:
     if isinstance(atom.value, FieldRef):
