@@ -1,18 +1,24 @@
 """Evidence in plain words: for each atom, the field, the observed value, the operator and the
-threshold, formatted the way an analyst reads them (¥366.3 billion, 16.2%)."""
+threshold, formatted the way an analyst reads them (¥366.3 billion, 16.2%).
+
+Each atom's evidence is prepared once per ruleset (``AtomEvidence``): its label, its operator's
+words and, for a literal, the formatted threshold are fixed, so an evaluation only formats the
+observed value (and a compared field's value) and joins the words.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.engine.evaluation.interpreter import AtomResult
+from service.engine.evaluation.facts import ABSENT
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec
-from service.engine.language.model import FieldRef
+from service.engine.language.model import Atom, FieldRef
 from service.engine.language.operators import OPERATORS
 from service.engine.language.templates import show
 
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+NOT_GIVEN = "not given"
 
 
 def _money(value: float, symbol: str) -> str:
@@ -40,37 +46,45 @@ def format_value(value: Any, spec: FieldSpec) -> str:
     return show(value)
 
 
-def evidence(result: AtomResult) -> dict[str, Any]:
-    """One atom as the explanation reports it: raw values for machines, a sentence for people."""
-    catalog = field_catalog()
-    atom = result.atom
-    spec = catalog[atom.field]
-    reference = atom.value.path if isinstance(atom.value, FieldRef) else None
-    operator = OPERATORS[atom.op]
-    observed = format_value(result.observed, spec) if result.present else "not given"
-    text = f"{spec.label} is {observed}; the rule asks that it {operator.words}"
-    if operator.value != "none":
-        threshold_spec = catalog[reference] if reference else spec
-        shown = (format_value(result.threshold, threshold_spec) if result.threshold_present
-                 else "not given")
-        text += f" {shown}"
-        if reference:
-            text += f" ({threshold_spec.label})"
-    text += f" — {'met' if result.holds else 'not met'}."
-    return {
-        "field": atom.field,
-        "label": spec.label,
-        "observed": result.observed if result.present else None,
-        "op": atom.op,
-        "threshold": _plain(result.threshold) if operator.value != "none" else None,
-        "threshold_field": reference,
-        "holds": result.holds,
-        "text": text,
-    }
+class AtomEvidence:
+    """One atom of one rule as the explanation reports it: raw values for machines, a sentence
+    for people. Called with the observed value, the compared field's value (``ABSENT`` when
+    the proposal does not give it; ignored for a literal) and whether the atom holds."""
 
+    def __init__(self, atom: Atom) -> None:
+        catalog = field_catalog()
+        spec = catalog[atom.field]
+        operator = OPERATORS[atom.op]
+        self.atom = atom
+        self._spec = spec
+        self._head = f"{spec.label} is "
+        self._asks = f"; the rule asks that it {operator.words}"
+        self._reference = atom.value.path if isinstance(atom.value, FieldRef) else None
+        self._takes_value = operator.value != "none"
+        self._threshold_spec = catalog[self._reference] if self._reference else spec
+        self._after = f" ({self._threshold_spec.label})" if self._reference else ""
+        if self._takes_value and not self._reference:  # a literal: its words are fixed
+            self._asks += f" {format_value(atom.value, spec)}"
 
-def _plain(value: Any) -> Any:
-    """Tuples (literal lists) as JSON lists; a missing field reference as null."""
-    if isinstance(value, tuple):
-        return list(value)
-    return value if isinstance(value, (str, int, float, bool, list)) else None
+    def __call__(self, observed: Any, threshold: Any, holds: bool) -> dict[str, Any]:
+        present = observed is not ABSENT
+        text = self._head + (format_value(observed, self._spec) if present else NOT_GIVEN)
+        text += self._asks
+        if self._reference:
+            given = threshold is not ABSENT
+            text += (" " + (format_value(threshold, self._threshold_spec) if given else NOT_GIVEN)
+                     + self._after)
+            plain = threshold if given else None
+        else:
+            literal = self.atom.value
+            plain = list(literal) if isinstance(literal, tuple) else literal
+        return {
+            "field": self.atom.field,
+            "label": self._spec.label,
+            "observed": observed if present else None,
+            "op": self.atom.op,
+            "threshold": plain if self._takes_value else None,
+            "threshold_field": self._reference,
+            "holds": holds,
+            "text": text + (" — met." if holds else " — not met."),
+        }

@@ -15,6 +15,18 @@ from service.engine.language.reference import Context
 Fact = dict[str, Any]
 
 
+class _Absent:
+    """What a lookup of a field the proposal does not give returns (never a value in a fact)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value

@@ -1,16 +1,20 @@
 """The evaluation result: scores, verdict and an explanation in which every point is accounted
-for by a fired rule, each with its rendered sentence and per-atom evidence."""
+for by a fired rule, each with its rendered sentence and per-atom evidence.
+
+Everything fixed about a rule's explanation is prepared once per ruleset (``Explainer``): its
+sentences are split into text and placeholders, its evidence functions compiled with the
+decider (``compiled.CompiledRules``). An evaluation only formats the values it observed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.engine.evaluation.evidence import evidence
+from service.engine.evaluation.compiled import CompiledRules, Explain
 from service.engine.evaluation.facts import Fact
-from service.engine.evaluation.interpreter import why, why_not
 from service.engine.evaluation.scoring import CriterionScore, Verdict
 from service.engine.language.model import Rule, Ruleset
-from service.engine.language.templates import render
+from service.engine.language.templates import Template
 
 RECOMMENDATION_WORDS = {
     "recommend": "recommend",
@@ -20,47 +24,39 @@ RECOMMENDATION_WORDS = {
 }
 
 
-def finding(rule: Rule, fact: Fact) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "rule_id": rule.id,
-        "title": rule.title,
-        "points": rule.points,
-        "sentence": render(rule.because, fact),
-        "evidence": [evidence(r) for r in why(rule.condition, fact)],
-    }
-    if rule.deficiency:
-        entry["caps_at"] = rule.deficiency
-    return entry
+class RuleExplanation:
+    """How one rule explains itself: a finding when it fires, a why-not when it does not."""
 
+    def __init__(self, rule: Rule, why: Explain, why_not: Explain) -> None:
+        self.rule = rule
+        self._because = Template(rule.because)
+        self._otherwise = Template(rule.otherwise) if rule.otherwise else None
+        self._why = why
+        self._why_not = why_not
 
-def not_fired(rule: Rule, fact: Fact) -> dict[str, Any]:
-    return {
-        "rule_id": rule.id,
-        "criterion": rule.criterion,
-        "title": rule.title,
-        "points": rule.points,
-        "sentence": render(rule.otherwise, fact) if rule.otherwise else None,
-        "failed": [evidence(r) for r in why_not(rule.condition, fact)],
-    }
+    def finding(self, fact: Fact) -> dict[str, Any]:
+        rule = self.rule
+        entry: dict[str, Any] = {
+            "rule_id": rule.id,
+            "title": rule.title,
+            "points": rule.points,
+            "sentence": self._because.render(fact),
+            "evidence": self._why(fact),
+        }
+        if rule.deficiency:
+            entry["caps_at"] = rule.deficiency
+        return entry
 
-
-def criterion_entry(score: CriterionScore, fact: Fact) -> dict[str, Any]:
-    criterion = score.criterion
-    plain = [r for r in score.fired if not r.deficiency]
-    return {
-        "criterion": criterion.name,
-        "label": criterion.label,
-        "weight": criterion.weight,
-        "rationale": criterion.rationale,
-        "baseline": criterion.baseline,
-        "points": score.points,
-        "raw_score": score.raw_score,
-        "score": score.score,
-        "weighted_score": round(score.weighted, 4),
-        "strengths": [finding(r, fact) for r in plain if r.points > 0],
-        "weaknesses": [finding(r, fact) for r in plain if r.points < 0],
-        "deficiencies": [finding(r, fact) for r in score.fired if r.deficiency],
-    }
+    def not_fired(self, fact: Fact) -> dict[str, Any]:
+        rule = self.rule
+        return {
+            "rule_id": rule.id,
+            "criterion": rule.criterion,
+            "title": rule.title,
+            "points": rule.points,
+            "sentence": self._otherwise.render(fact) if self._otherwise else None,
+            "failed": self._why_not(fact),
+        }
 
 
 def summary(title: str, verdict: Verdict) -> str:
@@ -76,29 +72,60 @@ def summary(title: str, verdict: Verdict) -> str:
     return text
 
 
-def build_result(
-    ruleset: Ruleset,
-    proposal: dict[str, Any],
-    fact: Fact,
-    scores: tuple[CriterionScore, ...],
-    verdict: Verdict,
-    explain_full: bool,
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "proposal_id": proposal.get("id"),
-        "title": proposal["title"],
-        "ruleset": ruleset.identity,
-        "overall_score": verdict.overall,
-        "rating": verdict.rating,
-        "recommendation": verdict.recommendation,
-        "band_recommendation": verdict.band_recommendation,
-        "capped_by": list(verdict.capped_by),
-        "summary": summary(proposal["title"], verdict),
-        "criteria": [criterion_entry(s, fact) for s in scores],
-        "derived": {k.removeprefix("derived."): v for k, v in fact.items()
-                    if k.startswith("derived.")},
-    }
-    if explain_full:
-        fired = {r.id for s in scores for r in s.fired}
-        result["not_fired"] = [not_fired(r, fact) for r in ruleset.rules if r.id not in fired]
-    return result
+class Explainer:
+    """Builds the results of one ruleset."""
+
+    def __init__(self, ruleset: Ruleset, compiled: CompiledRules) -> None:
+        self.ruleset = ruleset
+        self.rules = {
+            rule.id: RuleExplanation(rule, why, why_not)
+            for rule, why, why_not in zip(ruleset.rules, compiled.why, compiled.why_not,
+                                          strict=True)
+        }
+
+    def criterion_entry(self, score: CriterionScore, fact: Fact) -> dict[str, Any]:
+        criterion = score.criterion
+        findings = [(rule, self.rules[rule.id].finding(fact)) for rule in score.fired]
+        return {
+            "criterion": criterion.name,
+            "label": criterion.label,
+            "weight": criterion.weight,
+            "rationale": criterion.rationale,
+            "baseline": criterion.baseline,
+            "points": score.points,
+            "raw_score": score.raw_score,
+            "score": score.score,
+            "weighted_score": round(score.weighted, 4),
+            "strengths": [f for r, f in findings if not r.deficiency and r.points > 0],
+            "weaknesses": [f for r, f in findings if not r.deficiency and r.points < 0],
+            "deficiencies": [f for r, f in findings if r.deficiency],
+        }
+
+    def result(
+        self,
+        proposal: dict[str, Any],
+        fact: Fact,
+        scores: tuple[CriterionScore, ...],
+        verdict: Verdict,
+        explain_full: bool,
+    ) -> dict[str, Any]:
+        ruleset = self.ruleset
+        result: dict[str, Any] = {
+            "proposal_id": proposal.get("id"),
+            "title": proposal["title"],
+            "ruleset": ruleset.identity,
+            "overall_score": verdict.overall,
+            "rating": verdict.rating,
+            "recommendation": verdict.recommendation,
+            "band_recommendation": verdict.band_recommendation,
+            "capped_by": list(verdict.capped_by),
+            "summary": summary(proposal["title"], verdict),
+            "criteria": [self.criterion_entry(s, fact) for s in scores],
+            "derived": {k.removeprefix("derived."): v for k, v in fact.items()
+                        if k.startswith("derived.")},
+        }
+        if explain_full:
+            fired = {r.id for s in scores for r in s.fired}
+            result["not_fired"] = [self.rules[r.id].not_fired(fact) for r in ruleset.rules
+                                   if r.id not in fired]
+        return result

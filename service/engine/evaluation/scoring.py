@@ -3,6 +3,7 @@ overall, Σ weight × score; a rating from the bands; deficiencies cap the recom
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemas.vocabulary import RECOMMENDATIONS
@@ -31,18 +32,18 @@ class Verdict:
     capped_by: tuple[str, ...]
 
 
-def score_criterion(criterion: Criterion, fired: tuple[Rule, ...]) -> CriterionScore:
-    points = sum(rule.points for rule in fired)
-    raw = criterion.baseline + points
-    return CriterionScore(criterion, fired, points, raw, min(100.0, max(0.0, raw)))
-
-
-def score_all(ruleset: Ruleset, fired_ids: frozenset[str]) -> tuple[CriterionScore, ...]:
-    fired = [rule for rule in ruleset.rules if rule.id in fired_ids]
-    return tuple(
-        score_criterion(c, tuple(r for r in fired if r.criterion == c.name))
-        for c in ruleset.criteria
-    )
+def score_all(ruleset: Ruleset, fired: Sequence[int], points: Sequence[float]
+              ) -> tuple[CriterionScore, ...]:
+    """Scores from the indexes of the rules that fired and the points per criterion, both as
+    the compiled evaluator decides them."""
+    rules = [ruleset.rules[index] for index in fired]
+    scores = []
+    for criterion, sum_of_points in zip(ruleset.criteria, points, strict=True):
+        raw = criterion.baseline + sum_of_points
+        scores.append(CriterionScore(criterion, tuple(r for r in rules if r.criterion ==
+                                                      criterion.name),
+                                     sum_of_points, raw, min(100.0, max(0.0, raw))))
+    return tuple(scores)
 
 
 def verdict(ruleset: Ruleset, scores: tuple[CriterionScore, ...]) -> Verdict:

@@ -55,12 +55,26 @@ def check_template(text: str, catalog: Mapping[str, FieldSpec]) -> list[tuple[st
     return problems
 
 
-def render(text: str, fact: Mapping[str, Any]) -> str:
-    def substitute(match: re.Match[str]) -> str:
-        path, spec = match.group(1), match.group(2) or ""
-        return show(fact[path], spec) if path in fact else ABSENT
+class Template:
+    """A template split once into its fixed text and its placeholders, so rendering only
+    formats the values: ``render`` is a join, with no pattern matching per evaluation."""
 
-    return PLACEHOLDER.sub(substitute, text)
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parts: list[tuple[str, str, str]] = []  # (text before, field path, format)
+        start = 0
+        for match in PLACEHOLDER.finditer(text):
+            self._parts.append((text[start:match.start()], match.group(1), match.group(2) or ""))
+            start = match.end()
+        self._tail = text[start:]
+
+    def render(self, fact: Mapping[str, Any]) -> str:
+        pieces = []
+        for before, path, spec in self._parts:
+            pieces.append(before)
+            pieces.append(show(fact[path], spec) if path in fact else ABSENT)
+        pieces.append(self._tail)
+        return "".join(pieces)
 
 
 def template_fields(text: str) -> frozenset[str]:

@@ -1,0 +1,203 @@
+"""The compiled evaluator: a ruleset's conditions generated as one plain Python function.
+
+``decide(fact)`` tests every rule in order and returns the indexes of the rules that fired and
+the points per criterion. Each field the rules read is looked up once; each atom is one Python
+comparison; ``all``/``any`` are ``and``/``or``. On the shipped ruleset it decides in a few µs,
+several times faster than the closures of the reference interpreter and than GoRules Zen (see
+``bench/engine.py``), and it agrees with both the interpreter and durable-rules on every test
+proposal (tests/unit/test_agreement.py).
+
+Safety: the rule file is data, never code. Nothing written in it reaches the generated source as
+source text: field paths become string keys of the fact (``get('acquisition.quantity')``) and
+local names ``f0, f1…`` numbered by the compiler; literals are the loader's validated strings,
+floats, booleans and tuples of them, written with ``repr`` (a literal that reads back equal, and
+``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids appear only in
+comments, through ``ascii``, which escapes line breaks. Any other literal type stops the
+compilation. The code runs with no builtins but ``sum``.
+
+The generated code is shaped for what rules will grow: each fired rule appends its points
+*expression* to its criterion's list (a constant today; a graded rule's would be an expression
+over a field), and a rule's test is one ``if``, to which a guard (a scope, say) can be added.
+``policy-eval rules compile --show`` prints the source for review.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from service.engine.evaluation.evidence import AtomEvidence
+from service.engine.evaluation.facts import ABSENT, Fact
+from service.engine.language.model import (
+    AllOf,
+    AnyOf,
+    Atom,
+    Condition,
+    FieldRef,
+    Ruleset,
+    operands,
+)
+from service.engine.language.operators import atoms
+
+Decide = Callable[[Fact], tuple[list[int], list[float]]]
+# ``a op b`` for the operators that take one value, as ``operators.OPERATORS`` defines them
+_BINARY = {"eq": "{a} == {b}", "ne": "{a} != {b}", "lt": "{a} < {b}", "lte": "{a} <= {b}",
+           "gt": "{a} > {b}", "gte": "{a} >= {b}", "in": "{a} in {b}", "not_in": "{a} not in {b}",
+           "contains": "{b} in {a}", "not_contains": "{b} not in {a}"}
+# what the generated code may call: summing the points (in the order the rules are written,
+# with the same float arithmetic as the reference's sum())
+_BUILTINS = {"sum": sum}
+
+
+def literal(value: Any) -> str:
+    """Python source for one validated literal of a rule."""
+    if isinstance(value, bool) or type(value) is str:
+        return repr(value)
+    if type(value) is float:
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if type(value) is tuple:
+        return "(" + ", ".join(map(literal, value)) + ("," if len(value) == 1 else "") + ")"
+    raise TypeError(f"a rule literal of type {type(value).__name__} has no compiled form")
+
+
+def _either(parts: Sequence[str], joiner: str, empty: str) -> str:
+    return "(" + f" {joiner} ".join(parts) + ")" if parts else empty
+
+
+def _test(op: str, left: str, right: str, items: Sequence[str]) -> str:
+    """``left op right`` as the operator means it (``operators.OPERATORS``), on present values;
+    ``items`` are the literal's items for the operators that take a list."""
+    if op in _BINARY:
+        return _BINARY[op].format(a=left, b=right)
+    if op == "contains_any":
+        return _either([f"{item} in {left}" for item in items], "or", "False")
+    if op == "contains_all":
+        return _either([f"{item} in {left}" for item in items], "and", "True")
+    if op == "contains_none":
+        return _either([f"{item} not in {left}" for item in items], "and", "True")
+    raise ValueError(f"operator {op!r} has no compiled form")
+
+
+class _Writer:
+    """Writes conditions as Python expressions over one local per field path (``f0, f1…``),
+    for one generated function."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def local(self, path: str) -> str:
+        return self.fields.setdefault(path, f"f{len(self.fields)}")
+
+    def lookups(self) -> list[str]:
+        return [f"    {name} = get({path!r}, ABSENT)" for path, name in self.fields.items()]
+
+    def condition(self, condition: Condition) -> str:
+        if isinstance(condition, Atom):
+            return self.atom(condition)
+        joiner = "and" if isinstance(condition, AllOf) else "or"
+        return _either([self.condition(item) for item in operands(condition)], joiner, "False")
+
+    def atom(self, atom: Atom) -> str:
+        """Any test of an absent field is false, except ``missing``."""
+        field = self.local(atom.field)
+        if atom.op in ("exists", "missing"):
+            return f"({field} is {'not ' if atom.op == 'exists' else ''}ABSENT)"
+        present = [field]
+        if isinstance(atom.value, FieldRef):
+            right, items = self.local(atom.value.path), []
+            present.append(right)
+        else:
+            right = literal(atom.value)
+            items = [literal(item) for item in atom.value] if type(atom.value) is tuple else []
+        guards = "".join(f"{name} is not ABSENT and " for name in present)
+        return f"({guards}{_test(atom.op, field, right, items)})"
+
+    def evidence(self, condition: Condition, holds: bool, numbers: Iterator[int],
+                 indent: str = "    ") -> list[str]:
+        """Statements appending the evidence of the atoms that decided ``condition``, as
+        ``interpreter.why`` (``holds``) and ``why_not`` choose them: every atom of an ``all``
+        that holds, only the true items of an ``any`` (and the reverse when it fails). Atom
+        ``k`` of the ruleset reports through ``E<k>`` (an ``evidence.AtomEvidence``)."""
+        if isinstance(condition, Atom):
+            other = condition.value
+            threshold = self.local(other.path) if isinstance(other, FieldRef) else "None"
+            return [f"{indent}out.append(E{next(numbers)}({self.local(condition.field)}, "
+                    f"{threshold}, {holds}))"]
+        chooses = isinstance(condition, AnyOf) if holds else isinstance(condition, AllOf)
+        lines: list[str] = []
+        for item in operands(condition):
+            if chooses:
+                lines.append(f"{indent}if {'' if holds else 'not '}{self.condition(item)}:")
+                lines += self.evidence(item, holds, numbers, indent + "    ")
+            else:
+                lines += self.evidence(item, holds, numbers, indent)
+        return lines
+
+
+def _decide(ruleset: Ruleset) -> list[str]:
+    writer = _Writer()
+    criteria = {c.name: f"c{index}" for index, c in enumerate(ruleset.criteria)}
+    body: list[str] = []
+    for index, rule in enumerate(ruleset.rules):
+        body += [f"    # {index}: {rule.id!a}, line {rule.line}",
+                 f"    if {writer.condition(rule.condition)}:",
+                 f"        fired.append({index})",
+                 f"        {criteria[rule.criterion]}.append({literal(rule.points)})"]
+    points = ", ".join(f"sum({name})" for name in criteria.values())
+    return ["def decide(fact):",
+            '    """(indexes of the rules that fire, points per criterion)"""',
+            "    get = fact.get",
+            *writer.lookups(),
+            *(f"    {name} = []  # {criterion!a}" for criterion, name in criteria.items()),
+            "    fired = []",
+            *body,
+            f"    return fired, [{points}]"]
+
+
+def _explain(name: str, condition: Condition, holds: bool, first_atom: int) -> list[str]:
+    writer = _Writer()
+    body = writer.evidence(condition, holds, itertools.count(first_atom))
+    return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(), "    out = []",
+            *body, "    return out"]
+
+
+def ruleset_source(ruleset: Ruleset) -> str:
+    """The Python source of ``decide`` and, for rule ``i``, of ``why_i(fact)`` (the evidence
+    of a rule that fired) and ``why_not_i(fact)`` (of one that did not)."""
+    functions = [_decide(ruleset)]
+    first_atom = 0
+    for index, rule in enumerate(ruleset.rules):
+        functions.append([f"# {index}: {rule.id!a}"])
+        functions.append(_explain(f"why_{index}", rule.condition, True, first_atom))
+        functions.append(_explain(f"why_not_{index}", rule.condition, False, first_atom))
+        first_atom += len(atoms(rule.condition))
+    header = f"# {ruleset.name!a} {ruleset.version!a}: {len(ruleset.rules)} rules"
+    return "\n\n".join("\n".join(lines) for lines in [[header], *functions]) + "\n"
+
+
+Explain = Callable[[Fact], list[dict[str, Any]]]
+
+
+class CompiledRules:
+    """A ruleset's decider and explainers, compiled once (an ``Engine`` holds one per ruleset
+    version, and the service keeps one engine per version per process)."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ids = tuple(rule.id for rule in ruleset.rules)
+        self.source = ruleset_source(ruleset)
+        evidence = [AtomEvidence(atom) for rule in ruleset.rules for atom in atoms(rule.condition)]
+        namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT}
+        namespace.update((f"E{number}", entry) for number, entry in enumerate(evidence))
+        where = f"<rules {ruleset.name!a} {ruleset.version!a}>"
+        # the source is generated from the checked rules only (see the module docstring)
+        exec(compile(self.source, where, "exec"), namespace)
+        self.decide: Decide = namespace["decide"]
+        self.why: tuple[Explain, ...] = tuple(
+            namespace[f"why_{index}"] for index in range(len(self.ids)))
+        self.why_not: tuple[Explain, ...] = tuple(
+            namespace[f"why_not_{index}"] for index in range(len(self.ids)))
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        return frozenset(self.ids[index] for index in self.decide(fact)[0])
