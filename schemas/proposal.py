@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from schemas.fastload import FastLoad
 from schemas.fields import (
     CountryCode,
     StrictFloat,
@@ -55,8 +56,11 @@ def _country_list() -> fields.List:
     return fields.List(CountryCode(), load_default=list, validate=validate.Length(max=MAX_LIST))
 
 
-class StrictSchema(Schema):
-    """Refuses unknown fields at every level: a misspelt key must not be silently dropped."""
+class StrictSchema(FastLoad):
+    """Refuses unknown fields at every level: a misspelt key must not be silently dropped.
+
+    Loads through ``schemas.fastload`` (the same result, a fraction of the time) and through
+    marshmallow's own walk whenever the fast path is not certain, errors included."""
 
     class Meta:
         unknown = RAISE
