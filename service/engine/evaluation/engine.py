@@ -22,7 +22,7 @@ from schemas.vocabulary import Explain
 from service.engine.evaluation import durable
 from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.durable import DurableRules
-from service.engine.evaluation.facts import Fact, build_fact
+from service.engine.evaluation.facts import Fact, fact_and_derived
 from service.engine.evaluation.result import Explainer
 from service.engine.evaluation.scoring import score_all, verdict
 from service.engine.language import loader
@@ -115,10 +115,10 @@ class Engine:
         decision id included (it is derived from the input and ruleset hashes).
         """
         proposal = validate_proposal(raw)
-        fact = build_fact(proposal, self.ruleset.context)
+        fact, derived = fact_and_derived(proposal, self.ruleset.context)
         scores = score_all(self.ruleset, *self.decide(fact))
-        result = self._explainer.result(proposal, fact, scores, verdict(self.ruleset, scores),
-                                        explain == "full")
+        result = self._explainer.result(proposal, fact, derived, scores,
+                                        verdict(self.ruleset, scores), explain == "full")
         input_hash = sha256(canonical_json(proposal))
         decision = sha256(f"{self.ruleset.content_hash}|{input_hash}|{explain}")
         return {"decision_id": "dec_" + decision[7:39], "input_hash": input_hash, **result}

@@ -8,6 +8,7 @@ observed value (and a compared field's value) and joins the words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from service.engine.evaluation.facts import ABSENT
@@ -28,22 +29,28 @@ def _money(value: float, symbol: str) -> str:
     return f"{symbol}{value:,.0f}"
 
 
+def _whole(value: float) -> str:
+    return f"{value:.0f}"
+
+
+# how a number reads, by the unit of its field (``show`` for a number without one)
+NUMBER_FORMATS: dict[str | None, Callable[[float], str]] = {
+    "JPY": lambda value: _money(value, "¥"),
+    "USD": lambda value: _money(value, "$"),
+    "ratio": lambda value: f"{value * 100:.3g}%",
+    "count": _whole,
+    "years": _whole,
+    "year": _whole,
+    "weight": lambda value: f"{value:.2f}",
+}
+
+
 def format_value(value: Any, spec: FieldSpec) -> str:
     if isinstance(value, tuple):
         return ", ".join(format_value(v, spec) for v in value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return show(value)
-    if spec.unit == "JPY":
-        return _money(value, "¥")
-    if spec.unit == "USD":
-        return _money(value, "$")
-    if spec.unit == "ratio":
-        return f"{value * 100:.3g}%"
-    if spec.unit in ("count", "years", "year"):
-        return f"{value:.0f}"
-    if spec.unit == "weight":
-        return f"{value:.2f}"
-    return show(value)
+    return NUMBER_FORMATS.get(spec.unit, show)(value)
 
 
 class AtomEvidence:
@@ -57,6 +64,7 @@ class AtomEvidence:
         operator = OPERATORS[atom.op]
         self.atom = atom
         self._spec = spec
+        self._number = NUMBER_FORMATS.get(spec.unit, show)  # what format_value does to a float
         self._head = f"{spec.label} is "
         self._asks = f"; the rule asks that it {operator.words}"
         self._reference = atom.value.path if isinstance(atom.value, FieldRef) else None
@@ -68,7 +76,10 @@ class AtomEvidence:
 
     def __call__(self, observed: Any, threshold: Any, holds: bool) -> dict[str, Any]:
         present = observed is not ABSENT
-        text = self._head + (format_value(observed, self._spec) if present else NOT_GIVEN)
+        if type(observed) is float:
+            text = self._head + self._number(observed)
+        else:
+            text = self._head + (format_value(observed, self._spec) if present else NOT_GIVEN)
         text += self._asks
         if self._reference:
             given = threshold is not ABSENT

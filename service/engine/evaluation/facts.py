@@ -35,16 +35,29 @@ def _value(value: Any) -> Any:
 
 def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
     for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flatten(value, f"{path}.", into)
+        kind = type(value)
+        # the exact types of validated and derived data first, told apart by type alone
+        if kind is str or kind is float or kind is bool:
+            into[prefix + key] = value
+        elif kind is int:
+            into[prefix + key] = float(value)
+        elif isinstance(value, dict):
+            _flatten(value, f"{prefix}{key}.", into)
         else:
-            into[path] = list(value) if isinstance(value, list) else _value(value)
+            into[prefix + key] = list(value) if isinstance(value, list) else _value(value)
+
+
+def fact_and_derived(proposal: dict[str, Any], context: Context) -> tuple[Fact, dict[str, Any]]:
+    """The fact, and its derived fields keyed without ``derived.`` (as results report them)."""
+    fact: Fact = {}
+    _flatten(proposal, "", fact)
+    derived: dict[str, Any] = {}
+    _flatten(enrich(proposal, context), "", derived)
+    for key, value in derived.items():
+        fact["derived." + key] = value
+    return fact, derived
 
 
 def build_fact(proposal: dict[str, Any], context: Context) -> Fact:
     """Flatten a validated proposal and add ``derived.*``; absent optional fields stay absent."""
-    fact: Fact = {}
-    _flatten(proposal, "", fact)
-    _flatten(enrich(proposal, context), "derived.", fact)
-    return fact
+    return fact_and_derived(proposal, context)[0]

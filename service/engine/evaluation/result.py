@@ -105,6 +105,7 @@ class Explainer:
         self,
         proposal: dict[str, Any],
         fact: Fact,
+        derived: dict[str, Any],
         scores: tuple[CriterionScore, ...],
         verdict: Verdict,
         explain_full: bool,
@@ -121,8 +122,7 @@ class Explainer:
             "capped_by": list(verdict.capped_by),
             "summary": summary(proposal["title"], verdict),
             "criteria": [self.criterion_entry(s, fact) for s in scores],
-            "derived": {k.removeprefix("derived."): v for k, v in fact.items()
-                        if k.startswith("derived.")},
+            "derived": derived,
         }
         if explain_full:
             fired = {r.id for s in scores for r in s.fired}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +32,13 @@ class PartnerSystem:
     operators: tuple[str, ...]
     co_developers: tuple[str, ...]
 
-    def matches(self, system_name: str) -> bool:
-        name = system_name.casefold()
-        return any(alias.casefold() in name for alias in self.match)
+    @functools.cached_property
+    def _folded(self) -> tuple[str, ...]:
+        return tuple(alias.casefold() for alias in self.match)
+
+    def matches(self, folded_name: str) -> bool:
+        """Whether an alias is part of the system's name (``casefold``-ed by the caller)."""
+        return any(alias in folded_name for alias in self._folded)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Context:
         return nearest, self.fiscal_years[nearest]
 
     def partner_system(self, system_name: str) -> PartnerSystem | None:
-        return next((p for p in self.partner_registry if p.matches(system_name)), None)
+        name = system_name.casefold()
+        return next((p for p in self.partner_registry if p.matches(name)), None)
 
 
 def context_from_data(data: Any) -> Context:

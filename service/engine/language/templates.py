@@ -18,6 +18,7 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
 MAX_FORMAT_WIDTH = 40
 SAMPLES: dict[str, Any] = {"number": 1234.5, "string": "text", "bool": True, "list": ["a", "b"]}
 ABSENT = "(not given)"
+_MISSING = object()
 
 
 def show(value: Any, spec: str = "") -> str:
@@ -72,7 +73,15 @@ class Template:
         pieces = []
         for before, path, spec in self._parts:
             pieces.append(before)
-            pieces.append(show(fact[path], spec) if path in fact else ABSENT)
+            value = fact.get(path, _MISSING)
+            kind = type(value)
+            # what show() does with text without a format, and with a number with one
+            if kind is str and not spec:
+                pieces.append(value)
+            elif kind is float and spec:
+                pieces.append(format(value, spec))
+            else:
+                pieces.append(ABSENT if value is _MISSING else show(value, spec))
         pieces.append(self._tail)
         return "".join(pieces)
 
