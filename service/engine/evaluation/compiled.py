@@ -119,7 +119,7 @@ class _Writer:
         """Statements appending the evidence of the atoms that decided ``condition``, as
         ``interpreter.why`` (``holds``) and ``why_not`` choose them: every atom of an ``all``
         that holds, only the true items of an ``any`` (and the reverse when it fails). Atom
-        ``k`` of the ruleset reports through ``E<k>`` (an ``evidence.AtomEvidence``)."""
+        ``k`` of the ruleset reports through ``E<k>``, an ``evidence.AtomEvidence.report``."""
         if isinstance(condition, Atom):
             other = condition.value
             threshold = self.local(other.path) if isinstance(other, FieldRef) else "None"
@@ -189,7 +189,7 @@ class CompiledRules:
         self.source = ruleset_source(ruleset)
         evidence = [AtomEvidence(atom) for rule in ruleset.rules for atom in atoms(rule.condition)]
         namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT}
-        namespace.update((f"E{number}", entry) for number, entry in enumerate(evidence))
+        namespace.update((f"E{number}", entry.report) for number, entry in enumerate(evidence))
         where = f"<rules {ruleset.name!a} {ruleset.version!a}>"
         # the source is generated from the checked rules only (see the module docstring)
         exec(compile(self.source, where, "exec"), namespace)

@@ -62,40 +62,44 @@ class AtomEvidence:
         catalog = field_catalog()
         spec = catalog[atom.field]
         operator = OPERATORS[atom.op]
+        reference = atom.value.path if isinstance(atom.value, FieldRef) else None
         self.atom = atom
         self._spec = spec
         self._number = NUMBER_FORMATS.get(spec.unit, show)  # what format_value does to a float
         self._head = f"{spec.label} is "
         self._asks = f"; the rule asks that it {operator.words}"
-        self._reference = atom.value.path if isinstance(atom.value, FieldRef) else None
-        self._takes_value = operator.value != "none"
-        self._threshold_spec = catalog[self._reference] if self._reference else spec
-        self._after = f" ({self._threshold_spec.label})" if self._reference else ""
-        if self._takes_value and not self._reference:  # a literal: its words are fixed
-            self._asks += f" {format_value(atom.value, spec)}"
-
-    def __call__(self, observed: Any, threshold: Any, holds: bool) -> dict[str, Any]:
-        present = observed is not ABSENT
-        if type(observed) is float:
-            text = self._head + self._number(observed)
-        else:
-            text = self._head + (format_value(observed, self._spec) if present else NOT_GIVEN)
-        text += self._asks
-        if self._reference:
-            given = threshold is not ABSENT
-            text += (" " + (format_value(threshold, self._threshold_spec) if given else NOT_GIVEN)
-                     + self._after)
-            plain = threshold if given else None
-        else:
-            literal = self.atom.value
-            plain = list(literal) if isinstance(literal, tuple) else literal
-        return {
-            "field": self.atom.field,
-            "label": self._spec.label,
-            "observed": observed if present else None,
-            "op": self.atom.op,
-            "threshold": plain if self._takes_value else None,
-            "threshold_field": self._reference,
-            "holds": holds,
-            "text": text + (" — met." if holds else " — not met."),
+        self._reference = reference
+        self._threshold_spec = catalog[reference] if reference else spec
+        self._after = f" ({self._threshold_spec.label})" if reference else ""
+        takes_value = operator.value != "none"
+        literal = atom.value if takes_value and not reference else None
+        if literal is not None:  # its words are fixed
+            self._asks += f" {format_value(literal, spec)}"
+        self._literal_list = literal if isinstance(literal, tuple) else None
+        # the entry with every fixed value in place, in the order results show them
+        self._entry: dict[str, Any] = {
+            "field": atom.field, "label": spec.label, "observed": None, "op": atom.op,
+            "threshold": literal, "threshold_field": reference, "holds": None, "text": None,
         }
+
+    def report(self, observed: Any, threshold: Any, holds: bool) -> dict[str, Any]:
+        entry = self._entry.copy()
+        if type(observed) is float:
+            text = self._head + self._number(observed) + self._asks
+            entry["observed"] = observed
+        elif observed is ABSENT:
+            text = self._head + NOT_GIVEN + self._asks
+        else:
+            text = self._head + format_value(observed, self._spec) + self._asks
+            entry["observed"] = observed
+        if self._reference:
+            if threshold is ABSENT:
+                text += " " + NOT_GIVEN + self._after
+            else:
+                text += " " + format_value(threshold, self._threshold_spec) + self._after
+                entry["threshold"] = threshold
+        elif self._literal_list is not None:
+            entry["threshold"] = list(self._literal_list)  # each result its own list
+        entry["holds"] = holds
+        entry["text"] = text + (" — met." if holds else " — not met.")
+        return entry
