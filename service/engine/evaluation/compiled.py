@@ -1,24 +1,25 @@
 """The compiled evaluator: a ruleset's conditions generated as one plain Python function.
 
-``decide(fact)`` tests every rule in order and returns the indexes of the rules that fired and
-the points per criterion. Each field the rules read is looked up once; each atom is one Python
-comparison; ``all``/``any`` are ``and``/``or``. On the shipped ruleset it decides in a few µs,
-several times faster than the closures of the reference interpreter and than GoRules Zen (see
-``bench/engine.py``), and it agrees with both the interpreter and durable-rules on every test
-proposal (tests/unit/test_agreement.py).
+``decide(fact)`` tests every rule in order and returns, for each criterion, the indexes of its
+rules that fired and the sum of their points. Each field the rules read is looked up once;
+each atom is one Python comparison; ``all``/``any`` are ``and``/``or``. For each rule it also
+generates ``why_<i>``/``why_not_<i>``, which collect the evidence of the atoms that made the
+rule fire or not, exactly as the reference interpreter's ``why``/``why_not`` choose them. The
+reference interpreter (``interpreter``) stays as the tests' oracle: compiled, interpreted and
+durable-rules must fire the same rules (tests/unit/test_agreement.py).
 
 Safety: the rule file is data, never code. Nothing written in it reaches the generated source as
 source text: field paths become string keys of the fact (``get('acquisition.quantity')``) and
 local names ``f0, f1…`` numbered by the compiler; literals are the loader's validated strings,
 floats, booleans and tuples of them, written with ``repr`` (a literal that reads back equal, and
-``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids appear only in
-comments, through ``ascii``, which escapes line breaks. Any other literal type stops the
+``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids and names appear
+only in comments, through ``ascii``, which escapes line breaks. Any other literal type stops the
 compilation. The code runs with no builtins but ``sum``.
 
 The generated code is shaped for what rules will grow: each fired rule appends its points
-*expression* to its criterion's list (a constant today; a graded rule's would be an expression
-over a field), and a rule's test is one ``if``, to which a guard (a scope, say) can be added.
-``policy-eval rules compile --show`` prints the source for review.
+*expression* to its criterion's list of points (a constant today; a graded rule's would be an
+expression over a field), and a rule's test is one ``if``, to which a guard (a scope, say) can
+be added with ``and``. ``policy-eval rules compile --show`` prints the source for review.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from service.engine.language.model import (
 )
 from service.engine.language.operators import atoms
 
-Decide = Callable[[Fact], tuple[list[int], list[float]]]
+Decide = Callable[[Fact], tuple[list[list[int]], list[float]]]
 # ``a op b`` for the operators that take one value, as ``operators.OPERATORS`` defines them
 _BINARY = {"eq": "{a} == {b}", "ne": "{a} != {b}", "lt": "{a} < {b}", "lte": "{a} <= {b}",
            "gt": "{a} > {b}", "gte": "{a} >= {b}", "in": "{a} in {b}", "not_in": "{a} not in {b}",
@@ -138,22 +139,24 @@ class _Writer:
 
 def _decide(ruleset: Ruleset) -> list[str]:
     writer = _Writer()
-    criteria = {c.name: f"c{index}" for index, c in enumerate(ruleset.criteria)}
+    criteria = {c.name: index for index, c in enumerate(ruleset.criteria)}
     body: list[str] = []
     for index, rule in enumerate(ruleset.rules):
+        number = criteria[rule.criterion]
         body += [f"    # {index}: {rule.id!a}, line {rule.line}",
                  f"    if {writer.condition(rule.condition)}:",
-                 f"        fired.append({index})",
-                 f"        {criteria[rule.criterion]}.append({literal(rule.points)})"]
-    points = ", ".join(f"sum({name})" for name in criteria.values())
+                 f"        fired{number}.append({index})",
+                 f"        points{number}.append({literal(rule.points)})"]
+    numbers = range(len(criteria))
     return ["def decide(fact):",
-            '    """(indexes of the rules that fire, points per criterion)"""',
+            '    """([indexes of the rules that fire], points) for each criterion"""',
             "    get = fact.get",
             *writer.lookups(),
-            *(f"    {name} = []  # {criterion!a}" for criterion, name in criteria.items()),
-            "    fired = []",
+            *(f"    fired{n} = []  # {name!a}" for name, n in criteria.items()),
+            *(f"    points{n} = []" for n in numbers),
             *body,
-            f"    return fired, [{points}]"]
+            f"    return [{', '.join(f'fired{n}' for n in numbers)}], "
+            f"[{', '.join(f'sum(points{n})' for n in numbers)}]"]
 
 
 def _explain(name: str, condition: Condition, holds: bool, first_atom: int) -> list[str]:
@@ -200,4 +203,7 @@ class CompiledRules:
             namespace[f"why_not_{index}"] for index in range(len(self.ids)))
 
     def fired(self, fact: Fact) -> frozenset[str]:
-        return frozenset(self.ids[index] for index in self.decide(fact)[0])
+        return self.ids_of(self.decide(fact)[0])
+
+    def ids_of(self, fired: list[list[int]]) -> frozenset[str]:
+        return frozenset(self.ids[index] for indexes in fired for index in indexes)

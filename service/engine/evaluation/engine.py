@@ -93,20 +93,20 @@ class Engine:
     def from_path(cls, path: str | Path, mode: Mode = "durable") -> Engine:
         return cls(load_ruleset(path), mode)
 
-    def decide(self, fact: Fact) -> tuple[list[int], list[float]]:
-        """The indexes of the rules that fire and the points per criterion; in durable mode
-        durable-rules decides too and must agree."""
+    def decide(self, fact: Fact) -> tuple[list[list[int]], list[float]]:
+        """For each criterion, the indexes of its rules that fire and their points; in durable
+        mode durable-rules decides too and must agree."""
         fired, points = self.compiled.decide(fact)
         if self._durable is not None:
             durable = self._durable.fired(fact)
-            compiled = frozenset(self.compiled.ids[index] for index in fired)
+            compiled = self.compiled.ids_of(fired)
             if durable != compiled:
                 raise EngineDisagreement(durable, compiled)
         return fired, points
 
     def fired(self, fact: Fact) -> frozenset[str]:
         """The ids of the rules that fire (decided as ``decide`` does)."""
-        return frozenset(self.compiled.ids[index] for index in self.decide(fact)[0])
+        return self.compiled.ids_of(self.decide(fact)[0])
 
     def evaluate(self, raw: Mapping[str, Any], explain: Explain = "summary") -> dict[str, Any]:
         """Evaluate one proposal (as JSON-like data); raises ``ProposalInvalid``.

@@ -32,16 +32,15 @@ class Verdict:
     capped_by: tuple[str, ...]
 
 
-def score_all(ruleset: Ruleset, fired: Sequence[int], points: Sequence[float]
+def score_all(ruleset: Ruleset, fired: Sequence[Sequence[int]], points: Sequence[float]
               ) -> tuple[CriterionScore, ...]:
-    """Scores from the indexes of the rules that fired and the points per criterion, both as
-    the compiled evaluator decides them."""
-    rules = [ruleset.rules[index] for index in fired]
+    """Scores from, for each criterion, the indexes of its rules that fired and the sum of their
+    points, as the compiled evaluator decides them."""
+    rules = ruleset.rules
     scores = []
-    for criterion, sum_of_points in zip(ruleset.criteria, points, strict=True):
+    for criterion, indexes, sum_of_points in zip(ruleset.criteria, fired, points, strict=True):
         raw = criterion.baseline + sum_of_points
-        scores.append(CriterionScore(criterion, tuple(r for r in rules if r.criterion ==
-                                                      criterion.name),
+        scores.append(CriterionScore(criterion, tuple(rules[index] for index in indexes),
                                      sum_of_points, raw, min(100.0, max(0.0, raw))))
     return tuple(scores)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.context import ContextSchema
@@ -41,6 +41,12 @@ class PartnerSystem:
         return any(alias in folded_name for alias in self._folded)
 
 
+_UNSEEN = object()
+# names whose registry entry is remembered: a proposal's system name is free text, so the memory
+# is bounded (emptied when full); the registry scan it saves is ~4 µs of every evaluation
+KNOWN_NAMES = 1024
+
+
 @dataclass(frozen=True)
 class Context:
     name: str
@@ -50,6 +56,8 @@ class Context:
     envelopes: dict[str, Envelope]
     threat_weights: dict[str, float]
     partner_registry: tuple[PartnerSystem, ...]
+    _entries: dict[str, PartnerSystem | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
 
     def fiscal_year(self, year: int) -> tuple[int, FiscalYear]:
         """The figures of ``year``, or of the nearest year the context knows.
@@ -61,8 +69,14 @@ class Context:
         return nearest, self.fiscal_years[nearest]
 
     def partner_system(self, system_name: str) -> PartnerSystem | None:
-        name = system_name.casefold()
-        return next((p for p in self.partner_registry if p.matches(name)), None)
+        found = self._entries.get(system_name, _UNSEEN)
+        if found is _UNSEEN:
+            name = system_name.casefold()
+            found = next((p for p in self.partner_registry if p.matches(name)), None)
+            if len(self._entries) >= KNOWN_NAMES:
+                self._entries.clear()
+            self._entries[system_name] = found
+        return found  # type: ignore[return-value]
 
 
 def context_from_data(data: Any) -> Context:
