@@ -54,15 +54,11 @@ def _refuse(what: str) -> Unsupported:
 
 
 def _checked(field: fields.Field, load: Loader) -> Loader:
-    """``load`` then the field's validators, each raising ``Declined`` on any failure."""
+    """``load``, then the field's validators; any failure raises ``Declined``. ``None``, which
+    no loader here accepts, is passed through where the field allows it."""
     validators = tuple(field.validators)
-    allow_none = bool(field.allow_none)
 
     def checked(value: Any) -> Any:
-        if value is None:
-            if allow_none:
-                return None
-            raise Declined
         try:
             loaded = load(value)
             for check in validators:
@@ -71,7 +67,9 @@ def _checked(field: fields.Field, load: Loader) -> Loader:
             raise Declined from None
         return loaded
 
-    return checked
+    if not field.allow_none:
+        return checked
+    return lambda value: None if value is None else checked(value)
 
 
 def _candidates(field: fields.Field) -> set[str]:
@@ -87,11 +85,7 @@ def _candidates(field: fields.Field) -> set[str]:
 
 def _leaf(field: fields.Field) -> Loader:
     deserialize = field._deserialize
-
-    def load(value: Any) -> Any:
-        return deserialize(value, None, None)
-
-    checked = _checked(field, load)
+    checked = _checked(field, lambda value: deserialize(value, None, None))
     table: dict[str, Any] = {}
     for text in _candidates(field):
         try:
@@ -119,13 +113,14 @@ def _list(field: fields.List) -> Loader:
             raise Declined
         return [item(each) for each in value]
 
-    return _checked(field, load)
+    return _checked(field, load) if field.validators or field.allow_none else load
 
 
 def _nested(field: fields.Nested) -> Loader:
     if field.many or field.unknown is not None or field.only is not None or field.exclude:
         raise _refuse(f"nested field options of {field.name!r}")
-    return _checked(field, _schema(field.schema))
+    load = _schema(field.schema)
+    return _checked(field, load) if field.validators or field.allow_none else load
 
 
 def _field(field: fields.Field) -> Loader:

@@ -122,19 +122,35 @@ class _Writer:
         that holds, only the true items of an ``any`` (and the reverse when it fails). Atom
         ``k`` of the ruleset reports through ``E<k>``, an ``evidence.AtomEvidence.report``."""
         if isinstance(condition, Atom):
-            other = condition.value
-            threshold = self.local(other.path) if isinstance(other, FieldRef) else "None"
-            return [f"{indent}out.append(E{next(numbers)}({self.local(condition.field)}, "
-                    f"{threshold}, {holds}))"]
-        chooses = isinstance(condition, AnyOf) if holds else isinstance(condition, AllOf)
+            return [f"{indent}out.append({self.report(condition, holds, numbers)})"]
         lines: list[str] = []
         for item in operands(condition):
-            if chooses:
+            if _chooses(condition, holds):
                 lines.append(f"{indent}if {'' if holds else 'not '}{self.condition(item)}:")
                 lines += self.evidence(item, holds, numbers, indent + "    ")
             else:
                 lines += self.evidence(item, holds, numbers, indent)
         return lines
+
+    def report(self, atom: Atom, holds: bool, numbers: Iterator[int]) -> str:
+        """The evidence of one atom: ``E<k>(observed, compared field or None, holds)``."""
+        other = atom.value
+        threshold = self.local(other.path) if isinstance(other, FieldRef) else "None"
+        return f"E{next(numbers)}({self.local(atom.field)}, {threshold}, {holds})"
+
+
+def _chooses(condition: Condition, holds: bool) -> bool:
+    """Whether the evidence of ``condition`` depends on which of its items hold: an ``any``
+    that holds reports its true items only, an ``all`` that fails its false items only."""
+    return isinstance(condition, AnyOf) if holds else isinstance(condition, AllOf)
+
+
+def _always_all(condition: Condition, holds: bool) -> bool:
+    """Whether every atom of ``condition`` is reported whenever it ``holds`` (or fails)."""
+    if isinstance(condition, Atom):
+        return True
+    return not _chooses(condition, holds) and all(
+        _always_all(item, holds) for item in operands(condition))
 
 
 def _decide(ruleset: Ruleset) -> list[str]:
@@ -161,7 +177,12 @@ def _decide(ruleset: Ruleset) -> list[str]:
 
 def _explain(name: str, condition: Condition, holds: bool, first_atom: int) -> list[str]:
     writer = _Writer()
-    body = writer.evidence(condition, holds, itertools.count(first_atom))
+    numbers = itertools.count(first_atom)
+    if _always_all(condition, holds):  # the common case: one list, no tests
+        reports = [writer.report(atom, holds, numbers) for atom in atoms(condition)]
+        return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(),
+                f"    return [{', '.join(reports)}]"]
+    body = writer.evidence(condition, holds, numbers)
     return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(), "    out = []",
             *body, "    return out"]
 

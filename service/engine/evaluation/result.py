@@ -29,22 +29,21 @@ class RuleExplanation:
 
     def __init__(self, rule: Rule, why: Explain, why_not: Explain) -> None:
         self.rule = rule
-        self._because = Template(rule.because)
+        self._because = Template(rule.because).render
         self._otherwise = Template(rule.otherwise) if rule.otherwise else None
         self._why = why
         self._why_not = why_not
+        # a finding with its fixed values in place, in the order results show them
+        self._finding: dict[str, Any] = {"rule_id": rule.id, "title": rule.title,
+                                         "points": rule.points, "sentence": None,
+                                         "evidence": None}
+        if rule.deficiency:
+            self._finding["caps_at"] = rule.deficiency
 
     def finding(self, fact: Fact) -> dict[str, Any]:
-        rule = self.rule
-        entry: dict[str, Any] = {
-            "rule_id": rule.id,
-            "title": rule.title,
-            "points": rule.points,
-            "sentence": self._because.render(fact),
-            "evidence": self._why(fact),
-        }
-        if rule.deficiency:
-            entry["caps_at"] = rule.deficiency
+        entry = self._finding.copy()
+        entry["sentence"] = self._because(fact)
+        entry["evidence"] = self._why(fact)
         return entry
 
     def not_fired(self, fact: Fact) -> dict[str, Any]:
