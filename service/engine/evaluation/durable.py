@@ -31,6 +31,7 @@ Every sharp edge we measured is handled here and nowhere else:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -85,6 +86,7 @@ class DurableRulesError(RuntimeError):
     """durable-rules reported an error it would otherwise have swallowed."""
 
 
+@functools.cache  # paths are the catalog's, a bounded set; each document asks for ~55 of them
 def fact_key(path: str) -> str:
     """Field paths become flat, prefixed keys: durable-rules would read dots as nested lookups,
     and it reserves ``id`` and ``sid`` (a proposal's own ``id`` crashed it)."""
