@@ -98,11 +98,11 @@ def _operand(value: Any) -> Any:
 
 
 def _contains(key: str, value: Any) -> dict[str, Any]:
-    return {"$iany": {key: {"$i": value}}}
+    return {"$iany": {key: {"$i": _operand(value)}}}
 
 
 def _not_contains(key: str, value: Any) -> dict[str, Any]:
-    return {"$iall": {key: {"$neq": {"$i": value}}}}
+    return {"$iall": {key: {"$neq": {"$i": _operand(value)}}}}
 
 
 def _compile_atom(atom: Atom) -> dict[str, Any]:
