@@ -34,17 +34,8 @@ class AtomResult:
 
     atom: Atom
     observed: Any  # ABSENT when the proposal does not give the field
-    threshold: Any  # the literal, or the other field's value
+    threshold: Any  # the literal, or the other field's value (ABSENT when not given)
     holds: bool
-
-    @property
-    def present(self) -> bool:
-        return self.observed is not ABSENT
-
-    @property
-    def threshold_present(self) -> bool:
-        """False when the threshold is another field the proposal does not give."""
-        return self.threshold is not ABSENT
 
 
 def _threshold(atom: Atom, fact: Fact) -> Any:
