@@ -47,9 +47,9 @@ Decide = Callable[[Fact], tuple[list[list[int]], list[float]]]
 _BINARY = {"eq": "{a} == {b}", "ne": "{a} != {b}", "lt": "{a} < {b}", "lte": "{a} <= {b}",
            "gt": "{a} > {b}", "gte": "{a} >= {b}", "in": "{a} in {b}", "not_in": "{a} not in {b}",
            "contains": "{b} in {a}", "not_contains": "{b} not in {a}"}
-# what the generated code may call: summing the points (in the order the rules are written,
+# what the generated code may call: sum() adds the points (in the order the rules are written,
 # with the same float arithmetic as the reference's sum())
-_BUILTINS = {"sum": sum}
+_BUILTINS = {"sum": sum, "float": float}
 
 
 def literal(value: Any) -> str:

@@ -1,0 +1,178 @@
+"""The compiled evaluator turns rule files into Python: no text of a rule file may ever become
+code, and every ruleset the language accepts must compile and mean what the reference says.
+
+The generated source is checked structurally (``ast``): its only names are the compiler's own
+(``f0``, ``fired1``, ``E12``…), its only calls are to those names and to ``get`` / ``append``,
+and everything a rule file wrote is a constant.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from service.cli.main import main
+from service.engine import CompiledRules, Engine, ProposalInvalid, parse_ruleset
+from service.engine.evaluation.compiled import literal
+from service.engine.evaluation.engine import validate_proposal
+from service.engine.evaluation.facts import build_fact
+from service.engine.evaluation.interpreter import InterpretedRules
+from service.engine.language import loader
+from service.engine.language.model import Ruleset
+from tests.unit.conftest import MINI, SHIPPED
+
+HEADER = MINI.read_text().split("rules:")[0]
+OWN_NAMES = re.compile(r"(fact|get|ABSENT|sum|float|out|f\d+|fired\d+|points\d+|E\d+)")
+ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Expr, ast.Assign,
+                 ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.Constant,
+                 ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.If,
+                 ast.Return, ast.List, ast.Tuple, ast.Is, ast.IsNot, ast.In, ast.NotIn, ast.Eq,
+                 ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+# what a hostile analyst (or a compromised publishing account) could write where text goes
+HOSTILE = [
+    "x')\nimport os; os.system('touch /tmp/compiled-pwned')  #",
+    '"""\nraise SystemExit\n"""',
+    "\\'; __import__('os').system('id'); '",
+    "line\u2028separator\x0cform feed\u0085next line\rreturn",
+    "{system.name}}}{{",
+]
+
+
+def assert_only_data(source: str) -> None:
+    """Every node is one the compiler writes, every name its own, every call to its own."""
+    for node in ast.walk(ast.parse(source)):
+        assert isinstance(node, ALLOWED_NODES), ast.dump(node)[:200]
+        if isinstance(node, ast.Name):
+            assert OWN_NAMES.fullmatch(node.id), node.id
+        if isinstance(node, ast.Attribute):
+            assert node.attr in ("get", "append"), node.attr
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            assert isinstance(node.operand, ast.Constant)  # a negative number
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, (ast.Name, ast.Attribute)), ast.dump(node)[:200]
+
+
+def hostile_ruleset() -> Ruleset:
+    rules = []
+    for number, text in enumerate(HOSTILE):
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        quoted = quoted.replace("\r", "\\r").replace("\x0c", "\\f").replace("\u2028", "\\L")
+        quoted = quoted.replace("\u0085", "\\N")
+        rules.append(
+            f'  - id: "{quoted}"\n    criterion: interoperability\n    title: "{quoted}"\n'
+            f'    points: 5\n    because: "{quoted.replace("{", "").replace("}", "")}"\n'
+            f"    when:\n      any:\n"
+            f'        - {{field: system.name, op: eq, value: "{quoted}"}}\n'
+            f'        - {{field: system.name, op: in, value: ["{quoted}", "x{number}"]}}\n')
+    return parse_ruleset(HEADER + "rules:\n" + "".join(rules), "hostile.yaml", MINI.parent)
+
+
+def test_rule_text_never_becomes_code(tomahawk: dict[str, Any]) -> None:
+    ruleset = hostile_ruleset()
+    assert [rule.id for rule in ruleset.rules] == HOSTILE  # the text arrived intact
+    compiled = CompiledRules(ruleset)
+    assert_only_data(compiled.source)
+    for line in compiled.source.splitlines():
+        assert not line.lstrip().startswith(("import", "raise")), line
+    engine = Engine(ruleset, "native")
+    for text in HOSTILE:
+        named = copy.deepcopy(tomahawk)
+        named["system"]["name"] = text
+        try:
+            result = engine.evaluate(named)
+        except ProposalInvalid:  # control characters: no proposal can hold them
+            continue
+        assert [f["rule_id"] for c in result["criteria"] for f in c["strengths"]] == [text]
+    other = copy.deepcopy(tomahawk)
+    other["system"]["name"] = "x3"
+    assert [f["rule_id"] for c in engine.evaluate(other)["criteria"]
+            for f in c["strengths"]] == [HOSTILE[3]]
+
+
+def test_the_shipped_and_fixture_rulesets_compile_to_data_only() -> None:
+    for path in (SHIPPED, MINI):
+        assert_only_data(CompiledRules(loader.load_ruleset(path)).source)
+
+
+@pytest.mark.parametrize("value", [1, None, ["a"], {"a": 1}, b"a", ("a", 1)])
+def test_a_literal_of_an_unexpected_type_stops_the_compilation(value: Any) -> None:
+    with pytest.raises(TypeError, match="no compiled form"):
+        literal(value)
+
+
+@pytest.mark.parametrize(("value", "source"), [
+    ("it's", '"it\'s"'), (2.5, "2.5"), (1e300, "1e+300"), (True, "True"),
+    (float("inf"), "float('inf')"), (float("-inf"), "float('-inf')"), (("a",), "('a',)"),
+    (("a", 0.5), "('a', 0.5)"),
+])
+def test_literals_read_back_equal(value: Any, source: str) -> None:
+    assert literal(value) == source
+    assert eval(source, {"__builtins__": {"float": float}}) == value
+
+
+def _reference_agrees(ruleset: Ruleset, proposal: dict[str, Any]) -> None:
+    fact = build_fact(validate_proposal(proposal), ruleset.context)
+    assert CompiledRules(ruleset).fired(fact) == InterpretedRules(ruleset).fired(fact)
+
+
+def test_infinite_thresholds_compile(tomahawk: dict[str, Any]) -> None:
+    text = HEADER + "rules:\n" + "".join(
+        f"  - {{id: R{n}, criterion: budget_fit, title: t, points: 1, because: x, "
+        f"when: {{field: derived.total_cost_jpy, op: {op}, value: {value}}}}}\n"
+        for n, (op, value) in enumerate([("lt", ".inf"), ("gt", "-.inf"), ("gt", ".inf"),
+                                         ("in", "[.inf, 1]")]))
+    ruleset = loader.parse_ruleset(text, "inf.yaml", MINI.parent)
+    fact = build_fact(validate_proposal(tomahawk), ruleset.context)
+    assert CompiledRules(ruleset).fired(fact) == {"R0", "R1"}
+    _reference_agrees(ruleset, tomahawk)
+
+
+def test_the_deepest_condition_the_language_allows_compiles(tomahawk: dict[str, Any]) -> None:
+    """32 levels of alternating all / any / not (durable-rules' own limit is not applied:
+    the compiler must take whatever the language accepts)."""
+    atom = "{field: acquisition.quantity, op: gt, value: 1}"
+    when = atom
+    for level in range(loader.MAX_DEPTH):
+        when = (f"{{all: [{when}, {atom}]}}", f"{{any: [{when}, {atom}]}}",
+                f"{{not: {when}}}")[level % 3]
+    ruleset = loader.parse_ruleset(HEADER + "rules:\n  - {id: DEEP, criterion: budget_fit, "
+                                   f"title: t, points: 1, because: x, when: {when}}}\n",
+                                   "deep.yaml", MINI.parent)
+    _reference_agrees(ruleset, tomahawk)
+    result = Engine(ruleset, "native").evaluate(tomahawk, "full")
+    assert result["criteria"]
+
+
+def test_the_largest_ruleset_the_language_allows_compiles(tomahawk: dict[str, Any]) -> None:
+    rules = "".join(
+        f"  - {{id: R{n}, criterion: budget_fit, title: t, points: 1, because: x, when: "
+        f"{{any: [{{field: acquisition.quantity, op: gt, value: {n}}}, {{all: ["
+        f"{{field: capabilities.datalinks, op: contains_any, value: [link16, cec]}}, "
+        f"{{field: derived.total_cost_jpy, op: lte, value: {{field: "
+        f"derived.envelope_remaining_jpy}}}}]}}]}}}}\n"
+        for n in range(loader.MAX_RULES))
+    ruleset = loader.parse_ruleset(HEADER + "rules:\n" + rules, "large.yaml", MINI.parent)
+    _reference_agrees(ruleset, tomahawk)
+
+
+def test_rules_compile_shows_the_generated_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "compile", str(MINI), "--show"]) == 0
+    source = capsys.readouterr().out
+    assert source.startswith("# 'mini' '1.0.0': 11 rules")
+    assert "def decide(fact):" in source and "def why_not_10(fact):" in source
+    assert_only_data(source)
+    assert main(["rules", "compile", str(MINI)]) == 0
+    assert "11 rules" in capsys.readouterr().out
+
+
+def test_rules_compile_refuses_a_broken_ruleset(tmp_path: Any,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(MINI.read_text().replace("op: contains,", "op: containz,").replace(
+        "context: context.yaml", f"context: {MINI.parent / 'context.yaml'}"))
+    assert main(["rules", "compile", str(broken)]) == 1
+    assert "unknown operator 'containz'" in capsys.readouterr().out
