@@ -6,6 +6,19 @@ evaluation; a disagreement raises, because silently picking one would hide a def
 whichever is wrong. In mode ``native`` the compiled evaluator decides alone. Either way the
 compiled evaluator sums the points and its precompiled explanations word the result, so both
 modes give the same bytes.
+
+The trust boundary. The API validates a proposal with ``ProposalSchema`` (its marshmallow
+errors are the 422 problem's) and queues the document as the client sent it; the worker
+validates it again here, before anything else, because the queue is a boundary too: whatever
+can write to the broker (another Redis client, a task from an older or newer release, a
+replayed message) reaches the worker without passing the API, and nothing unvalidated may
+reach durable-rules, which compares ``"100" < 50`` as true. What the worker may assume is the
+form, not the content: Celery's JSON serializer hands it plain JSON data (dicts, lists, text,
+integers, floats, booleans, null), which ``ProposalSchema.load``'s fast path takes without
+falling back (``schemas.fastload``: ~14 µs a proposal against ~87 µs through marshmallow's own
+walk, the same result). So validating twice costs the worker a few percent of an evaluation,
+and buys that the engine's input is checked where it is used. The command line and batches
+go through the same ``Engine.evaluate``, so through the same check.
 """
 
 from __future__ import annotations
