@@ -26,12 +26,12 @@ from service.engine.language.model import Ruleset
 from tests.unit.conftest import MINI, SHIPPED
 
 HEADER = MINI.read_text().split("rules:")[0]
-OWN_NAMES = re.compile(r"(fact|get|ABSENT|sum|float|out|f\d+|fired\d+|points\d+|E\d+)")
+OWN_NAMES = re.compile(r"(fact|get|ABSENT|sum|float|out|(f|fired|points|E|BECAUSE|OTHERWISE)\d+)")
 ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Expr, ast.Assign,
                  ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.Constant,
                  ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.If,
-                 ast.Return, ast.List, ast.Tuple, ast.Is, ast.IsNot, ast.In, ast.NotIn, ast.Eq,
-                 ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+                 ast.Return, ast.List, ast.Tuple, ast.Dict, ast.Is, ast.IsNot, ast.In,
+                 ast.NotIn, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 # what a hostile analyst (or a compromised publishing account) could write where text goes
 HOSTILE = [
     "x')\nimport os; os.system('touch /tmp/compiled-pwned')  #",
@@ -52,6 +52,8 @@ def assert_only_data(source: str) -> None:
             assert node.attr in ("get", "append"), node.attr
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             assert isinstance(node.operand, ast.Constant)  # a negative number
+        if isinstance(node, ast.Dict):
+            assert all(isinstance(key, ast.Constant) for key in node.keys)
         if isinstance(node, ast.Call):
             assert isinstance(node.func, (ast.Name, ast.Attribute)), ast.dump(node)[:200]
 
@@ -163,7 +165,7 @@ def test_rules_compile_shows_the_generated_source(capsys: pytest.CaptureFixture[
     assert main(["rules", "compile", str(MINI), "--show"]) == 0
     source = capsys.readouterr().out
     assert source.startswith("# 'mini' '1.0.0': 11 rules")
-    assert "def decide(fact):" in source and "def why_not_10(fact):" in source
+    assert "def decide(fact):" in source and "def not_fired_10(fact):" in source
     assert_only_data(source)
     assert main(["rules", "compile", str(MINI)]) == 0
     assert "11 rules" in capsys.readouterr().out

@@ -3,8 +3,10 @@
 ``decide(fact)`` tests every rule in order and returns, for each criterion, the indexes of its
 rules that fired and the sum of their points. Each field the rules read is looked up once;
 each atom is one Python comparison; ``all``/``any`` are ``and``/``or``. For each rule it also
-generates ``why_<i>``/``why_not_<i>``, which collect the evidence of the atoms that made the
-rule fire or not, exactly as the reference interpreter's ``why``/``why_not`` choose them. The
+generates ``finding_<i>``/``not_fired_<i>``, which build the rule's entry in the result, its
+fixed values written in and only its sentence and evidence computed: the evidence of the
+atoms that made the rule fire or not, exactly as the reference interpreter's
+``why``/``why_not`` choose them. The
 reference interpreter (``interpreter``) stays as the tests' oracle: compiled, interpreted and
 durable-rules must fire the same rules (tests/unit/test_agreement.py).
 
@@ -13,7 +15,8 @@ source text: field paths become string keys of the fact (``get('acquisition.quan
 local names ``f0, f1…`` numbered by the compiler; literals are the loader's validated strings,
 floats, booleans and tuples of them, written with ``repr`` (a literal that reads back equal, and
 ``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids and names appear
-only in comments, through ``ascii``, which escapes line breaks. Any other literal type stops the
+only in comments, through ``ascii``, which escapes line breaks, and rule ids, titles and
+criteria as the values of result entries, through ``repr``. Any other literal type stops the
 compilation. The code runs with no builtins but ``sum``.
 
 The generated code is shaped for what rules will grow: each fired rule appends its points
@@ -37,10 +40,12 @@ from service.engine.language.model import (
     Atom,
     Condition,
     FieldRef,
+    Rule,
     Ruleset,
     operands,
 )
 from service.engine.language.operators import atoms
+from service.engine.language.templates import Template
 
 Decide = Callable[[Fact], tuple[list[list[int]], list[float]]]
 # ``a op b`` for the operators that take one value, as ``operators.OPERATORS`` defines them
@@ -175,33 +180,52 @@ def _decide(ruleset: Ruleset) -> list[str]:
             f"[{', '.join(f'sum(points{n})' for n in numbers)}]"]
 
 
-def _explain(name: str, condition: Condition, holds: bool, first_atom: int) -> list[str]:
+def _entry(fields: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f"{key!r}: {value}" for key, value in fields) + "}"
+
+
+def _explain(index: int, rule: Rule, holds: bool, first_atom: int) -> list[str]:
+    """``finding_<index>`` (``holds``: the rule fired) or ``not_fired_<index>``: the result's
+    entry for the rule, its fixed values written in, its sentence and evidence computed."""
     writer = _Writer()
     numbers = itertools.count(first_atom)
-    if _always_all(condition, holds):  # the common case: one list, no tests
-        reports = [writer.report(atom, holds, numbers) for atom in atoms(condition)]
-        return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(),
-                f"    return [{', '.join(reports)}]"]
-    body = writer.evidence(condition, holds, numbers)
-    return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(), "    out = []",
-            *body, "    return out"]
+    if _always_all(rule.condition, holds):  # the common case: one list, no tests
+        body: list[str] = []
+        reports = [writer.report(atom, holds, numbers) for atom in atoms(rule.condition)]
+        evidence = f"[{', '.join(reports)}]"
+    else:
+        body = ["    out = []", *writer.evidence(rule.condition, holds, numbers)]
+        evidence = "out"
+    head = [("rule_id", literal(rule.id)), ("title", literal(rule.title)),
+            ("points", literal(rule.points))]
+    if holds:
+        entry = [*head, ("sentence", f"BECAUSE{index}(fact)"), ("evidence", evidence)]
+        if rule.deficiency:
+            entry.append(("caps_at", literal(rule.deficiency)))
+    else:
+        head.insert(1, ("criterion", literal(rule.criterion)))
+        sentence = f"OTHERWISE{index}(fact)" if rule.otherwise else "None"
+        entry = [*head, ("sentence", sentence), ("failed", evidence)]
+    name = f"{'finding' if holds else 'not_fired'}_{index}"
+    return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(), *body,
+            f"    return {_entry(entry)}"]
 
 
 def ruleset_source(ruleset: Ruleset) -> str:
-    """The Python source of ``decide`` and, for rule ``i``, of ``why_i(fact)`` (the evidence
-    of a rule that fired) and ``why_not_i(fact)`` (of one that did not)."""
+    """The Python source of ``decide`` and, for rule ``i``, of ``finding_i(fact)`` (its entry
+    in the result when it fires) and ``not_fired_i(fact)`` (its why-not)."""
     functions = [_decide(ruleset)]
     first_atom = 0
     for index, rule in enumerate(ruleset.rules):
         functions.append([f"# {index}: {rule.id!a}"])
-        functions.append(_explain(f"why_{index}", rule.condition, True, first_atom))
-        functions.append(_explain(f"why_not_{index}", rule.condition, False, first_atom))
+        functions.append(_explain(index, rule, True, first_atom))
+        functions.append(_explain(index, rule, False, first_atom))
         first_atom += len(atoms(rule.condition))
     header = f"# {ruleset.name!a} {ruleset.version!a}: {len(ruleset.rules)} rules"
     return "\n\n".join("\n".join(lines) for lines in [[header], *functions]) + "\n"
 
 
-Explain = Callable[[Fact], list[dict[str, Any]]]
+Explain = Callable[[Fact], dict[str, Any]]
 
 
 class CompiledRules:
@@ -214,14 +238,18 @@ class CompiledRules:
         evidence = [AtomEvidence(atom) for rule in ruleset.rules for atom in atoms(rule.condition)]
         namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT}
         namespace.update((f"E{number}", entry.report) for number, entry in enumerate(evidence))
+        for index, rule in enumerate(ruleset.rules):
+            namespace[f"BECAUSE{index}"] = Template(rule.because).render
+            if rule.otherwise:
+                namespace[f"OTHERWISE{index}"] = Template(rule.otherwise).render
         where = f"<rules {ruleset.name!a} {ruleset.version!a}>"
         # the source is generated from the checked rules only (see the module docstring)
         exec(compile(self.source, where, "exec"), namespace)
         self.decide: Decide = namespace["decide"]
-        self.why: tuple[Explain, ...] = tuple(
-            namespace[f"why_{index}"] for index in range(len(self.ids)))
-        self.why_not: tuple[Explain, ...] = tuple(
-            namespace[f"why_not_{index}"] for index in range(len(self.ids)))
+        self.finding: tuple[Explain, ...] = tuple(
+            namespace[f"finding_{index}"] for index in range(len(self.ids)))
+        self.not_fired: tuple[Explain, ...] = tuple(
+            namespace[f"not_fired_{index}"] for index in range(len(self.ids)))
 
     def fired(self, fact: Fact) -> frozenset[str]:
         return self.ids_of(self.decide(fact)[0])

