@@ -3,12 +3,12 @@
 ``decide(fact)`` tests every rule in order and returns, for each criterion, the indexes of its
 rules that fired and the sum of their points. Each field the rules read is looked up once;
 each atom is one Python comparison; ``all``/``any`` are ``and``/``or``. For each rule it also
-generates ``finding_<i>``/``not_fired_<i>``, which build the rule's entry in the result, its
-fixed values written in and only its sentence and evidence computed: the evidence of the
-atoms that made the rule fire or not, exactly as the reference interpreter's
-``why``/``why_not`` choose them. The
-reference interpreter (``interpreter``) stays as the tests' oracle: compiled, interpreted and
-durable-rules must fire the same rules (tests/unit/test_agreement.py).
+generates ``finding_<i>``/``not_fired_<i>``, which build the rule's entry in the result: its
+fixed values written in, its sentence joined from the template's fixed text and the fact's
+values, its evidence that of the atoms that made the rule fire or not, exactly as the
+reference interpreter's ``why``/``why_not`` choose them. The reference interpreter
+(``interpreter``) stays as the tests' oracle: compiled, interpreted and durable-rules must fire
+the same rules and explain them alike (tests/unit/test_agreement.py).
 
 Safety: the rule file is data, never code. Nothing written in it reaches the generated source as
 source text: field paths become string keys of the fact (``get('acquisition.quantity')``) and
@@ -16,8 +16,8 @@ local names ``f0, f1…`` numbered by the compiler; literals are the loader's va
 floats, booleans and tuples of them, written with ``repr`` (a literal that reads back equal, and
 ``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids and names appear
 only in comments, through ``ascii``, which escapes line breaks, and rule ids, titles and
-criteria as the values of result entries, through ``repr``. Any other literal type stops the
-compilation. The code runs with no builtins but ``sum``.
+criteria as the values of result entries and the fixed text of sentences, through ``repr``.
+Any other literal type stops the compilation. The code runs with no builtins but ``sum``.
 
 The generated code is shaped for what rules will grow: each fired rule appends its points
 *expression* to its criterion's list of points (a constant today; a graded rule's would be an
@@ -45,7 +45,8 @@ from service.engine.language.model import (
     operands,
 )
 from service.engine.language.operators import atoms
-from service.engine.language.templates import Template
+from service.engine.language.templates import ABSENT as NOT_GIVEN
+from service.engine.language.templates import Template, filled
 
 Decide = Callable[[Fact], tuple[list[list[int]], list[float]]]
 # ``a op b`` for the operators that take one value, as ``operators.OPERATORS`` defines them
@@ -137,6 +138,21 @@ class _Writer:
                 lines += self.evidence(item, holds, numbers, indent)
         return lines
 
+    def sentence(self, text: str | None) -> str:
+        """A template as an expression joining its fixed text (``repr``) and its placeholders
+        filled from the fact, as ``Template.render`` fills them."""
+        if text is None:
+            return "None"
+        template = Template(text)
+        pieces = []
+        for before, path, spec in template.parts:
+            value = self.local(path)
+            pieces += [literal(before)] if before else []
+            pieces.append(f"(FILLED({value}, {literal(spec)}) if {value} is not ABSENT "
+                          f"else {literal(NOT_GIVEN)})")
+        pieces += [literal(template.tail)] if template.tail or not pieces else []
+        return " + ".join(pieces)
+
     def report(self, atom: Atom, holds: bool, numbers: Iterator[int]) -> str:
         """The evidence of one atom: ``E<k>(observed, compared field or None, holds)``."""
         other = atom.value
@@ -199,13 +215,12 @@ def _explain(index: int, rule: Rule, holds: bool, first_atom: int) -> list[str]:
     head = [("rule_id", literal(rule.id)), ("title", literal(rule.title)),
             ("points", literal(rule.points))]
     if holds:
-        entry = [*head, ("sentence", f"BECAUSE{index}(fact)"), ("evidence", evidence)]
+        entry = [*head, ("sentence", writer.sentence(rule.because)), ("evidence", evidence)]
         if rule.deficiency:
             entry.append(("caps_at", literal(rule.deficiency)))
     else:
         head.insert(1, ("criterion", literal(rule.criterion)))
-        sentence = f"OTHERWISE{index}(fact)" if rule.otherwise else "None"
-        entry = [*head, ("sentence", sentence), ("failed", evidence)]
+        entry = [*head, ("sentence", writer.sentence(rule.otherwise)), ("failed", evidence)]
     name = f"{'finding' if holds else 'not_fired'}_{index}"
     return [f"def {name}(fact):", "    get = fact.get", *writer.lookups(), *body,
             f"    return {_entry(entry)}"]
@@ -236,12 +251,9 @@ class CompiledRules:
         self.ids = tuple(rule.id for rule in ruleset.rules)
         self.source = ruleset_source(ruleset)
         evidence = [AtomEvidence(atom) for rule in ruleset.rules for atom in atoms(rule.condition)]
-        namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT}
+        namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT,
+                                     "FILLED": filled}
         namespace.update((f"E{number}", entry.report) for number, entry in enumerate(evidence))
-        for index, rule in enumerate(ruleset.rules):
-            namespace[f"BECAUSE{index}"] = Template(rule.because).render
-            if rule.otherwise:
-                namespace[f"OTHERWISE{index}"] = Template(rule.otherwise).render
         where = f"<rules {ruleset.name!a} {ruleset.version!a}>"
         # the source is generated from the checked rules only (see the module docstring)
         exec(compile(self.source, where, "exec"), namespace)

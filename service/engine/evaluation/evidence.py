@@ -76,30 +76,35 @@ class AtomEvidence:
         if literal is not None:  # its words are fixed
             self._asks += f" {format_value(literal, spec)}"
         self._literal_list = literal if isinstance(literal, tuple) else None
-        # the entry with every fixed value in place, in the order results show them
-        self._entry: dict[str, Any] = {
+        # per outcome: the entry with every fixed value in place, in the order results show
+        # them, and how its text ends
+        self._entries: dict[bool, dict[str, Any]] = {holds: {
             "field": atom.field, "label": spec.label, "observed": None, "op": atom.op,
-            "threshold": literal, "threshold_field": reference, "holds": None, "text": None,
-        }
+            "threshold": literal, "threshold_field": reference, "holds": holds, "text": None,
+        } for holds in (True, False)}
+        self._ends = {True: " — met.", False: " — not met."}
+        self._tails = {holds: self._asks + end for holds, end in self._ends.items()}
 
     def report(self, observed: Any, threshold: Any, holds: bool) -> dict[str, Any]:
-        entry = self._entry.copy()
+        entry = self._entries[holds].copy()
         if type(observed) is float:
-            text = self._head + self._number(observed) + self._asks
+            shown = self._number(observed)
             entry["observed"] = observed
         elif observed is ABSENT:
-            text = self._head + NOT_GIVEN + self._asks
+            shown = NOT_GIVEN
         else:
-            text = self._head + format_value(observed, self._spec) + self._asks
+            shown = format_value(observed, self._spec)
             entry["observed"] = observed
-        if self._reference:
-            if threshold is ABSENT:
-                text += " " + NOT_GIVEN + self._after
-            else:
-                text += " " + format_value(threshold, self._threshold_spec) + self._after
-                entry["threshold"] = threshold
-        elif self._literal_list is not None:
-            entry["threshold"] = list(self._literal_list)  # each result its own list
-        entry["holds"] = holds
-        entry["text"] = text + (" — met." if holds else " — not met.")
+        if self._reference is None:
+            if self._literal_list is not None:
+                entry["threshold"] = list(self._literal_list)  # each result its own list
+            entry["text"] = self._head + shown + self._tails[holds]
+            return entry
+        if threshold is ABSENT:
+            compared = NOT_GIVEN
+        else:
+            compared = format_value(threshold, self._threshold_spec)
+            entry["threshold"] = threshold
+        entry["text"] = (self._head + shown + self._asks + " " + compared + self._after
+                         + self._ends[holds])
         return entry

@@ -18,7 +18,6 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
 MAX_FORMAT_WIDTH = 40
 SAMPLES: dict[str, Any] = {"number": 1234.5, "string": "text", "bool": True, "list": ["a", "b"]}
 ABSENT = "(not given)"
-_MISSING = object()
 
 
 def show(value: Any, spec: str = "") -> str:
@@ -56,33 +55,36 @@ def check_template(text: str, catalog: Mapping[str, FieldSpec]) -> list[tuple[st
     return problems
 
 
+def filled(value: Any, spec: str) -> str:
+    """A placeholder filled with a value the fact has: ``show``, with its two commonest cases
+    (text without a format, a number with one) taken without its type dispatch."""
+    kind = type(value)
+    if kind is str and not spec:
+        return value
+    if kind is float and spec:
+        return format(value, spec)
+    return show(value, spec)
+
+
 class Template:
-    """A template split once into its fixed text and its placeholders, so rendering only
-    formats the values: ``render`` is a join, with no pattern matching per evaluation."""
+    """A template split once into its fixed text and its placeholders (``parts``, then
+    ``tail``), so that rendering only formats the values."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._parts: list[tuple[str, str, str]] = []  # (text before, field path, format)
+        self.parts: list[tuple[str, str, str]] = []  # (text before, field path, format)
         start = 0
         for match in PLACEHOLDER.finditer(text):
-            self._parts.append((text[start:match.start()], match.group(1), match.group(2) or ""))
+            self.parts.append((text[start:match.start()], match.group(1), match.group(2) or ""))
             start = match.end()
-        self._tail = text[start:]
+        self.tail = text[start:]
 
     def render(self, fact: Mapping[str, Any]) -> str:
         pieces = []
-        for before, path, spec in self._parts:
+        for before, path, spec in self.parts:
             pieces.append(before)
-            value = fact.get(path, _MISSING)
-            kind = type(value)
-            # what show() does with text without a format, and with a number with one
-            if kind is str and not spec:
-                pieces.append(value)
-            elif kind is float and spec:
-                pieces.append(format(value, spec))
-            else:
-                pieces.append(ABSENT if value is _MISSING else show(value, spec))
-        pieces.append(self._tail)
+            pieces.append(filled(fact[path], spec) if path in fact else ABSENT)
+        pieces.append(self.tail)
         return "".join(pieces)
 
 
