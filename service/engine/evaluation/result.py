@@ -15,7 +15,7 @@ from typing import Any
 from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.facts import Fact
 from service.engine.evaluation.scoring import CriterionScore, Verdict
-from service.engine.language.model import Ruleset
+from service.engine.language.model import Rule, Ruleset
 
 RECOMMENDATION_WORDS = {
     "recommend": "recommend",
@@ -38,17 +38,30 @@ def summary(title: str, verdict: Verdict) -> str:
     return text
 
 
+def _kind(rule: Rule) -> int:
+    """Where a fired rule is reported: 0 strengths, 1 weaknesses, 2 deficiencies (a rule that is
+    not a deficiency has non-zero points: the loader refuses 0)."""
+    if rule.deficiency:
+        return 2
+    return 0 if rule.points > 0 else 1
+
+
 class Explainer:
     """Builds the results of one ruleset."""
 
     def __init__(self, ruleset: Ruleset, compiled: CompiledRules) -> None:
         self.ruleset = ruleset
-        self.finding = dict(zip(compiled.ids, compiled.finding, strict=True))
+        # per rule: its finding function, and which list of its criterion the finding joins
+        self.finding = {rule.id: (finding, _kind(rule)) for rule, finding in
+                        zip(ruleset.rules, compiled.finding, strict=True)}
         self.not_fired = dict(zip(compiled.ids, compiled.not_fired, strict=True))
 
     def criterion_entry(self, score: CriterionScore, fact: Fact) -> dict[str, Any]:
         criterion = score.criterion
-        findings = [(rule, self.finding[rule.id](fact)) for rule in score.fired]
+        findings: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        for rule in score.fired:
+            finding, kind = self.finding[rule.id]
+            findings[kind].append(finding(fact))
         return {
             "criterion": criterion.name,
             "label": criterion.label,
@@ -59,9 +72,9 @@ class Explainer:
             "raw_score": score.raw_score,
             "score": score.score,
             "weighted_score": round(score.weighted, 4),
-            "strengths": [f for r, f in findings if not r.deficiency and r.points > 0],
-            "weaknesses": [f for r, f in findings if not r.deficiency and r.points < 0],
-            "deficiencies": [f for r, f in findings if r.deficiency],
+            "strengths": findings[0],
+            "weaknesses": findings[1],
+            "deficiencies": findings[2],
         }
 
     def result(
