@@ -1,7 +1,7 @@
 """The fact: a proposal and its derived fields as one flat mapping of field path to value.
 
 Both evaluators read the same fact, so they cannot disagree about what the proposal says.
-Numbers are all floats, because durable-rules compares JSON numbers as doubles and the native
+Numbers are all floats, because durable-rules compares JSON numbers as doubles and the compiled
 evaluator must see exactly what it sees.
 """
 
