@@ -8,10 +8,12 @@ ruleset and the example proposals, one core, in one process.
 - **full evaluation**, both modes: ``Engine.evaluate`` as a worker calls it (validate, enrich,
   decide, score, explain with the summary explanation); ``durable`` is the default mode, in
   which durable-rules decides and the compiled evaluator cross-checks.
-- **deciding alone**, on built facts, each returning the ids of the rules that fire: the
-  compiled evaluator, the reference interpreter (the tests' oracle), durable-rules' C engine as
+- **deciding alone**, on built facts, each through its own API, one call a proposal: the
+  compiled evaluator's ``decide`` (the rules that fire and the points per criterion), the
+  reference interpreter (the tests' oracle), durable-rules' C engine as
   ``service.engine.evaluation.durable`` drives it, and GoRules Zen in each of its forms
-  (``bench.zen``; Zen is given its contexts built beforehand).
+  (``bench.zen``), given its contexts built beforehand; reading the rule ids out of Zen's answer
+  is left out of its time.
 - **lever**: a chunk of facts per ``assert_facts`` call through the Host, one state for all.
 
 Before anything is timed, every evaluator must fire the same rules on every example and on
@@ -164,7 +166,7 @@ def measure(seconds: float, generated: int = GENERATED) -> dict[str, Figure]:
     contexts = [zen.context(fact) for fact in facts]
     raw = RawDurable(durable)
     chunk = [{**documents[i % len(documents)], "n": i} for i in range(CHUNK)]
-    zen_chunk = [contexts[i % len(contexts)] for i in range(CHUNK)]
+    zen_chunk = zen_rules.requests([contexts[i % len(contexts)] for i in range(CHUNK)])
     reference = InterpretedRules(ruleset)
     contenders: dict[str, Contender] = {
         RAW: (raw.assert_one, documents, 1),
@@ -172,12 +174,12 @@ def measure(seconds: float, generated: int = GENERATED) -> dict[str, Figure]:
         DURABLE: (durable.evaluate, proposals, 1),
         NATIVE: (native.evaluate, proposals, 1),
         DURABLE_DECIDING: (DurableRules(ruleset).fired, facts, 1),
-        COMPILED: (native.compiled.fired, facts, 1),
+        COMPILED: (native.compiled.decide, facts, 1),
         "deciding: reference interpreter (the tests' oracle)": (reference.fired, facts, 1),
-        ZEN_FORMS[0]: (zen_rules.by_expression, contexts, 1),
-        ZEN_FORMS[1]: (zen_rules.by_table, contexts, 1),
-        ZEN_FORMS[2]: (zen_rules.by_key, contexts, 1),
-        ZEN_FORMS[3]: (zen_rules.by_batch, [zen_chunk], CHUNK),
+        ZEN_FORMS[0]: (zen_rules.evaluate_expression, contexts, 1),
+        ZEN_FORMS[1]: (zen_rules.evaluate_table, contexts, 1),
+        ZEN_FORMS[2]: (zen_rules.evaluate_key, contexts, 1),
+        ZEN_FORMS[3]: (zen_rules.evaluate_batch, [zen_chunk], CHUNK),
     }
     return interleaved(contenders, seconds)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -130,33 +129,34 @@ def as_zen_reads(fact: Fact) -> Fact:
 
 
 class ZenRules:
-    """A ruleset converted to Zen, both forms compiled once."""
+    """A ruleset converted to Zen, both forms compiled once. Each ``evaluate_*`` is one call of
+    Zen's own API; ``fired_*`` read the rules that fired from its answer."""
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ids = tuple(rule.id for rule in ruleset.rules)
-        self.expression = zen.compile_expression(object_expression(ruleset))
         table = decision_table(ruleset)
+        self.evaluate_expression = zen.compile_expression(object_expression(ruleset)).evaluate
         self.engine = zen.ZenEngine({"loader": {"type": "static",
                                                 "content": {TABLE_KEY: table}}})
-        self.decision = self.engine.create_decision(json.dumps(table))
+        self.evaluate_table = self.engine.create_decision(json.dumps(table)).evaluate
 
-    def by_expression(self, context: dict[str, Any]) -> frozenset[str]:
-        flags = self.expression.evaluate(context)
+    def evaluate_key(self, context: dict[str, Any]) -> Any:
+        return self.engine.evaluate(TABLE_KEY, context)
+
+    def evaluate_batch(self, requests: list[dict[str, Any]]) -> Any:
+        return self.engine.evaluate_batch(requests)
+
+    @staticmethod
+    def requests(contexts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"key": TABLE_KEY, "context": c} for c in contexts]
+
+    def fired_flags(self, flags: dict[str, bool]) -> frozenset[str]:
+        """From the expression's answer, ``{r0: true, r1: false, …}``."""
         return frozenset(self.ids[int(key[1:])] for key, fired in flags.items() if fired)
 
-    def _ids(self, rows: Iterable[dict[str, str]]) -> frozenset[str]:
-        return frozenset(self.ids[int(row["rule"])] for row in rows)
-
-    def by_table(self, context: dict[str, Any]) -> frozenset[str]:
-        return self._ids(self.decision.evaluate(context)["result"])
-
-    def by_key(self, context: dict[str, Any]) -> frozenset[str]:
-        return self._ids(self.engine.evaluate(TABLE_KEY, context)["result"])
-
-    def by_batch(self, contexts: list[dict[str, Any]]) -> list[frozenset[str]]:
-        answers = self.engine.evaluate_batch([{"key": TABLE_KEY, "context": c}
-                                              for c in contexts])
-        return [self._ids(answer["data"]["result"]) for answer in answers]
+    def fired_rows(self, answer: dict[str, Any]) -> frozenset[str]:
+        """From the decision table's answer, ``{"result": [{"rule": "0"}, …]}``."""
+        return frozenset(self.ids[int(row["rule"])] for row in answer["result"])
 
 
 class ZenDisagrees(AssertionError):
@@ -168,11 +168,13 @@ def check(zen_rules: ZenRules, compiled: CompiledRules, facts: list[Fact]) -> in
     """Every form of Zen fires what the compiled evaluator fires on every fact; returns how
     many facts were checked, or raises ``ZenDisagrees`` naming the first difference."""
     contexts = [context(fact) for fact in facts]
-    batched = zen_rules.by_batch(contexts)
+    batched = zen_rules.evaluate_batch(zen_rules.requests(contexts))
     for number, (fact, ctx) in enumerate(zip(facts, contexts, strict=True)):
         expected = compiled.fired(fact)
-        forms = {"expression": zen_rules.by_expression(ctx), "table": zen_rules.by_table(ctx),
-                 "key": zen_rules.by_key(ctx), "batch": batched[number]}
+        forms = {"expression": zen_rules.fired_flags(zen_rules.evaluate_expression(ctx)),
+                 "table": zen_rules.fired_rows(zen_rules.evaluate_table(ctx)),
+                 "key": zen_rules.fired_rows(zen_rules.evaluate_key(ctx)),
+                 "batch": zen_rules.fired_rows(batched[number]["data"])}
         for form, fired in forms.items():
             if fired != expected:
                 raise ZenDisagrees(f"proposal {number}, Zen's {form}: only Zen fired "

@@ -168,7 +168,7 @@ def test_rules_compile_shows_the_generated_source(capsys: pytest.CaptureFixture[
     assert main(["rules", "compile", str(MINI), "--show"]) == 0
     source = capsys.readouterr().out
     assert source.startswith("# 'mini' '1.0.0': 11 rules")
-    assert "def decide(fact):" in source and "def not_fired_10(fact):" in source
+    assert "def decide(fact, ABSENT=ABSENT):" in source and "def not_fired_10(fact):" in source
     assert_only_data(source)
     assert main(["rules", "compile", str(MINI)]) == 0
     assert "11 rules" in capsys.readouterr().out

@@ -185,7 +185,8 @@ def _decide(ruleset: Ruleset) -> list[str]:
                  f"        fired{number}.append({index})",
                  f"        points{number}.append({literal(rule.points)})"]
     numbers = range(len(criteria))
-    return ["def decide(fact):",
+    # ABSENT as a default argument: a local, read ~200 times a call (6% of decide's time)
+    return ["def decide(fact, ABSENT=ABSENT):",
             '    """([indexes of the rules that fire], points) for each criterion"""',
             "    get = fact.get",
             *writer.lookups(),
