@@ -1,4 +1,4 @@
-"""The compiled evaluator: a ruleset's conditions generated as one plain Python function.
+"""The compiled evaluator: a ruleset generated as plain Python, compiled once per engine.
 
 ``decide(fact)`` tests every rule in order and returns, for each criterion, the indexes of its
 rules that fired and the sum of their points. Each field the rules read is looked up once;
@@ -10,6 +10,13 @@ reference interpreter's ``why``/``why_not`` choose them. The reference interpret
 (``interpreter``) stays as the tests' oracle: compiled, interpreted and durable-rules must fire
 the same rules and explain them alike (tests/unit/test_agreement.py).
 
+Measured on the shipped ruleset (63 rules) and the 18 examples (``python -m bench.engine``,
+one run on the shared 2-core machine): ``decide`` 2.7 µs a proposal, against 23 µs for the
+reference interpreter, 77 µs for durable-rules driven directly and 31 µs for GoRules Zen's
+fastest form; a whole native evaluation ~105 µs (it was ~290), of which explaining the fired
+rules is about a third. Compiling costs ~9 ms for the shipped ruleset and ~1 s for the
+largest the language allows (1,000 rules), once per ruleset version per process.
+
 Safety: the rule file is data, never code. Nothing written in it reaches the generated source as
 source text: field paths become string keys of the fact (``get('acquisition.quantity')``) and
 local names ``f0, f1…`` numbered by the compiler; literals are the loader's validated strings,
@@ -17,7 +24,8 @@ floats, booleans and tuples of them, written with ``repr`` (a literal that reads
 ``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids and names appear
 only in comments, through ``ascii``, which escapes line breaks, and rule ids, titles and
 criteria as the values of result entries and the fixed text of sentences, through ``repr``.
-Any other literal type stops the compilation. The code runs with no builtins but ``sum``.
+Any other literal type stops the compilation. The code runs with no builtins but ``sum`` and
+``float``.
 
 The generated code is shaped for what rules will grow: each fired rule appends its points
 *expression* to its criterion's list of points (a constant today; a graded rule's would be an
