@@ -55,8 +55,8 @@ def format_value(value: Any, spec: FieldSpec) -> str:
 
 class AtomEvidence:
     """One atom of one rule as the explanation reports it: raw values for machines, a sentence
-    for people. Called with the observed value, the compared field's value (``ABSENT`` when
-    the proposal does not give it; ignored for a literal) and whether the atom holds."""
+    for people. ``report`` takes the observed value, the compared field's value (``ABSENT``
+    when the proposal does not give it; ignored for a literal) and whether the atom holds."""
 
     def __init__(self, atom: Atom) -> None:
         catalog = field_catalog()
