@@ -3,12 +3,16 @@ marshmallow's per-call machinery.
 
 Loading one proposal through marshmallow costs ~87 µs, most of it the generic walk rather
 than the checks: an error store, a getter closure and an ``And`` of the validators built for
-every field of every call (cProfile, 18 example proposals); this path takes ~14 µs. ``fast_loader`` walks a schema once
-and returns a loader that does only what a successful ``load`` does: refuse unknown keys, fill
-defaults, and for each value call the field's own ``_deserialize`` and validators. The checks
+every field of every call (cProfile, 18 example proposals); this path takes ~14 µs.
+``fast_loader`` walks a schema once and returns a loader that does only what a successful
+``load`` does: refuse unknown keys, fill defaults, and for each value call the field's own
+``_deserialize`` and validators, then the schema's ``validates_schema`` methods. The checks
 themselves stay written once, in the fields; what is replaced is only marshmallow's walk, for
-the constructs listed below. A schema using anything else (data keys, processors, partial
-loading, a field type not listed) is refused when the loader is built, never half-handled.
+these constructs: schemas with ``unknown=RAISE``; ``Nested`` (one document, no only / exclude
+/ unknown of its own), ``List``, and the strict fields of ``schemas.fields``, whose checks
+read the value alone. A schema using anything else (data keys, pre- or post-load processors,
+``validates`` methods, another field type) is refused when the loader is built
+(``Unsupported``), never half-handled.
 
 The loader never words an error. Whenever it is not certain (input that is not plain JSON
 data, any check failing) it raises ``Declined``, and ``FastLoad.load`` hands the document to
@@ -53,14 +57,15 @@ def _refuse(what: str) -> Unsupported:
     return Unsupported(f"no fast loader for {what}")
 
 
-def _checked(field: fields.Field, load: Loader) -> Loader:
-    """``load``, then the field's validators; any failure raises ``Declined``. ``None``, which
-    no loader here accepts, is passed through where the field allows it."""
+def _checked(field: fields.Field, load: Callable[..., Any], *context: None) -> Loader:
+    """``load(value, *context)``, then the field's validators; any failure raises
+    ``Declined``. ``None``, which no loader here accepts, is passed through where the field
+    allows it."""
     validators = tuple(field.validators)
 
     def checked(value: Any) -> Any:
         try:
-            loaded = load(value)
+            loaded = load(value, *context)
             for check in validators:
                 check(loaded)
         except ValidationError:
@@ -84,8 +89,8 @@ def _candidates(field: fields.Field) -> set[str]:
 
 
 def _leaf(field: fields.Field) -> Loader:
-    deserialize = field._deserialize
-    checked = _checked(field, lambda value: deserialize(value, None, None))
+    # a leaf's _deserialize(value, attr, data) reads neither the key nor the document
+    checked = _checked(field, field._deserialize, None, None)
     table: dict[str, Any] = {}
     for text in _candidates(field):
         try:

@@ -40,7 +40,7 @@ def score_all(ruleset: Ruleset, fired: Sequence[Sequence[int]], points: Sequence
     scores = []
     for criterion, indexes, sum_of_points in zip(ruleset.criteria, fired, points, strict=True):
         raw = criterion.baseline + sum_of_points
-        scores.append(CriterionScore(criterion, tuple(rules[index] for index in indexes),
+        scores.append(CriterionScore(criterion, tuple([rules[index] for index in indexes]),
                                      sum_of_points, raw, min(100.0, max(0.0, raw))))
     return tuple(scores)
 

@@ -23,7 +23,7 @@ ABSENT = "(not given)"
 def show(value: Any, spec: str = "") -> str:
     """A value as the explanation prints it; lists read as "a, b", never as Python reprs."""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "none"
+        return ", ".join(map(str, value)) if value else "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if spec:
