@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from service.cli.main import main
-from service.engine import CompiledRules, Engine, ProposalInvalid, parse_ruleset
+from service.engine import CompiledRules, Engine, parse_ruleset
 from service.engine.evaluation.compiled import literal
 from service.engine.evaluation.engine import validate_proposal
 from service.engine.evaluation.facts import build_fact
@@ -33,15 +33,18 @@ ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Expr, 
                  ast.Return, ast.List, ast.Tuple, ast.Dict, ast.Is, ast.IsNot, ast.In,
                  ast.NotIn, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.IfExp,
                  ast.BinOp, ast.Add)
-# what a hostile analyst (or a compromised publishing account) could write where text goes
-HOSTILE = [
-    "x')\nimport os; os.system('touch /tmp/compiled-pwned')  #",
-    '"""\nraise SystemExit\n"""',
+# what a hostile analyst (or a compromised publishing account) could write where text goes:
+# in ids, titles and sentences (which take one line of text) and in literal values (any text)
+LINES = [
+    "x'); import os; os.system('touch /tmp/compiled-pwned')  #",
+    '"""; raise SystemExit; """',
     "\\'; __import__('os').system('id'); '",
-    "line\u2028separator\x0cform feed\u0085next line\rreturn",
     "{system.name}}}{{",
 ]
-
+BREAKS = [
+    "x')\nimport os; os.system('touch /tmp/compiled-pwned')  #",
+    "line\u2028separator\x0cform feed\u0085next line\rreturn",
+]
 
 def assert_only_data(source: str) -> None:
     """Every node is one the compiler writes, every name its own, every call to its own."""
@@ -61,41 +64,50 @@ def assert_only_data(source: str) -> None:
             assert isinstance(node.func, (ast.Name, ast.Attribute)), ast.dump(node)[:200]
 
 
-def hostile_ruleset() -> Ruleset:
-    rules = []
-    for number, text in enumerate(HOSTILE):
-        quoted = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        quoted = quoted.replace("\r", "\\r").replace("\x0c", "\\f").replace("\u2028", "\\L")
-        quoted = quoted.replace("\u0085", "\\N")
-        rules.append(
-            f'  - id: "{quoted}"\n    criterion: interoperability\n    title: "{quoted}"\n'
-            f'    points: 5\n    because: "{quoted.replace("{", "").replace("}", "")}"\n'
+def _yaml(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar."""
+    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"),
+                         ("\x0c", "\\f"), ("\u2028", "\\L"), ("\u0085", "\\N")):
+        text = text.replace(raw, escaped)
+    return f'"{text}"'
+
+
+def _rule(rule_id: str, value: str, number: int) -> str:
+    return (f"  - id: {_yaml(rule_id)}\n    criterion: interoperability\n"
+            f"    title: {_yaml(rule_id)}\n    points: 5\n"
+            f"    because: {_yaml(rule_id.replace('{', '').replace('}', ''))}\n"
             f"    when:\n      any:\n"
-            f'        - {{field: system.name, op: eq, value: "{quoted}"}}\n'
-            f'        - {{field: system.name, op: in, value: ["{quoted}", "x{number}"]}}\n')
+            f"        - {{field: system.name, op: eq, value: {_yaml(value)}}}\n"
+            f"        - {{field: system.name, op: in, value: [{_yaml(value)}, x{number}]}}\n")
+
+
+def hostile_ruleset() -> Ruleset:
+    rules = [_rule(text, text, n) for n, text in enumerate(LINES)]
+    rules += [_rule(f"BREAK{n}", text, len(LINES) + n) for n, text in enumerate(BREAKS)]
     return parse_ruleset(HEADER + "rules:\n" + "".join(rules), "hostile.yaml", MINI.parent)
+
+
+def _strengths(engine: Engine, proposal: dict[str, Any], name: str) -> list[str]:
+    named = copy.deepcopy(proposal)
+    named["system"]["name"] = name
+    result = engine.evaluate(named)
+    return [f["rule_id"] for c in result["criteria"] for f in c["strengths"]]
 
 
 def test_rule_text_never_becomes_code(tomahawk: dict[str, Any]) -> None:
     ruleset = hostile_ruleset()
-    assert [rule.id for rule in ruleset.rules] == HOSTILE  # the text arrived intact
+    ids = [*LINES, *(f"BREAK{n}" for n in range(len(BREAKS)))]
+    assert [rule.id for rule in ruleset.rules] == ids  # the text arrived intact
+    assert [rule.condition.items[0].value for rule in ruleset.rules] == [*LINES, *BREAKS]
     compiled = CompiledRules(ruleset)
     assert_only_data(compiled.source)
     for line in compiled.source.splitlines():
         assert not line.lstrip().startswith(("import", "raise")), line
     engine = Engine(ruleset, "native")
-    for text in HOSTILE:
-        named = copy.deepcopy(tomahawk)
-        named["system"]["name"] = text
-        try:
-            result = engine.evaluate(named)
-        except ProposalInvalid:  # control characters: no proposal can hold them
-            continue
-        assert [f["rule_id"] for c in result["criteria"] for f in c["strengths"]] == [text]
-    other = copy.deepcopy(tomahawk)
-    other["system"]["name"] = "x3"
-    assert [f["rule_id"] for c in engine.evaluate(other)["criteria"]
-            for f in c["strengths"]] == [HOSTILE[3]]
+    for number, rule_id in enumerate(ids):
+        assert _strengths(engine, tomahawk, f"x{number}") == [rule_id]
+    for text in LINES:  # proposals hold one line of text without control characters
+        assert _strengths(engine, tomahawk, text) == [text]
 
 
 def test_the_shipped_and_fixture_rulesets_compile_to_data_only() -> None:
