@@ -100,7 +100,7 @@ def valid_proposals(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         proposal["system"]["prime_contractor"] = draw(st.sampled_from(["Raytheon", " MHI "]))
     if draw(st.booleans()):
-        proposal["title"] = draw(st.sampled_from(["  padded  ", "tab\tinside", "x" * 300]))
+        proposal["title"] = draw(st.sampled_from(["  padded  ", "Ünïcode — ✓", "x" * 300]))
     for section in ("capabilities", "partners", "threats_addressed"):
         if draw(st.integers(0, 4)) == 0:
             del proposal[section]
