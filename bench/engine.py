@@ -64,7 +64,8 @@ DURABLE = "full evaluation, durable mode (default)"
 NATIVE = "full evaluation, native mode"
 COMPILED = "deciding: compiled evaluator"
 DURABLE_DECIDING = "deciding: durable-rules C engine, driven directly"
-ZEN_FORMS = ("deciding: GoRules Zen, compiled expression",
+ZEN_FORMS = ("deciding: GoRules Zen, compiled object expression",
+             "deciding: GoRules Zen, compiled array expression",
              "deciding: GoRules Zen, JDM decision table (collect), ZenDecision.evaluate",
              "deciding: GoRules Zen, JDM decision table (collect), ZenEngine.evaluate(key)",
              f"deciding: GoRules Zen, JDM decision table (collect), evaluate_batch of {CHUNK}")
@@ -190,9 +191,10 @@ def measure(seconds: float, generated: int = GENERATED) -> dict[str, Figure]:
         COMPILED: (native.compiled.decide, facts, 1),
         "deciding: reference interpreter (the tests' oracle)": (reference.fired, facts, 1),
         ZEN_FORMS[0]: (zen_rules.evaluate_expression, contexts, 1),
-        ZEN_FORMS[1]: (zen_rules.evaluate_table, contexts, 1),
-        ZEN_FORMS[2]: (zen_rules.evaluate_key, contexts, 1),
-        ZEN_FORMS[3]: (zen_rules.evaluate_batch, [zen_chunk], CHUNK),
+        ZEN_FORMS[1]: (zen_rules.evaluate_array, contexts, 1),
+        ZEN_FORMS[2]: (zen_rules.evaluate_table, contexts, 1),
+        ZEN_FORMS[3]: (zen_rules.evaluate_key, contexts, 1),
+        ZEN_FORMS[4]: (zen_rules.evaluate_batch, [zen_chunk], CHUNK),
     }
     return interleaved(contenders, seconds)
 

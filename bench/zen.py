@@ -4,8 +4,9 @@ compiled evaluator: a loaded ruleset converted to Zen's two forms, deciding on t
 - **a JDM decision table** with the ``collect`` hit policy: one row per rule, its one input cell
   the rule's whole condition as a Zen expression, its output the rule's index; evaluated
   through a ``ZenDecision`` or by key through the ``ZenEngine`` (which the Zen docs show);
-- **one compiled Zen expression**: an object ``{r0: <condition>, r1: …}`` compiled once with
-  ``zen.compile_expression`` and evaluated per fact; the rules that fired are the true keys.
+- **one compiled Zen expression**, compiled once with ``zen.compile_expression`` and evaluated
+  per fact: an object ``{r0: <condition>, r1: …}``, whose true keys are the rules that fired,
+  or an array ``[<condition>, …]`` of the same (about a third faster: no keys to build).
 
 Zen reads a flat context: each fact field under the key durable-rules uses
 (``f_acquisition__quantity``), since Zen would read dots as member access. The language's
@@ -117,6 +118,10 @@ def object_expression(ruleset: Ruleset) -> str:
                            for index, rule in enumerate(ruleset.rules)) + "}"
 
 
+def array_expression(ruleset: Ruleset) -> str:
+    return "[" + ", ".join(expression(rule.condition) for rule in ruleset.rules) + "]"
+
+
 def context(fact: Fact) -> dict[str, Any]:
     """A fact as Zen's flat context."""
     return {fact_key(path): value for path, value in fact.items()}
@@ -136,6 +141,7 @@ class ZenRules:
         self.ids = tuple(rule.id for rule in ruleset.rules)
         table = decision_table(ruleset)
         self.evaluate_expression = zen.compile_expression(object_expression(ruleset)).evaluate
+        self.evaluate_array = zen.compile_expression(array_expression(ruleset)).evaluate
         self.engine = zen.ZenEngine({"loader": {"type": "static",
                                                 "content": {TABLE_KEY: table}}})
         self.evaluate_table = self.engine.create_decision(json.dumps(table)).evaluate
@@ -153,6 +159,10 @@ class ZenRules:
     def fired_flags(self, flags: dict[str, bool]) -> frozenset[str]:
         """From the expression's answer, ``{r0: true, r1: false, …}``."""
         return frozenset(self.ids[int(key[1:])] for key, fired in flags.items() if fired)
+
+    def fired_array(self, flags: list[bool]) -> frozenset[str]:
+        """From the array expression's answer, ``[true, false, …]``."""
+        return frozenset(rule for rule, fired in zip(self.ids, flags, strict=True) if fired)
 
     def fired_rows(self, answer: dict[str, Any]) -> frozenset[str]:
         """From the decision table's answer, ``{"result": [{"rule": "0"}, …]}``."""
@@ -172,6 +182,7 @@ def check(zen_rules: ZenRules, compiled: CompiledRules, facts: list[Fact]) -> in
     for number, (fact, ctx) in enumerate(zip(facts, contexts, strict=True)):
         expected = compiled.fired(fact)
         forms = {"expression": zen_rules.fired_flags(zen_rules.evaluate_expression(ctx)),
+                 "array": zen_rules.fired_array(zen_rules.evaluate_array(ctx)),
                  "table": zen_rules.fired_rows(zen_rules.evaluate_table(ctx)),
                  "key": zen_rules.fired_rows(zen_rules.evaluate_key(ctx)),
                  "batch": zen_rules.fired_rows(batched[number]["data"])}

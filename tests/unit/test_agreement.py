@@ -40,14 +40,17 @@ RANDOM_SEEDS = (20261125, 7, 1999)
 def random_ruleset(tmp: Path, count: int = 200, seed: int = 20261125) -> Path:
     rng = random.Random(seed)
     conditions = RandomConditions(rng, COUNTRIES)
+    # whole points for one criterion, fractions for the other: the compiled evaluator adds
+    # the first up as rules fire and sums the second with sum(), as the reference does
+    points = {"interoperability": [-7, 3, 11], "budget_fit": [-7.5, 0.1, 0.2, 11.3]}
     header = yaml.safe_load(MINI.read_text())
     header["context"] = str(MINI.parent / "context.yaml")
     header["name"] = "random"
     header["version"] = str(seed)
     header["rules"] = [
-        {"id": f"R{i}", "criterion": rng.choice(["interoperability", "budget_fit"]),
+        {"id": f"R{i}", "criterion": (criterion := rng.choice(list(points))),
          "title": f"random {i}", "when": conditions.condition(),
-         "points": rng.choice([-7, 3, 11]),
+         "points": rng.choice(points[criterion]),
          "because": "generated", "otherwise": "{system.name}: not {acquisition.quantity}"}
         for i in range(count)
     ]
@@ -99,7 +102,12 @@ def assert_agreement(engine: Engine, proposal: dict[str, Any]) -> None:
     result explains each rule as the reference does."""
     fact: Fact = build_fact(validate_proposal(proposal), engine.ruleset.context)
     result = engine.evaluate(proposal, "full")  # raises EngineDisagreement on a durable mismatch
-    assert fired_ids(result) == _reference(engine).fired(fact)
+    fired = _reference(engine).fired(fact)
+    assert fired_ids(result) == fired
+    for criterion in result["criteria"]:  # the reference's sum, in the rules' order
+        assert criterion["points"] == sum(rule.points for rule in engine.ruleset.rules
+                                          if rule.id in fired
+                                          and rule.criterion == criterion["criterion"])
     rules = {rule.id: rule for rule in engine.ruleset.rules}
     findings = [f for c in result["criteria"]
                 for kind in ("strengths", "weaknesses", "deficiencies") for f in c[kind]]

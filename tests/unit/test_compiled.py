@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from service.cli.main import main
 from service.engine import CompiledRules, Engine, parse_ruleset
@@ -22,17 +23,21 @@ from service.engine.evaluation.engine import validate_proposal
 from service.engine.evaluation.facts import build_fact
 from service.engine.evaluation.interpreter import InterpretedRules
 from service.engine.language import loader
+from service.engine.language.catalog import field_catalog
 from service.engine.language.model import Ruleset
-from tests.unit.conftest import MINI, SHIPPED
+from tests.strategies import proposals
+from tests.unit.conftest import MINI, ROOT, SHIPPED, load_json, shipped
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
 HEADER = MINI.read_text().split("rules:")[0]
 OWN_NAMES = re.compile(r"(fact|get|ABSENT|FILLED|sum|float|out|(f|fired|points|E)\d+)")
 ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Expr, ast.Assign,
                  ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.Constant,
                  ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.If,
-                 ast.Return, ast.List, ast.Tuple, ast.Dict, ast.Is, ast.IsNot, ast.In,
+                 ast.Return, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Is, ast.IsNot, ast.In,
                  ast.NotIn, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.IfExp,
-                 ast.BinOp, ast.Add)
+                 ast.BinOp, ast.Add, ast.AugAssign, ast.Subscript)
 # what a hostile analyst (or a compromised publishing account) could write where text goes:
 # in ids, titles and sentences (which take one line of text) and in literal values (any text)
 LINES = [
@@ -54,12 +59,16 @@ def assert_only_data(source: str) -> None:
             assert OWN_NAMES.fullmatch(node.id), node.id
         if isinstance(node, ast.Attribute):
             assert node.attr in ("get", "append"), node.attr
-        if isinstance(node, ast.BinOp):
-            assert isinstance(node.op, ast.Add)  # joining a sentence
+        if isinstance(node, ast.Subscript):  # fact['a path']
+            assert isinstance(node.slice, ast.Constant) and ast.unparse(node.value) == "fact"
+        if isinstance(node, (ast.BinOp, ast.AugAssign)):
+            assert isinstance(node.op, ast.Add)  # joining a sentence, adding up points
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             assert isinstance(node.operand, ast.Constant)  # a negative number
         if isinstance(node, ast.Dict):
             assert all(isinstance(key, ast.Constant) for key in node.keys)
+        if isinstance(node, ast.Set):
+            assert all(isinstance(item, ast.Constant) for item in node.elts)
         if isinstance(node, ast.Call):
             assert isinstance(node.func, (ast.Name, ast.Attribute)), ast.dump(node)[:200]
 
@@ -108,6 +117,23 @@ def test_rule_text_never_becomes_code(tomahawk: dict[str, Any]) -> None:
         assert _strengths(engine, tomahawk, f"x{number}") == [rule_id]
     for text in LINES:  # proposals hold one line of text without control characters
         assert _strengths(engine, tomahawk, text) == [text]
+
+
+def _assert_always_given(proposal: dict[str, Any]) -> None:
+    """The compiled evaluator reads such fields without a presence test (``fact[path]``)."""
+    always = {path for path, spec in field_catalog().items() if not spec.optional}
+    fact = build_fact(validate_proposal(proposal), shipped().ruleset.context)
+    assert always <= set(fact), always - set(fact)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(proposal=proposals())
+def test_a_fact_holds_every_field_the_catalog_says_is_always_given(
+    proposal: dict[str, Any]
+) -> None:
+    _assert_always_given(proposal)
+    for example in EXAMPLES:
+        _assert_always_given(load_json(example))
 
 
 def test_the_shipped_and_fixture_rulesets_compile_to_data_only() -> None:
@@ -180,7 +206,7 @@ def test_rules_compile_shows_the_generated_source(capsys: pytest.CaptureFixture[
     assert main(["rules", "compile", str(MINI), "--show"]) == 0
     source = capsys.readouterr().out
     assert source.startswith("# 'mini' '1.0.0': 11 rules")
-    assert "def decide(fact, ABSENT=ABSENT):" in source and "def not_fired_10(fact):" in source
+    assert "def decide(fact):" in source and "def not_fired_10(fact):" in source
     assert_only_data(source)
     assert main(["rules", "compile", str(MINI)]) == 0
     assert "11 rules" in capsys.readouterr().out
