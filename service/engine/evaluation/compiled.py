@@ -11,14 +11,15 @@ reference interpreter's ``why``/``why_not`` choose them. The reference interpret
 the same rules and explain them alike (tests/unit/test_agreement.py).
 
 Measured on the shipped ruleset (63 rules) and the 18 examples (``python -m bench.engine``,
-one run on the shared 2-core machine): ``decide`` 2.7 µs a proposal, against 23 µs for the
-reference interpreter, 77 µs for durable-rules driven directly and 31 µs for GoRules Zen's
-fastest form; a whole native evaluation ~105 µs (it was ~290), of which explaining the fired
-rules is about a third. Compiling costs ~9 ms for the shipped ruleset and ~1 s for the
-largest the language allows (1,000 rules), once per ruleset version per process.
+medians of interleaved rounds on the shared 2-core machine): ``decide`` 1.6 µs a proposal,
+against 21 µs for the reference interpreter, 77 µs for durable-rules driven directly and 19 µs
+for GoRules Zen's fastest form; a whole native evaluation ~100 µs (it was ~290), of which
+wording the fired rules' findings is about a third. Compiling costs ~10 ms for the shipped
+ruleset and ~1 s for the largest the language allows (1,000 rules), once per ruleset version
+per process.
 
 Safety: the rule file is data, never code. Nothing written in it reaches the generated source as
-source text: field paths become string keys of the fact (``get('acquisition.quantity')``) and
+source text: field paths become string keys of the fact (``fact['acquisition.quantity']``) and
 local names ``f0, f1…`` numbered by the compiler; literals are the loader's validated strings,
 floats, booleans and tuples of them, written with ``repr`` (a literal that reads back equal, and
 ``float('inf')`` for the non-finite floats ``repr`` writes as names); rule ids and names appear
@@ -27,10 +28,11 @@ criteria as the values of result entries and the fixed text of sentences, throug
 Any other literal type stops the compilation. The code runs with no builtins but ``sum`` and
 ``float``.
 
-The generated code is shaped for what rules will grow: each fired rule appends its points
-*expression* to its criterion's list of points (a constant today; a graded rule's would be an
-expression over a field), and a rule's test is one ``if``, to which a guard (a scope, say) can
-be added with ``and``. ``policy-eval rules compile --show`` prints the source for review.
+The generated code is shaped for what rules will grow: each fired rule adds its points
+*expression* to its criterion (a constant today; a graded rule's would be an expression over a
+field, and would take the path of points that are not whole numbers: collected, then summed
+with ``sum``, see ``_decide``), and a rule's test is one ``if``, to which a guard (a scope, say)
+can be added with ``and``. ``policy-eval rules compile --show`` prints the source for review.
 """
 
 from __future__ import annotations
