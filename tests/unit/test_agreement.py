@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.randomrules import RandomConditions
-from service.engine import Engine, RulesetError, load_ruleset
+from service.engine import Engine, EngineDisagreement, RulesetError, load_ruleset
 from service.engine.authoring.ruletests import fired_ids
 from service.engine.evaluation.engine import validate_proposal
 from service.engine.evaluation.evidence import AtomEvidence
@@ -173,3 +173,17 @@ def test_random_rulesets_use_every_field_and_operator(random_engines: list[Engin
     assert {a.field for a in used} == set(field_catalog())
     compared = {field_catalog()[a.field].kind for a in used if isinstance(a.value, FieldRef)}
     assert compared == {"number", "string", "list"}  # field-to-field comparisons of each kind
+
+
+def test_a_disagreement_is_an_error_never_a_silent_pick(tomahawk: dict[str, Any]) -> None:
+    engine = Engine.from_path(MINI)  # durable mode
+    decide = engine.compiled.decide
+
+    def without_link16(fact: Fact) -> tuple[list[list[int]], list[float]]:
+        fired, points = decide(fact)
+        return [[i for i in indexes if i != 0] for indexes in fired], points
+
+    engine.compiled.decide = without_link16  # the compiled evaluator misses I-LINK16
+    with pytest.raises(EngineDisagreement) as caught:
+        engine.evaluate(tomahawk)
+    assert (caught.value.only_durable, caught.value.only_compiled) == (["I-LINK16"], [])
