@@ -54,8 +54,10 @@ class RandomConditions:
                                                                            "x"])
 
     def atom(self) -> dict[str, Any]:
-        """One test of one field with an operator that applies to it (any operator, ~20% of
-        number comparisons against another field)."""
+        """One test of one field with an operator that applies to it (any operator; ~20% of
+        the one-value tests compare with another field of the kind they take, as in
+        ``system.origin_country eq requesting_country`` or ``derived.partner_operators
+        contains system.origin_country``)."""
         rng, catalog = self.rng, self.catalog
         spec = catalog[rng.choice(sorted(catalog))]
         ops = [o for o in OPERATORS.values() if spec.kind in o.field_kinds
@@ -67,7 +69,7 @@ class RandomConditions:
                                    key=str)
         elif op.value == "one":
             peers = [p for p, s in catalog.items()
-                     if s.kind == spec.kind == "number" and p != spec.path]
+                     if s.kind == spec.item_kind and s.kind != "list" and p != spec.path]
             use_field = peers and rng.random() < 0.2
             atom["value"] = {"field": rng.choice(peers)} if use_field else self.literal(spec)
         return atom

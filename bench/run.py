@@ -90,7 +90,8 @@ def portfolio_lines() -> list[Line]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine-seconds", type=float, default=2.0)
+    parser.add_argument("--engine-seconds", type=float, default=1.0,
+                        help="per contender of bench.engine (taking turns)")
     parser.add_argument("--http-seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--batch-sizes", default="10000,100000")

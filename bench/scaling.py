@@ -222,7 +222,7 @@ def measure(seconds: float = 0.5) -> list[Row]:
     ``rules``, ``shards`` (durable-rules rulesets the rules are split into), ``size``,
     ``list_items`` and ``fields`` (means per proposal), ``fired`` (mean rules fired), ``us``
     (CPU µs per full evaluation) and ``decide_us`` (CPU µs deciding which rules fire,
-    ``Engine.fired``; for "durable" that is durable-rules and the native cross-check).
+    ``Engine.fired``; for "durable" that is durable-rules and the compiled cross-check).
     """
     typical = proposals("typical")
     rows = [row for count in RULE_COUNTS

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from schemas.fastload import FastLoad
 from schemas.fields import (
     CountryCode,
     StrictFloat,
@@ -162,7 +163,12 @@ class PartnersSchema(StrictSchema):
     training_with = _country_list()
 
 
-class ProposalSchema(StrictSchema):
+class ProposalSchema(FastLoad, StrictSchema):
+    """Loads through ``schemas.fastload``: the same result in a fraction of the time (the API,
+    the workers, batches and the command line all load proposals), and through marshmallow's
+    own walk whenever the fast path is not certain, so errors are worded as they always were.
+    """
+
     id = _line(128)
     title = _line(300, required=True)
     requesting_country = CountryCode(load_default="JP")

@@ -171,6 +171,16 @@ def _rules_commands(commands: Any) -> None:
                        help="ruleset files or folders (default: rules/)")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
 
+    compiled = _command(sub, "compile", "service.cli.rules:cmd_rules_compile",
+                        "compile a ruleset to the Python the engine runs",
+                        "Compile a ruleset as the engine does: one function that tests every "
+                        "rule and adds up each criterion's points, and for each rule the "
+                        "functions that word its finding and its why-not. --show prints the "
+                        "source for review.")
+    compiled.add_argument("ruleset", nargs="?", type=Path, metavar="RULESET",
+                          help="a ruleset file (default: POLICY_RULESET, else the shipped one)")
+    compiled.add_argument("--show", action="store_true", help="print the generated source")
+
     test = _command(sub, "test", "service.cli.rules:cmd_rules_test", "run the rule test cases")
     test.add_argument("paths", nargs="*", metavar="PATH",
                       help="test files or folders (default: rules/tests/)")

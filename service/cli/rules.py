@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,12 @@ from rich.markup import escape
 from service.cli import output
 from service.cli.client import BAD_INPUT, OK, ServiceError, call, fail, read_json, refuse
 from service.cli.output import change, plural, print_table, score, table, words
-from service.cli.problems import invalid_proposal, load_engine, print_problems
+from service.cli.problems import invalid_proposal, load_engine, print_problems, ruleset_path
 from service.config import PROJECT_ROOT as ROOT
 from service.engine import (
     CaseResult,
     Change,
+    CompiledRules,
     Coverage,
     Engine,
     Impact,
@@ -106,6 +109,28 @@ def _check_one(path: Path, strict: bool, console: Console) -> bool:
 def cmd_rules_check(args: argparse.Namespace, console: Console) -> int:
     results = [_check_one(path, args.strict, console) for path in _rulesets(args.paths)]
     return OK if all(results) else BAD_INPUT
+
+
+def cmd_rules_compile(args: argparse.Namespace, console: Console) -> int:
+    """Compile a ruleset as the engine does; with ``--show``, print the generated Python for
+    review (plain text on stdout, so it can be piped or diffed)."""
+    path = ruleset_path(args.ruleset)
+    try:
+        ruleset = load_ruleset(path)
+    except RulesetError as error:
+        print_problems(error, path, console)
+        return BAD_INPUT
+    started = time.perf_counter()
+    compiled = CompiledRules(ruleset)
+    elapsed = time.perf_counter() - started
+    if args.show:
+        sys.stdout.write(compiled.source)
+        return OK
+    console.print(f"[green]compiled[/] {path}: {ruleset.name} {ruleset.version}, "
+                  f"{plural(len(ruleset.rules), 'rule')}, "
+                  f"{plural(compiled.source.count(chr(10)), 'line')} of Python in "
+                  f"{elapsed * 1000:.1f} ms (--show prints them)", soft_wrap=True)
+    return OK
 
 
 def _test_files(paths: list[str]) -> list[Path]:

@@ -9,9 +9,11 @@ The parts, after OPA's layering (parse → compile → evaluate):
   model (``model``) with the reference context (``reference``); every problem is reported at
   its ``file:line:col`` (``diagnostics``).
 - ``evaluation``: a proposal is validated and flattened into a fact with its derived fields
-  (``facts``, ``enrichment``), the evaluators decide which rules fire (``interpreter``,
-  ``durable``), and the fired rules become scores (``scoring``) and an explanation with
-  evidence (``evidence``, ``result``); ``engine.Engine`` ties them together.
+  (``facts``, ``enrichment``), the evaluators decide which rules fire (``compiled``, the
+  ruleset generated as Python, and ``durable``; ``interpreter`` is the tests' reference), and
+  the fired rules become scores (``scoring``) and an explanation with evidence (``evidence``,
+  ``result``) and the assumptions it rests on (``claims``); ``engine.Engine`` ties them
+  together.
 - ``authoring``: what analysts run while writing rules: lint warnings, the defensibility
   checks (no improvement punished, no cliff, no fact counted twice, no substring registry
   entry), rule tests with coverage, the impact of a new version, what changed between two
@@ -38,6 +40,7 @@ from service.engine.authoring.ruletests import (
     run_test_file,
 )
 from service.engine.authoring.wording import condition_words
+from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.engine import (
     Engine,
     EngineDisagreement,
@@ -61,6 +64,7 @@ __all__ = [
     "MAX_RULESET_BYTES",
     "CaseResult",
     "Change",
+    "CompiledRules",
     "Coverage",
     "Criterion",
     "Engine",

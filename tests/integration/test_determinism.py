@@ -1,7 +1,7 @@
 """The same proposal evaluated 10,000 times by two worker processes gives the same bytes.
 
 A batch of 10,000 copies of the Tomahawk example is scored under the shipped ruleset, with the
-default engine (durable-rules deciding, the native evaluator explaining and cross-checking), by
+default engine (durable-rules deciding, the compiled evaluator cross-checking and explaining), by
 a real ``celery worker`` with two prefork processes. Its results are downloaded as JSON Lines
 and compared byte for byte, the decision id set aside (the task allows it to differ; today it
 is derived from the input and ruleset hashes and never does); a batch result holds no time.

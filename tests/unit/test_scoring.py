@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from service.engine import Engine, ProposalInvalid
+from service.engine import Engine, ProposalInvalid, parse_ruleset
 from service.engine.authoring.ruletests import fired_ids
 from tests.strategies import proposals
-from tests.unit.conftest import shipped
+from tests.unit.conftest import MINI, shipped
 
 FINDINGS = ("strengths", "weaknesses", "deficiencies")
 
@@ -135,3 +135,19 @@ def test_evaluate_many_equals_evaluate_and_keeps_invalid_items_in_place(
     assert isinstance(outcomes[1], ProposalInvalid)
     assert "fiscal_year" in outcomes[1].messages
     assert outcomes[2] == mini_engine.evaluate(other, "full")
+
+
+def test_a_comparison_with_an_absent_field_says_it_is_not_given(
+    tomahawk: dict[str, Any]
+) -> None:
+    header = MINI.read_text().split("rules:")[0]
+    ruleset = parse_ruleset(header + "rules:\n  - {id: R1, criterion: budget_fit, title: t, "
+                            "points: 1, because: x, when: {field: derived.total_cost_jpy, "
+                            "op: lt, value: {field: derived.sustainment_per_year_jpy}}}\n",
+                            "inline", MINI.parent)
+    bare = copy.deepcopy(tomahawk)
+    del bare["acquisition"]["sustainment_cost_per_year"]
+    [failed] = Engine(ruleset).evaluate(bare, "full")["not_fired"][0]["failed"]
+    assert failed["threshold"] is None
+    assert failed["text"].endswith("the rule asks that it is less than not given "
+                                   "(Sustainment per year (JPY)) — not met.")

@@ -38,6 +38,7 @@ evaluators alike.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -51,6 +52,7 @@ import orjson
 
 from service.engine.evaluation.facts import Fact
 from service.engine.language.model import AllOf, Atom, Condition, FieldRef, Ruleset, operands
+from service.engine.language.operators import atoms
 
 MARKER = "__doc"
 SID_KEY = "sid"
@@ -92,6 +94,7 @@ class DurableRulesError(RuntimeError):
     """durable-rules reported an error it would otherwise have swallowed."""
 
 
+@functools.cache  # paths are the catalog's, a bounded set; each document asks for ~55 of them
 def fact_key(path: str) -> str:
     """Field paths become flat, prefixed keys: durable-rules would read dots as nested lookups,
     and it reserves ``id`` and ``sid`` (a proposal's own ``id`` crashed it)."""
@@ -103,11 +106,11 @@ def _operand(value: Any) -> Any:
 
 
 def _contains(key: str, value: Any) -> dict[str, Any]:
-    return {"$iany": {key: {"$i": value}}}
+    return {"$iany": {key: {"$i": _operand(value)}}}
 
 
 def _not_contains(key: str, value: Any) -> dict[str, Any]:
-    return {"$iall": {key: {"$neq": {"$i": value}}}}
+    return {"$iall": {key: {"$neq": {"$i": _operand(value)}}}}
 
 
 def _compile_atom(atom: Atom) -> dict[str, Any]:
@@ -228,10 +231,23 @@ def compile_ruleset(ruleset: Ruleset) -> list[tuple[dict[str, Any], dict[str, st
     return compiled
 
 
-def durable_fact(fact: Fact, sid: str) -> dict[str, Any]:
+def read_paths(ruleset: Ruleset) -> frozenset[str]:
+    """The fact paths the rules read: the fields they test and the fields they compare with."""
+    paths: set[str] = set()
+    for rule in ruleset.rules:
+        for atom in atoms(rule.guard):
+            paths.add(atom.field)
+            if isinstance(atom.value, FieldRef):
+                paths.add(atom.value.path)
+    return frozenset(paths)
+
+
+def durable_fact(fact: Fact, sid: str, paths: frozenset[str] | None = None) -> dict[str, Any]:
+    """The document durable-rules decides on: the fact's fields (only ``paths``, when given),
+    the marker and the sid."""
     document: dict[str, Any] = {
         fact_key(path): [*value, LIST_SENTINEL] if isinstance(value, list) else value
-        for path, value in fact.items()
+        for path, value in fact.items() if paths is None or path in paths
     }
     document[MARKER] = 1
     document[SID_KEY] = sid
@@ -307,6 +323,9 @@ class DurableRules:
     """A ruleset registered with this process's durable-rules engine, as one or more shards."""
 
     def __init__(self, ruleset: Ruleset) -> None:
+        # durable-rules parses the whole document once per shard: it is sent only the fields
+        # the rules read (30 of the 44 of a shipped-ruleset fact; deciding 83 → 66 µs)
+        self._paths = read_paths(ruleset)
         base = _registered_name(ruleset)
         self._shards = [
             _Shard(f"{base}_s{index}", definition, names)
@@ -318,7 +337,7 @@ class DurableRules:
         process = _process()
         fired: list[str] = []
         with process.lock:
-            document = plain_json(durable_fact(fact, SID))
+            document = plain_json(durable_fact(fact, SID, self._paths))
             for shard in self._shards:
                 shard.fire(process, document, fired)
         return frozenset(fired)

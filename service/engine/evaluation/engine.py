@@ -1,8 +1,24 @@
 """The engine: validate → enrich → decide which rules fire → score → explain.
 
-Two evaluators decide independently by default: durable-rules and the native evaluator. They
-must agree on every evaluation; a disagreement raises, because silently picking one would
-hide a defect in whichever is wrong.
+Two evaluators decide independently by default (mode ``durable``): durable-rules and the
+compiled evaluator (``compiled``, the ruleset generated as Python). They must agree on every
+evaluation; a disagreement raises, because silently picking one would hide a defect in
+whichever is wrong. In mode ``native`` the compiled evaluator decides alone. Either way the
+compiled evaluator sums the points and its precompiled explanations word the result, so both
+modes give the same bytes.
+
+The trust boundary. The API validates a proposal with ``ProposalSchema`` (its marshmallow
+errors are the 422 problem's) and queues the document as the client sent it; the worker
+validates it again here, before anything else, because the queue is a boundary too: whatever
+can write to the broker (another Redis client, a task from an older or newer release, a
+replayed message) reaches the worker without passing the API, and nothing unvalidated may
+reach durable-rules, which compares ``"100" < 50`` as true. What the worker may assume is the
+form, not the content: Celery's JSON serializer hands it plain JSON data (dicts, lists, text,
+integers, floats, booleans, null), which ``ProposalSchema.load``'s fast path takes without
+falling back (``schemas.fastload``: ~14 µs a proposal against ~87 µs through marshmallow's own
+walk, the same result). So validating twice costs the worker a few percent of an evaluation,
+and buys that the engine's input is checked where it is used. The command line and batches
+go through the same ``Engine.evaluate``, so through the same check.
 """
 
 from __future__ import annotations
@@ -17,10 +33,10 @@ from marshmallow import ValidationError
 from schemas.proposal import ProposalSchema
 from schemas.vocabulary import Explain
 from service.engine.evaluation import durable
+from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.durable import DurableRules
-from service.engine.evaluation.facts import build_fact
-from service.engine.evaluation.interpreter import InterpretedRules
-from service.engine.evaluation.result import build_result
+from service.engine.evaluation.facts import Fact, fact_and_derived
+from service.engine.evaluation.result import Explainer
 from service.engine.evaluation.scoring import score_all, verdict
 from service.engine.language import loader
 from service.engine.language.loader import canonical_json
@@ -52,14 +68,14 @@ class ProposalInvalid(ValueError):
 
 
 class EngineDisagreement(RuntimeError):
-    """durable-rules and the native evaluator fired different rules for the same fact."""
+    """durable-rules and the compiled evaluator fired different rules for the same fact."""
 
-    def __init__(self, durable: frozenset[str], native: frozenset[str]) -> None:
-        self.only_durable = sorted(durable - native)
-        self.only_native = sorted(native - durable)
+    def __init__(self, durable: frozenset[str], compiled: frozenset[str]) -> None:
+        self.only_durable = sorted(durable - compiled)
+        self.only_compiled = sorted(compiled - durable)
         super().__init__(
             f"evaluators disagree: only durable-rules fired {self.only_durable}, "
-            f"only the native evaluator fired {self.only_native}"
+            f"only the compiled evaluator fired {self.only_compiled}"
         )
 
 
@@ -76,25 +92,34 @@ def validate_proposal(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Engine:
-    """A loaded ruleset, compiled for both evaluators; safe to reuse for many evaluations."""
+    """A loaded ruleset, compiled for its evaluators once; safe to reuse for many
+    evaluations (the service keeps one per ruleset version per process)."""
 
     def __init__(self, ruleset: Ruleset, mode: Mode = "durable") -> None:
         self.ruleset = ruleset
         self.mode = mode
-        self._native = InterpretedRules(ruleset)
+        self.compiled = CompiledRules(ruleset)
+        self._explainer = Explainer(ruleset, self.compiled)
         self._durable = DurableRules(ruleset) if mode == "durable" else None
 
     @classmethod
     def from_path(cls, path: str | Path, mode: Mode = "durable") -> Engine:
         return cls(load_ruleset(path), mode)
 
-    def fired(self, fact: dict[str, Any]) -> frozenset[str]:
-        native = self._native.fired(fact)
+    def decide(self, fact: Fact) -> tuple[list[list[int]], list[float]]:
+        """For each criterion, the indexes of its rules that fire and their points; in durable
+        mode durable-rules decides too and must agree."""
+        fired, points = self.compiled.decide(fact)
         if self._durable is not None:
             durable = self._durable.fired(fact)
-            if durable != native:
-                raise EngineDisagreement(durable, native)
-        return native
+            compiled = self.compiled.ids_of(fired)
+            if durable != compiled:
+                raise EngineDisagreement(durable, compiled)
+        return fired, points
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        """The ids of the rules that fire (decided as ``decide`` does)."""
+        return self.compiled.ids_of(self.decide(fact)[0])
 
     def evaluate(self, raw: Mapping[str, Any], explain: Explain = "summary") -> dict[str, Any]:
         """Evaluate one proposal (as JSON-like data); raises ``ProposalInvalid``.
@@ -103,10 +128,10 @@ class Engine:
         decision id included (it is derived from the input and ruleset hashes).
         """
         proposal = validate_proposal(raw)
-        fact = build_fact(proposal, self.ruleset.context)
-        scores = score_all(self.ruleset, self.fired(fact), fact)
-        result = build_result(self.ruleset, proposal, fact, scores,
-                              verdict(self.ruleset, scores), explain == "full")
+        fact, derived = fact_and_derived(proposal, self.ruleset.context)
+        scores = score_all(self.ruleset, *self.decide(fact))
+        result = self._explainer.result(proposal, fact, derived, scores,
+                                        verdict(self.ruleset, scores), explain == "full")
         input_hash = sha256(canonical_json(proposal))
         decision = sha256(f"{self.ruleset.content_hash}|{input_hash}|{explain}")
         return {"decision_id": "dec_" + decision[7:39], "input_hash": input_hash, **result}

@@ -1,7 +1,7 @@
 """The fact: a proposal and its derived fields as one flat mapping of field path to value.
 
 Both evaluators read the same fact, so they cannot disagree about what the proposal says.
-Numbers are all floats, because durable-rules compares JSON numbers as doubles and the native
+Numbers are all floats, because durable-rules compares JSON numbers as doubles and the compiled
 evaluator must see exactly what it sees.
 """
 
@@ -15,6 +15,18 @@ from service.engine.language.reference import Context
 Fact = dict[str, Any]
 
 
+class _Absent:
+    """What a lookup of a field the proposal does not give returns (never a value in a fact)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
@@ -23,18 +35,31 @@ def _value(value: Any) -> Any:
 
 def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
     for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flatten(value, f"{path}.", into)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
+        kind = type(value)
+        # the exact types of validated and derived data first, told apart by type alone
+        if kind is str or kind is float or kind is bool:
+            into[prefix + key] = value
+        elif kind is int:
+            into[prefix + key] = float(value)
+        elif isinstance(value, dict):
+            _flatten(value, f"{prefix}{key}.", into)
+        elif kind is list and value and type(value[0]) is dict:
             continue  # records (the phasing) reach rules only through their derived fields
         else:
-            into[path] = list(value) if isinstance(value, list) else _value(value)
+            into[prefix + key] = list(value) if isinstance(value, list) else _value(value)
+
+
+def fact_and_derived(proposal: dict[str, Any], context: Context) -> tuple[Fact, dict[str, Any]]:
+    """The fact, and its derived fields keyed without ``derived.`` (as results report them)."""
+    fact: Fact = {}
+    _flatten(proposal, "", fact)
+    derived: dict[str, Any] = {}
+    _flatten(enrich(proposal, context), "", derived)
+    for key, value in derived.items():
+        fact["derived." + key] = value
+    return fact, derived
 
 
 def build_fact(proposal: dict[str, Any], context: Context) -> Fact:
     """Flatten a validated proposal and add ``derived.*``; absent optional fields stay absent."""
-    fact: Fact = {}
-    _flatten(proposal, "", fact)
-    _flatten(enrich(proposal, context), "derived.", fact)
-    return fact
+    return fact_and_derived(proposal, context)[0]

@@ -1,8 +1,9 @@
-"""The native evaluator: rule conditions compiled to Python closures over the flat fact.
+"""The reference interpreter: rule conditions as Python closures over the flat fact, and
+``why``/``why_not`` walking the condition tree for the atoms that decided a rule.
 
-It is ~100x faster than durable-rules and, unlike it, can say *why*: for every atom it reports
-the observed value beside the threshold. By default it explains and cross-checks what
-durable-rules decided; with ``engine: native`` it decides alone.
+The engine decides and explains with the compiled evaluator (``compiled``); this is the
+plainest statement of what a condition means, kept as the oracle the tests hold the compiled
+evaluator and durable-rules to (tests/unit/test_agreement.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.engine.evaluation.facts import Fact
+from service.engine.evaluation.facts import ABSENT, Fact
 from service.engine.language.model import (
     AllOf,
     AnyOf,
@@ -25,7 +26,6 @@ from service.engine.language.model import (
 from service.engine.language.operators import OPERATORS
 
 Test = Callable[[Fact], bool]
-_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -33,27 +33,23 @@ class AtomResult:
     """One atom of a condition, evaluated against one fact."""
 
     atom: Atom
-    observed: Any  # _ABSENT when the proposal does not give the field
-    threshold: Any  # the literal, or the other field's value
+    observed: Any  # ABSENT when the proposal does not give the field
+    threshold: Any  # the literal, or the other field's value (ABSENT when not given)
     holds: bool
-
-    @property
-    def present(self) -> bool:
-        return self.observed is not _ABSENT
 
 
 def _threshold(atom: Atom, fact: Fact) -> Any:
     if isinstance(atom.value, FieldRef):
-        return fact.get(atom.value.path, _ABSENT)
+        return fact.get(atom.value.path, ABSENT)
     return atom.value
 
 
 def evaluate_atom(atom: Atom, fact: Fact) -> AtomResult:
-    observed = fact.get(atom.field, _ABSENT)
+    observed = fact.get(atom.field, ABSENT)
     threshold = _threshold(atom, fact)
     if atom.op in ("exists", "missing"):
-        holds = (observed is not _ABSENT) == (atom.op == "exists")
-    elif observed is _ABSENT or threshold is _ABSENT:
+        holds = (observed is not ABSENT) == (atom.op == "exists")
+    elif observed is ABSENT or threshold is ABSENT:
         holds = False
     else:
         holds = OPERATORS[atom.op].test(observed, threshold)

@@ -268,6 +268,11 @@ class Ruleset:
     uncertainty: Uncertainty | None = None  # declared in the file, hashed with it
     acknowledged: tuple[Acknowledgment, ...] = ()
 
+    @cached_property
+    def graded_criteria(self) -> frozenset[str]:
+        """The criteria with a graded rule: their points have two decimals, not whole ones."""
+        return frozenset(rule.criterion for rule in self.rules if rule.scale is not None)
+
     @property
     def identity(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "hash": self.content_hash}
