@@ -32,8 +32,8 @@ What durable-rules decides is whether each rule fires: its scope (the categories
 applies to) is compiled into its pattern with its condition, so scopes are decided here too.
 It cannot compute a graded rule's points (interpolating on a scale is arithmetic no pattern
 expresses): the pattern decides that the rule fires, which includes that its scale's field is
-given, and ``scoring`` reads the points off the scale from the same fact afterwards, for both
-evaluators alike.
+given, and the compiled evaluator, which decides alongside and must agree, reads the points off
+the scale from the same fact.
 """
 
 from __future__ import annotations
