@@ -83,13 +83,17 @@ def _over_time_fields(proposal: dict[str, Any], context: Context,
                       cost: dict[str, Any]) -> dict[str, Any]:
     acquisition = proposal["acquisition"]
     envelope = context.envelopes[acquisition["capability_area"]]
-    # the earliest year wins a tie, so the answer never depends on the phasing's order
-    peak = max(cost_by_year(proposal, context, cost["total_cost_jpy"]),
-               key=lambda row: (row["share_of_annual_budget"], -row["fiscal_year"]))
+    if "phasing" in acquisition:
+        # the earliest year wins a tie, so the answer never depends on the phasing's order
+        peak = max(cost_by_year(proposal, context, cost["total_cost_jpy"]),
+                   key=lambda row: (row["share_of_annual_budget"], -row["fiscal_year"]))
+        share, year = peak["share_of_annual_budget"], peak["fiscal_year"]
+    else:  # the whole cost in the fiscal year: what cost_by_year's one row would say
+        share, year = cost["share_of_annual_budget"], proposal["fiscal_year"]
     derived: dict[str, Any] = {
         "share_of_envelope": _share(cost["total_cost_jpy"], envelope.program_total_jpy),
-        "peak_year_share_of_annual_budget": peak["share_of_annual_budget"],
-        "peak_fiscal_year": peak["fiscal_year"],
+        "peak_year_share_of_annual_budget": share,
+        "peak_fiscal_year": year,
     }
     profile = context.categories.get(proposal["system"]["category"])
     life = acquisition.get("service_life_years") or (profile and profile.service_life_years)
