@@ -41,7 +41,7 @@ from service.engine import Engine, ProposalInvalid, Range, Uncertainty, load_rul
 from service.robustness.acceptability import Tally, rank_acceptability, tally
 from service.robustness.analysis import Plan
 from service.robustness.core import CoreTally, core_indices, core_tally
-from service.robustness.proposals import Proposals, cost_basis, from_summaries
+from service.robustness.proposals import Proposals, from_summaries
 from service.robustness.sampling import CostSampler, WeightSampler, weight_sampler
 from service.robustness.stability import weight_stability
 
@@ -74,8 +74,7 @@ def generated_batch(size: int) -> tuple[Proposals, list[dict[str, Any]]]:
             engine.evaluate_many(proposals, "summary"), proposals, strict=True)):
         if isinstance(evaluation, ProposalInvalid):  # generated proposals are valid
             raise evaluation
-        summaries.append({**summarize(evaluation, proposal), **cost_basis(proposal),
-                          "index": index})
+        summaries.append({**summarize(evaluation, proposal), "index": index})
     return from_summaries(summaries, ruleset.criteria), summaries
 
 

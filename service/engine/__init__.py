@@ -41,6 +41,7 @@ from service.engine.evaluation.engine import (
     parse_ruleset,
 )
 from service.engine.evaluation.evidence import format_value
+from service.engine.evaluation.sensitivity import decimal, rating_stability, weight_line
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem, RulesetError
 from service.engine.language.fieldspec import FieldSpec
@@ -76,6 +77,7 @@ __all__ = [
     "canonical_json",
     "condition_words",
     "coverage",
+    "decimal",
     "document_json",
     "field_catalog",
     "fired_ids",
@@ -86,7 +88,9 @@ __all__ = [
     "load_ruleset",
     "parse_ruleset",
     "parse_yaml",
+    "rating_stability",
     "ruleset_changes",
     "run_test_file",
     "template_fields",
+    "weight_line",
 ]

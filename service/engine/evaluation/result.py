@@ -15,6 +15,7 @@ from typing import Any
 from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.facts import Fact
 from service.engine.evaluation.scoring import CriterionScore, Verdict
+from service.engine.evaluation.sensitivity import rating_stability
 from service.engine.language.model import Rule, Ruleset
 
 RECOMMENDATION_WORDS = {
@@ -101,6 +102,7 @@ class Explainer:
             "derived": derived,
         }
         if explain_full:
+            result["rating_stability"] = rating_stability(ruleset, scores)
             fired = {r.id for s in scores for r in s.fired}
             result["not_fired"] = [self.not_fired[r.id](fact) for r in ruleset.rules
                                    if r.id not in fired]
