@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,8 +58,10 @@ class CoreTally:
 
 def core_tally(proposals: Proposals, weights: WeightSampler, costs: CostSampler, seed: int,
                samples: Iterable[int], budget: float | None, currency: Currency,
-               node_limit: int = NODE_LIMIT) -> CoreTally:
-    """The portfolios of ``samples`` (sample numbers, as in ``sampling``)."""
+               node_limit: int = NODE_LIMIT, progress: Callable[[int], None] | None = None
+               ) -> CoreTally:
+    """The portfolios of ``samples`` (sample numbers, as in ``sampling``), telling
+    ``progress`` how many are done after each."""
     rows = _contenders(proposals, budget)
     kept = [proposals.summaries[p] for p in rows]
     # what ``build`` reads, and the costs as arrays (NaN: no cost) to scale each sample
@@ -87,6 +89,8 @@ def core_tally(proposals: Proposals, weights: WeightSampler, costs: CostSampler,
             counted.funded[position[entry["index"]]] += 1
         counted.samples += 1
         counted.inexact += not portfolio["exact"]
+        if progress is not None:
+            progress(counted.samples)
     return counted
 
 

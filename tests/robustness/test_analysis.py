@@ -19,7 +19,7 @@ def test_the_document_names_proposals_and_orders_them_as_an_analyst_reads_them()
     proposals = from_summaries(reversed(summaries), criteria_for(weights))  # any order in
     declared = Uncertainty(weights={"c0": Range(0.3, 0.6)})
     plan = Plan(samples=1200, portfolio_samples=40, top_k=2, seed=5)
-    found = document(analyse(proposals, declared, plan, budget=1e11), proposals)
+    found = document(analyse(proposals, declared, plan, budget=1e11))
     json.dumps(found)  # JSON-ready as it stands
     assert (found["samples"], found["top_k"], found["seed"]) == (1200, 2, 5)
     [c0, _, _] = found["weight_stability"]
