@@ -10,7 +10,7 @@ from schemas.fields import one_of
 
 MAX_SAMPLES = 100_000
 MAX_TOP_K = 1000
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**53 - 1  # every JSON reader keeps it exactly, JavaScript's doubles included
 CORE_STATUSES = ("core", "borderline", "exterior")
 
 
