@@ -20,7 +20,7 @@ class JobProgressSchema(Schema):
                                                                   "evaluations, two a "
                                                                   "proposal; robustness: "
                                                                   "rankings of the batch, a "
-                                                                  "portfolio counted as 100)."})
+                                                                  "portfolio counted as 60)."})
     total = fields.Integer(required=True)
     percent = fields.Float(required=True)
 

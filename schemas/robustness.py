@@ -24,7 +24,7 @@ class RobustnessRequestSchema(PortfolioQuerySchema):
         load_default=10_000, validate=validate.Range(min=1, max=MAX_SAMPLES),
         metadata={"description": "Weight and cost samples for the rank acceptability. The "
                                  "portfolio core indices use the first 500 of them (each is "
-                                 "an optimal portfolio, ~100 times a ranking's cost)."})
+                                 "an optimal portfolio, ~60 times a ranking's cost)."})
     top_k = fields.Integer(
         load_default=10, validate=validate.Range(min=1, max=MAX_TOP_K),
         metadata={"description": "The size of the top set whose stability and acceptability "

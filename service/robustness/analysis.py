@@ -32,11 +32,11 @@ from service.robustness.stability import (
 )
 
 # Units of work are counted in rankings of the batch, so that progress moves evenly: a
-# portfolio sample costs about 100 rankings (43 ms against 0.35 ms of CPU for 10,000
-# proposals, bench/robustness.py), the weight stability about 1,000.
-PORTFOLIO_STEPS = 100
-STABILITY_STEPS = 1000
-# portfolio samples are shared out in this many runs: ~1 s of CPU each for 500 samples of
+# portfolio sample costs about 60 rankings (22 ms against 0.34 ms of CPU for 10,000
+# proposals, bench/robustness.py), the weight stability about 100 (45 ms).
+PORTFOLIO_STEPS = 60
+STABILITY_STEPS = 100
+# portfolio samples are shared out in this many runs: ~0.5 s of CPU each for 500 samples of
 # 10,000 proposals, short enough for two worker processes to finish together
 PORTFOLIO_UNITS = 20
 UnitKind = Literal["stability", "rank", "portfolio"]
@@ -69,7 +69,7 @@ class Unit:
 @dataclass(frozen=True)
 class Plan:
     samples: int = 10_000
-    # 500 portfolios of 10,000 proposals take ~22 s of CPU, 10,000 rankings ~3.5 s
+    # 500 portfolios of 10,000 proposals take ~11 s of CPU, 10,000 rankings ~3.4 s
     # (bench/robustness.py); each core index is then within ±2.2 points (one standard error)
     portfolio_samples: int = 500
     top_k: int = 10

@@ -25,7 +25,6 @@ from service.robustness.analysis import Analysis, Inputs, Plan, document, inputs
 from service.robustness.proposals import ProposalsError, from_summaries
 from service.robustness.sampling import SamplingError
 
-MAX_SAMPLES = 100_000  # 10,000 proposals: ~35 s of CPU for the rankings alone
 PORTFOLIO_SAMPLES = Plan.portfolio_samples  # at most; fewer when fewer samples are asked for
 CHARTS = ("tornado", "rank-acceptability", "core-indices")
 
