@@ -21,9 +21,14 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.api import close_app, create_app
+from service.batch.chunks import summarize
 from service.config import Settings
+from service.engine import Engine, parse_ruleset
+from service.robustness.analysis import Plan, analyse, document
+from service.robustness.proposals import from_summaries
 from tests import readme
-from tests.unit.conftest import ROOT, load_json, shipped
+from tests.unit.conftest import ROOT, SHIPPED, load_json, shipped
+from tests.unit.test_docs import uncertainty_example
 
 README = (ROOT / "README.md").read_text()
 
@@ -205,3 +210,57 @@ def test_every_command_of_the_readme_is_run_by_a_test() -> None:
     with_commands = {title for title in readme.sections() if readme.commands(title)}
     assert with_commands == {"Try it", "Batches", "The command line", *RUN_WITH_REDIS,
                              *NOT_RUN}
+
+
+def _robustness_answer() -> dict[str, Any]:
+    section = README.split("## Robustness", 1)[1]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    answer: dict[str, Any] = json.loads(block.group(1))
+    return answer
+
+
+def _shown(items: list[Any]) -> list[dict[str, Any]]:
+    return [item for item in items if isinstance(item, dict)]  # "… the rest" lines are text
+
+
+def test_readme_robustness_answer_is_what_the_analysis_answers() -> None:
+    """The examples as one batch (in file order), under the shipped ruleset with the guide's
+    declaration, analysed as the job does with the README's request: every figure shown."""
+    shown = _robustness_answer()
+    text = SHIPPED.read_text().replace('version: "2026.1.0"',
+                                       f'version: "{shown["ruleset_version"]}"')
+    ruleset = parse_ruleset(f"{text.rstrip()}\n{uncertainty_example()}", "readme",
+                            SHIPPED.parent)
+    engine = Engine(ruleset, "native")
+    summaries = []
+    for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
+        proposal = load_json(path)
+        summaries.append({**summarize(engine.evaluate(proposal), proposal), "index": index})
+    plan = Plan(shown["samples"], shown["portfolio"]["samples"], shown["top_k"], shown["seed"])
+    found = document(analyse(from_summaries(summaries, ruleset.criteria), ruleset.uncertainty,
+                             plan, shown["portfolio"]["budget"], shown["portfolio"]["currency"]))
+    assert shown["uncertainty"] == found["uncertainty"]
+
+    def same(part: dict[str, Any], whole: dict[str, Any]) -> None:
+        for key, value in part.items():
+            if isinstance(value, dict):
+                same(value, whole[key])
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                assert [{k: w[k] for k in v} for v, w in zip(value, whole[key],
+                                                              strict=True)] == value, key
+            elif isinstance(value, float):
+                assert whole[key] == pytest.approx(value, abs=5e-5), key
+            else:
+                assert whole[key] == value, key
+
+    by_criterion = {s["criterion"]: s for s in found["weight_stability"]}
+    for criterion in _shown(shown["weight_stability"]):
+        same(criterion, by_criterion[criterion["criterion"]])
+    ranked = _shown(shown["rank_acceptability"])
+    for entry, actual in zip(ranked, found["rank_acceptability"], strict=False):
+        same(entry, actual)
+    by_index = {p["index"]: p for p in found["portfolio"]["proposals"]}
+    for entry in _shown(shown["portfolio"]["proposals"]):
+        same(entry, by_index[entry["index"]])
+    assert shown["portfolio"]["inexact_samples"] == found["portfolio"]["inexact_samples"]
