@@ -264,3 +264,9 @@ def test_readme_robustness_answer_is_what_the_analysis_answers() -> None:
     for entry in _shown(shown["portfolio"]["proposals"]):
         same(entry, by_index[entry["index"]])
     assert shown["portfolio"]["inexact_samples"] == found["portfolio"]["inexact_samples"]
+
+
+def test_readme_rating_stability_is_tomahawks() -> None:
+    full = shipped().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"), "full")
+    [budget_fit] = [s for s in full["rating_stability"] if s["criterion"] == "budget_fit"]
+    assert " ".join(json.dumps(budget_fit).split()) in " ".join(README.split())
