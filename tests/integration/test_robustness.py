@@ -23,6 +23,7 @@ from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
 from service.api import close_app, create_app
 from service.batch.redis_store import key
+from service.cli.main import main
 from service.config import Settings
 from service.jobs.parts import RedisJobParts
 from tests.keys import OTHER_EVALUATOR, bearer
@@ -307,3 +308,34 @@ def test_embedded_mode_runs_the_same_units_to_the_same_answer(
                                headers=bearer(A))
         assert tornado.status_code == 200 and tornado.headers["Content-Type"].split(";")[0] == SVG
     assert answers[0] == answers[1]
+
+
+def test_the_command_line_answers_alike_locally_and_on_the_service(
+        embedded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``policy-eval robustness``: scored and analysed in a local pool, or uploaded, scored
+    and analysed by the service; the seed is the file's either way, so the reports and the
+    charts written beside them are the same."""
+    upload = tmp_path / "programmes.csv"
+    upload.write_bytes(csv_upload(120, seed=12))
+    common = [str(upload), "--samples", "2500", "--top-k", "4", "--portfolio", "5e11"]
+    here, there = tmp_path / "local.json", tmp_path / "service.json"
+    assert main(["robustness", *common, "-o", str(here), "--ruleset", str(UNCERTAIN),
+                 "--engine", "native", "--workers", "2"]) == 0
+    assert main(["robustness", *common, "-o", str(there), "--url", embedded]) == 0
+    local, remote = json.loads(here.read_text()), json.loads(there.read_text())
+    assert local.pop("batch_id") is None and remote.pop("batch_id")
+    assert local.pop("charts") == {"tornado": "local-tornado.svg",
+                                   "rank-acceptability": "local-rank-acceptability.svg",
+                                   "core-indices": "local-core-indices.svg"}
+    assert set(remote.pop("charts")) == {"tornado", "rank-acceptability", "core-indices"}
+    assert local == remote and local["samples"] == 2500 and local["top_k"] == 4
+    for name in ("tornado", "rank-acceptability", "core-indices"):
+        svg = (tmp_path / f"local-{name}.svg").read_text()
+        assert svg.startswith("<svg") and svg == (tmp_path / f"service-{name}.svg").read_text()
+    printed = capsys.readouterr()
+    assert printed.out.count("Rank acceptability over 2,500 samples") == 2
+    assert "analysing" in printed.err and "analysing" not in printed.out
+    bad = tmp_path / "nowhere" / "report.json"
+    with pytest.raises(SystemExit) as refused:
+        main(["robustness", *common, "-o", str(bad)])
+    assert refused.value.code == 2
