@@ -37,7 +37,7 @@ def test_a_unit_that_fails_fails_its_job(app: Flask) -> None:
     """The batch is gone (it expired after the job was accepted): the unit cannot load it."""
     _job(app, "failing")
     celery = app.extensions["policy_eval"].workers.celery
-    celery.tasks[ROBUSTNESS].apply((GONE,), task_id="failing")
+    # the unit alone, run here: the job's start would queue the others to the worker thread
     celery.tasks[ROBUSTNESS_UNIT].apply(("failing", GONE, 1, Unit("rank", 0, 100).as_dict()),
                                         task_id="failing.1")
     job = app.test_client().get("/v1/jobs/failing").json
