@@ -164,6 +164,22 @@ class CostYearSchema(Schema):
     share_of_annual_budget = fields.Float(required=True)
 
 
+class RatingStabilitySchema(Schema):
+    """How far one criterion's weight can move, the others rescaled in proportion to keep the
+    sum 1, before the evaluation's rating changes; computed exactly, not sampled."""
+
+    criterion = fields.String(required=True, metadata={"example": "interoperability"})
+    weight = fields.Float(required=True, metadata={"description": "The stated weight."})
+    lower = fields.Float(required=True, metadata={"description": "The rating holds for any "
+                                                                 "weight from `lower` …"})
+    upper = fields.Float(required=True, metadata={"description": "… to `upper`; 0 or 1 when "
+                                                                 "it holds all the way."})
+    below = one_of(RATINGS, allow_none=True, required=True,
+                   metadata={"description": "The rating just below `lower` (null at 0)."})
+    above = one_of(RATINGS, allow_none=True, required=True,
+                   metadata={"description": "The rating just above `upper` (null at 1)."})
+
+
 class EvaluationSchema(Schema):
     """A scored recommendation: deterministic for a given proposal, ruleset and explain level."""
 
@@ -192,6 +208,11 @@ class EvaluationSchema(Schema):
                             metadata={"description": "Only with `explain=full`."})
     not_applicable = fields.List(fields.Nested(NotApplicableSchema), metadata={
         "description": "Only with `explain=full`: rules scoped to other categories or paths."})
+    rating_stability = fields.List(
+        fields.Nested(RatingStabilitySchema),
+        metadata={"description": "Only with `explain=full`: per criterion, in the ruleset's "
+                                 "order, the weight interval within which the rating stays "
+                                 "the same."})
 
 
 # --- the API's own resources ------------------------------------------------------------------

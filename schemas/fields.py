@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from schemas.errors import ROOT
 
@@ -235,3 +235,12 @@ class Verbatim(fields.Nested):
     def _serialize(self, nested_obj: Any, attr: str | None, obj: Any,  # type: ignore[override]
                    **kwargs: Any) -> Any:
         return nested_obj
+
+
+class VerbatimOneOf(fields.Raw):
+    """A value sent as it is, documented as one of ``schemas`` (``oneOf`` in the OpenAPI
+    document; ``service.api.openapi.one_of_property`` writes it)."""
+
+    def __init__(self, *schemas: type[Schema], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.one_of = schemas

@@ -7,17 +7,20 @@ from marshmallow import Schema, fields
 
 from schemas.errors import ProblemSchema
 from schemas.evaluation import timestamp
-from schemas.fields import Verbatim, one_of
+from schemas.fields import VerbatimOneOf, one_of
+from schemas.robustness import RobustnessSchema
 from schemas.ruleset import ImpactSchema
 
-JOB_KINDS = ("impact",)
+JOB_KINDS = ("impact", "robustness")
 ANALYSIS_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 
 class JobProgressSchema(Schema):
     done = fields.Integer(required=True, metadata={"description": "Steps done (impact: "
                                                                   "evaluations, two a "
-                                                                  "proposal)."})
+                                                                  "proposal; robustness: "
+                                                                  "rankings of the batch, a "
+                                                                  "portfolio counted as 60)."})
     total = fields.Integer(required=True)
     percent = fields.Float(required=True)
 
@@ -37,8 +40,9 @@ class JobSchema(Schema):
     submitted_at = timestamp(required=True)
     finished_at = timestamp(allow_none=True)
     cancelled_at = timestamp(allow_none=True)
-    result = Verbatim(ImpactSchema, metadata={"description": "When `done`: the report of the "
-                                                             "job's kind (`impact`: the "
-                                                             "proposals that change)."})
+    result = VerbatimOneOf(ImpactSchema, RobustnessSchema, metadata={
+        "description": "When `done`: the report of the job's kind (`impact`: the proposals "
+                       "that change; `robustness`: how far the ranking and the portfolio "
+                       "hold)."})
     error = fields.Nested(ProblemSchema, metadata={"description": "When `failed`."})
     links = fields.Nested(JobLinksSchema, required=True)

@@ -3,7 +3,8 @@
 The API and the workers hold one ``Backends`` each (the embedded API and its in-process worker
 share one): the ledger of issued job ids, the replies that wake a waiting request, the ruleset
 store and the engines built from it, the decision log, the batch store, and the Celery
-transport (broker and result backend). Two decisions live here and nowhere else:
+transport (broker and result backend), and the parts of analysis jobs shared out over the
+workers. Two decisions live here and nowhere else:
 
 - **Redis or memory.** With a ``REDIS_URL`` every backend is on Redis, shared by all API and
   worker processes. Without one (embedded mode) each is in this process's memory, and the
@@ -27,6 +28,7 @@ from service.batch.store import BatchStore
 from service.config import Settings
 from service.decisions.log import DecisionLog, MemoryDecisionLog, RedisDecisionLog
 from service.jobs.ledger import Ledger, MemoryLedger, RedisLedger
+from service.jobs.parts import JobParts, MemoryJobParts, RedisJobParts
 from service.jobs.replies import LocalReplies, RedisReplies, Replies
 from service.registry.engines import EngineCache
 from service.registry.store import MemoryStore, RedisStore, RulesetStore
@@ -44,6 +46,7 @@ class _Opened:
     engines: EngineCache
     decisions: DecisionLog
     batches: BatchStore
+    job_parts: JobParts
 
 
 def _open(settings: Settings) -> _Opened:
@@ -52,11 +55,13 @@ def _open(settings: Settings) -> _Opened:
         rulesets: RulesetStore = MemoryStore()
         return _Opened(MemoryLedger(settings.result_ttl), LocalReplies(), rulesets,
                        EngineCache(rulesets, settings.engine, settings.ruleset),
-                       MemoryDecisionLog(), MemoryBatchStore())
+                       MemoryDecisionLog(), MemoryBatchStore(),
+                       MemoryJobParts(settings.result_ttl))
     rulesets = RedisStore(url)
     return _Opened(RedisLedger(url, settings.result_ttl), RedisReplies(url), rulesets,
                    EngineCache(rulesets, settings.engine, settings.ruleset),
-                   RedisDecisionLog(url, settings.result_ttl), RedisBatchStore(url))
+                   RedisDecisionLog(url, settings.result_ttl), RedisBatchStore(url),
+                   RedisJobParts(url, settings.result_ttl))
 
 
 class Backends:
@@ -106,6 +111,10 @@ class Backends:
     @property
     def batches(self) -> BatchStore:
         return self._current().batches
+
+    @property
+    def job_parts(self) -> JobParts:
+        return self._current().job_parts
 
     def celery_transport(self) -> dict[str, Any]:
         """The Celery settings that put the queue and the results where the backends are."""

@@ -29,6 +29,7 @@ from service.api import (
     openapi,
     problems,
     reports,
+    robustness,
     rulesets,
 )
 from service.api.bodies import BoundedRequest
@@ -94,10 +95,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             "components": {"securitySchemes": {"apiKey": {
                 "type": "http", "scheme": "bearer",
                 "description": "An API key: `Authorization: Bearer <key>`. Roles: evaluator "
-                               "(evaluations, batches), analyst (also publish rulesets, "
-                               "impact jobs), admin (also activate rulesets, the decision "
-                               "log). Each caller sees only the evaluations, batches and jobs "
-                               "it created (an admin sees all): another's id is 404."}}},
+                               "(evaluations, batches, their robustness jobs), analyst (also "
+                               "publish rulesets, impact jobs), admin (also activate "
+                               "rulesets, the decision log). Each caller sees only the "
+                               "evaluations, batches and jobs it created (an admin sees "
+                               "all): another's id is 404."}}},
         },
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
@@ -111,9 +113,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     batches.report_progress(app.extensions["policy_eval"])
     instrument(app)  # request ids, latency, access log; queue depth and readiness over the runtime
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [openapi.ContractPlugin()]})
+    api.ma_plugin.converter.add_attribute_function(openapi.one_of_property)
     for blueprint in (evaluations.blp, batches.blp, rulesets.blp, analyses.blp, decisions.blp,
                       health.blp, problems.blp, metrics.blp, authoring.blp, catalog.blp,
-                      browse.blp, reports.blp):
+                      browse.blp, reports.blp, robustness.blp):
         api.register_blueprint(blueprint)
     console.install(app)  # the analyst console at /console, and /docs from local files
     return app

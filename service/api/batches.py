@@ -476,20 +476,30 @@ class BatchPortfolio(MethodView):
         """
         meta = _meta(batch_id)
         budget = query.get("budget")
-        if budget is None and query["currency"] != "JPY":  # whatever state the batch is in
-            raise Problem(422, "Envelopes are in JPY: give a budget to use USD.",
-                          slug="invalid-parameter",
-                          errors=[{"field": "currency", "location": "query",
-                                   "message": "USD needs a budget."}])
-        if meta["state"] == ACTIVE:
-            raise Problem(409, "The batch is still running; its portfolio would change. Poll "
-                               "the batch until it is done (or cancel it).",
-                          slug="batch-not-finished", headers={"Retry-After": "1"})
+        check_budget(budget, query["currency"], "query")  # whatever state the batch is in
+        require_finished(meta, "its portfolio would change")
         store = _store()
         failures = [f for page in _failure_pages(store, batch_id) for f in page]
         body = portfolio.build(store.all_summaries(batch_id), failures, budget,
                                query["currency"])
         return _json({"batch_id": batch_id, **body})
+
+
+def check_budget(budget: float | None, currency: str, location: str) -> None:
+    """A portfolio's budget and currency: without a budget, the envelopes, which are in JPY."""
+    if budget is None and currency != "JPY":
+        raise Problem(422, "Envelopes are in JPY: give a budget to use USD.",
+                      slug="invalid-parameter",
+                      errors=[{"field": "currency", "location": location,
+                               "message": "USD needs a budget."}])
+
+
+def require_finished(meta: dict[str, str], why: str) -> None:
+    """409 while the batch is being scored (``why``: what would change)."""
+    if meta["state"] == ACTIVE:
+        raise Problem(409, f"The batch is still running; {why}. Poll the batch until it is "
+                           "done (or cancel it).",
+                      slug="batch-not-finished", headers={"Retry-After": "1"})
 
 
 def report_progress(runtime: Runtime) -> None:

@@ -19,6 +19,7 @@ from apispec import BasePlugin
 from service.api import permissions
 
 LIMITED_PREFIX = "/v1/"  # what the rate limiter counts, and what needs Redis on the way
+_JOB_PATHS = {permissions.openapi_path(route) for route in permissions.JOB_ROUTES}
 
 
 def _statuses(method: str, path: str, operation: dict[str, Any]) -> list[HTTPStatus]:
@@ -27,7 +28,8 @@ def _statuses(method: str, path: str, operation: dict[str, Any]) -> list[HTTPSta
     if role != permissions.PUBLIC:
         # 429: requests without a valid key are limited per address
         found += [HTTPStatus.UNAUTHORIZED, HTTPStatus.TOO_MANY_REQUESTS]
-        if role != permissions.ROLES[0]:  # only a role above the lowest can be too low
+        # only a role above the lowest can be too low; a job's, for the job's kind
+        if role != permissions.ROLES[0] or path in _JOB_PATHS:
             found.append(HTTPStatus.FORBIDDEN)
     if path.startswith(LIMITED_PREFIX):
         found += [HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE]
@@ -36,6 +38,15 @@ def _statuses(method: str, path: str, operation: dict[str, Any]) -> list[HTTPSta
         if "application/json" in operation["requestBody"].get("content", {}):
             found.append(HTTPStatus.BAD_REQUEST)  # a body that is not JSON
     return found
+
+
+def one_of_property(self: Any, field: Any, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """An attribute function of apispec's field converter (``self``): a ``VerbatimOneOf``
+    field is documented as ``oneOf`` its schemas, each a component."""
+    schemas = getattr(field, "one_of", None)
+    if not schemas:
+        return {}
+    return {"oneOf": [self.resolve_nested_schema(schema) for schema in schemas]}
 
 
 class ContractPlugin(BasePlugin):

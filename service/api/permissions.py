@@ -11,6 +11,10 @@ ship without a decision here. ``HEAD`` is answered by the ``GET`` view, so it ne
 ``OWN`` marks the routes whose resource belongs to the caller who created it: another caller's
 id is answered exactly as an unknown id (404), and only ``admin`` reads every caller's.
 
+An analysis job's routes (``/v1/jobs/…``) are open to the least role that can start a job of
+some kind; each job then needs what starting its kind needs (``job_role``): an evaluator polls
+the robustness of a batch of its own, not an analyst's impact job it could not have started.
+
 ``python -m service.api.permissions`` prints the table the README's "Security" section holds.
 """
 
@@ -50,8 +54,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/v1/rulesets/<string:version>"): "evaluator",
     ("POST", "/v1/rulesets"): "analyst",
     ("POST", "/v1/rulesets/<string:version>/impact"): "analyst",
-    ("GET", "/v1/jobs/<string:job_id>"): "analyst",
-    ("DELETE", "/v1/jobs/<string:job_id>"): "analyst",
+    ("POST", "/v1/batches/<string:batch_id>/robustness"): "evaluator",
     ("PUT", "/v1/rulesets/active"): "admin",
     ("GET", "/v1/decisions"): "admin",
     ("GET", "/healthz"): PUBLIC,
@@ -72,6 +75,23 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/console/reports/portfolios/<string:batch_id>"): PUBLIC,
     ("GET", "/console/static/<path:filename>"): PUBLIC,
 }
+# the route that starts each kind of analysis job (schemas.job.JOB_KINDS)
+JOB_STARTS = {
+    "impact": ("POST", "/v1/rulesets/<string:version>/impact"),
+    "robustness": ("POST", "/v1/batches/<string:batch_id>/robustness"),
+}
+JOB_ROUTES = ("/v1/jobs/<string:job_id>", "/v1/jobs/<string:job_id>/charts/<string:name>.svg")
+
+
+def job_role(kind: str) -> str:
+    """The least role that may see or cancel a job of ``kind``: the one that may start it."""
+    return PERMISSIONS[JOB_STARTS[kind]]
+
+
+PERMISSIONS.update({
+    (method, route): min((job_role(kind) for kind in JOB_STARTS), key=ROLES.index)
+    for method, route in (("GET", JOB_ROUTES[0]), ("DELETE", JOB_ROUTES[0]),
+                          ("GET", JOB_ROUTES[1]))})
 # Routes whose resources belong to their creator (and to admins).
 OWN = frozenset({
     "/v1/evaluations/<string:evaluation_id>",
@@ -84,7 +104,8 @@ OWN = frozenset({
     "/v1/batches/<string:batch_id>/portfolio/report",
     "/v1/batches/<string:batch_id>/portfolio/report.pdf",
     "/v1/evaluations/<string:evaluation_id>/report.pdf",
-    "/v1/jobs/<string:job_id>",
+    "/v1/batches/<string:batch_id>/robustness",
+    *JOB_ROUTES,
 })
 PROTECTED_PREFIX = "/v1/"  # an unmatched path here still needs a key: no route map for strangers
 # Methods Flask answers by itself on every route (HEAD with the GET view, OPTIONS with Allow)
@@ -139,6 +160,8 @@ def markdown_table() -> str:
         cells = ["yes" if role == PUBLIC else "—",
                  *("yes" if allows(name, role) else "—" for name in ROLES)]
         whose = "own; admin: all" if rule in OWN else ""
+        if rule in JOB_ROUTES:
+            whose += "; the role that starts the job's kind"
         lines.append(f"| {method} | `{openapi_path(rule)}` | {' | '.join(cells)} | {whose} |")
     return "\n".join(lines)
 

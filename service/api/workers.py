@@ -16,11 +16,11 @@ from service.backends import Backends
 from service.config import soft_limit
 from service.worker.app import create_celery
 from service.worker.embedded import EmbeddedWorker
-from service.worker.tasks import EVALUATE, IMPACT, PROGRESS, SCORE_CHUNK
+from service.worker.tasks import EVALUATE, IMPACT, PROGRESS, ROBUSTNESS, SCORE_CHUNK
 
 _RUNNING = {states.STARTED, PROGRESS}
 # the task each kind of analysis job runs (service.jobs.analysis.KINDS)
-ANALYSIS_TASKS = {"impact": IMPACT}
+ANALYSIS_TASKS = {"impact": IMPACT, "robustness": ROBUSTNESS}
 _FAILED = {states.FAILURE, states.REVOKED, states.REJECTED, states.IGNORED}
 
 
@@ -101,6 +101,10 @@ class Workers:
             return TaskState("done", result=meta["result"])
         if status in _RUNNING:
             progress = meta.get("result") if status == PROGRESS else None
+            if status == PROGRESS:  # a job shared out in units: the sum of their steps
+                shared = self.backends.job_parts.progress(task_id)
+                if shared is not None:
+                    progress = {"done": shared[0], "total": shared[1]}
             return TaskState("running", progress=progress if isinstance(progress, dict) else None)
         if status in _FAILED:
             return TaskState("failed", failure=_exception_name(meta),

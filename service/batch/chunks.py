@@ -115,9 +115,21 @@ def _failed(item: RawItem, kind: Literal["invalid", "failed"], errors: list[dict
                   _named(proposal, "title"))
 
 
+def cost_basis(proposal: Mapping[str, Any]) -> dict[str, str | None]:
+    """The acquisition path and the currency the cost was stated in: what the uncertainty of
+    a cost depends on (an FMS notification is a ceiling; a dollar cost moves with the rate)."""
+    acquisition = proposal.get("acquisition")
+    acquisition = acquisition if isinstance(acquisition, Mapping) else {}
+    money = acquisition.get("total_cost") or acquisition.get("unit_cost")
+    currency = money.get("currency") if isinstance(money, Mapping) else None
+    path = acquisition.get("path")
+    return {"acquisition_path": path if isinstance(path, str) else None,
+            "cost_currency": currency if isinstance(currency, str) else None}
+
+
 def summarize(evaluation: Mapping[str, Any], proposal: Mapping[str, Any]) -> dict[str, Any]:
-    """The few figures ranking, CSV downloads and the portfolio need, so they never parse a
-    full evaluation."""
+    """The few figures ranking, CSV downloads, the portfolio and the robustness analysis need,
+    so they never parse a full evaluation."""
     derived = evaluation.get("derived", {})
     acquisition = proposal.get("acquisition", {})
     area = acquisition.get("capability_area") if isinstance(acquisition, Mapping) else None
@@ -135,6 +147,7 @@ def summarize(evaluation: Mapping[str, Any], proposal: Mapping[str, Any]) -> dic
         "total_cost_usd": derived.get("total_cost_usd"),
         "capability_area": area.strip() if isinstance(area, str) else None,
         "envelope_remaining_jpy": derived.get("envelope_remaining_jpy"),
+        **cost_basis(proposal),
         "decision_id": evaluation["decision_id"],
     }
 

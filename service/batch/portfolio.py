@@ -74,6 +74,59 @@ def groups_for(summaries: list[dict[str, Any]], budget: float | None) -> dict[st
     return {area: Group(area, max(0.0, amount)) for area, amount in sorted(envelopes.items())}
 
 
+def _members(scored: list[dict[str, Any]], group: Group, budget: float | None
+             ) -> list[dict[str, Any]]:
+    """The proposals that compete for ``group``'s budget."""
+    return [s for s in scored
+            if budget is not None or (s.get("capability_area") or "unknown") == group.name]
+
+
+def _candidate(summary: Mapping[str, Any], cost: float | None, capacity: int, unit: int
+               ) -> Candidate | str:
+    """The knapsack item of a proposal that may be funded, else why it may not:
+    ``deficiency``, ``invalid`` (no cost) or ``over_budget``."""
+    if summary.get("deficiencies"):
+        return "deficiency"
+    if cost is None:
+        return "invalid"
+    if math.ceil(cost * unit) > capacity:
+        return "over_budget"
+    return Candidate(summary["index"], round(float(summary["overall_score"]) * 100),
+                     math.ceil(cost * unit))
+
+
+def _why_not(reason: str, summary: Mapping[str, Any], cost: float | None, group: Group,
+             currency: Currency) -> str:
+    if reason == "deficiency":
+        return (f"Deficiency {', '.join(summary['deficiencies'])} fired: a deficient proposal "
+                "is not funded whatever its score.")
+    if reason == "invalid":
+        return "The evaluation reports no total cost."
+    return (f"It alone costs {_money(cost or 0.0, currency)}, more than the "
+            f"{_budget_name(group)} of {_money(group.budget, currency)}.")
+
+
+def funded(summaries: Iterable[dict[str, Any]], budget: float | None, currency: Currency,
+           node_limit: int = NODE_LIMIT) -> tuple[set[int], bool]:
+    """The indexes ``build`` funds, and whether every group's choice is proven optimal: the
+    same choice without the document, for an analysis that asks for hundreds of portfolios
+    (23 ms of CPU against ``build``'s 30 for the 3,442 sound proposals of 10,000 generated
+    ones, envelopes per capability area; the rest is the knapsack's)."""
+    scored = sorted(summaries, key=lambda s: s["index"])
+    unit = MINOR_UNITS[currency]
+    chosen: set[int] = set()
+    exact = True
+    for group in groups_for(scored, budget).values():
+        capacity = math.floor(group.budget * unit)
+        candidates = [found for summary in _members(scored, group, budget)
+                      if isinstance(found := _candidate(summary, _cost(summary, currency),
+                                                        capacity, unit), Candidate)]
+        solution = solve(candidates, capacity, node_limit)
+        chosen |= solution.chosen
+        exact = exact and solution.exact
+    return chosen, exact
+
+
 def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]],
           budget: float | None, currency: Currency, node_limit: int = NODE_LIMIT
           ) -> dict[str, Any]:
@@ -85,31 +138,18 @@ def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]
     excluded: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
     for group in groups.values():
-        members = [s for s in scored
-                   if budget is not None or (s.get("capability_area") or "unknown") == group.name]
+        members = _members(scored, group, budget)
         capacity = math.floor(group.budget * unit)
         candidates, costs = [], {}
         for summary in members:
             cost = _cost(summary, currency)
             costs[summary["index"]] = cost
-            entry = _entry(summary, cost, group.name)
-            if summary.get("deficiencies"):
-                rules = ", ".join(summary["deficiencies"])
-                excluded.append({**entry, "reason": "deficiency",
-                                 "detail": f"Deficiency {rules} fired: a deficient proposal is "
-                                           "not funded whatever its score."})
-            elif cost is None:
-                excluded.append({**entry, "reason": "invalid",
-                                 "detail": "The evaluation reports no total cost."})
-            elif math.ceil(cost * unit) > capacity:
-                excluded.append({**entry, "reason": "over_budget",
-                                 "detail": f"It alone costs {_money(cost, currency)}, more than "
-                                           f"the {_budget_name(group)} of "
-                                           f"{_money(group.budget, currency)}."})
+            found = _candidate(summary, cost, capacity, unit)
+            if isinstance(found, Candidate):
+                candidates.append(found)
             else:
-                candidates.append(Candidate(summary["index"],
-                                            round(float(summary["overall_score"]) * 100),
-                                            math.ceil(cost * unit)))
+                excluded.append({**_entry(summary, cost, group.name), "reason": found,
+                                 "detail": _why_not(found, summary, cost, group, currency)})
         solution = solve(candidates, capacity, node_limit)
         picked = [s for s in members if s["index"] in solution.chosen]
         chosen.extend(_entry(s, costs[s["index"]], group.name) for s in picked)

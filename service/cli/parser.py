@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serving_commands(commands)
     _evaluate_command(commands)
     _score_command(commands)
+    _robustness_command(commands)
     _rules_commands(commands)
     _decisions_commands(commands)
     _keys_commands(commands)
@@ -160,6 +161,41 @@ def _score_command(commands: Any) -> None:
     score.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="local worker processes (default: one per core)")
     _local_engine(score, "to score with, locally")
+
+
+def _robustness_command(commands: Any) -> None:
+    robustness = _command(
+        commands, "robustness", "service.cli.robustness:cmd_robustness",
+        "how far a batch file's ranking and portfolio hold under uncertain weights and costs",
+        "Score FILE (as score does, or on a service with --url), then analyse it under the "
+        "uncertainty its ruleset declares: per criterion, how far its weight can move before "
+        "the first place and the top K change, and who takes over; per proposal, how likely "
+        "it is to rank first or in the top K; which proposals the portfolio funds whatever "
+        "the weights and costs. Prints tables; -o writes the report and its SVG charts.")
+    robustness.add_argument("file", type=Path,
+                            help="a .json (array), .jsonl, .csv or .xlsx file, as for score")
+    robustness.add_argument("--samples", type=int, default=10_000, metavar="N",
+                            help="weight and cost samples (default: 10,000; the portfolio uses "
+                                 "the first 500)")
+    robustness.add_argument("--top-k", type=int, default=10, metavar="K",
+                            help="the size of the top set (default: 10)")
+    robustness.add_argument("--portfolio", default="envelopes", metavar="BUDGET",
+                            help="the portfolio's budget in --currency, e.g. 2e12, or "
+                                 "'envelopes' (default): each capability area within what "
+                                 "remains of its envelope")
+    robustness.add_argument("--currency", choices=CURRENCIES, default="JPY",
+                            help="currency of the --portfolio budget (default: JPY)")
+    robustness.add_argument("--seed", type=int, default=None, metavar="N",
+                            help="draws the samples (default: derived from the file, so the "
+                                 "same file gives the same answer, locally or on a service)")
+    robustness.add_argument("-o", "--output", type=Path, metavar="FILE",
+                            help="write the report to a .json file, and its charts beside it "
+                                 "(FILE-tornado.svg, …)")
+    add_remote_arguments(robustness, required=False)
+    robustness.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                            help="local worker processes (default: one per core)")
+    _local_engine(robustness, "to score with, locally")
+    robustness.set_defaults(explain="summary")
 
 
 def _rules_commands(commands: Any) -> None:

@@ -51,6 +51,7 @@ from service.engine.evaluation.engine import (
     parse_ruleset,
 )
 from service.engine.evaluation.evidence import format_value
+from service.engine.evaluation.sensitivity import decimal, rating_stability, weight_line
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem, RulesetError
 from service.engine.language.fieldspec import FieldSpec
@@ -89,6 +90,7 @@ __all__ = [
     "check_defensible",
     "condition_words",
     "coverage",
+    "decimal",
     "document_json",
     "field_catalog",
     "fired_ids",
@@ -99,8 +101,10 @@ __all__ = [
     "load_ruleset",
     "parse_ruleset",
     "parse_yaml",
+    "rating_stability",
     "ruleset_changes",
     "run_test_file",
     "scale_data",
     "template_fields",
+    "weight_line",
 ]

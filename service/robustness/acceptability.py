@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,8 +96,9 @@ class Tally:
 
 
 def tally(proposals: Proposals, weights: WeightSampler, seed: int, block: int, size: int,
-          top_k: int) -> Tally:
-    """Count the first ``size`` samples of weight block ``block``."""
+          top_k: int, progress: Callable[[int], None] | None = None) -> Tally:
+    """Count the first ``size`` samples of weight block ``block``, telling ``progress`` how
+    many are counted as it goes (every ``_ROWS``)."""
     n = proposals.size
     drawn = weights.block(seed, block)[:size]
     counted = Tally.empty(n, len(proposals.criteria), top_k)
@@ -117,6 +119,8 @@ def tally(proposals: Proposals, weights: WeightSampler, seed: int, block: int, s
         for b in range(len(edges) - 1):
             counted.ranks[:, b] += np.bincount(ranked[:, edges[b] - 1:edges[b + 1] - 1].ravel(),
                                                minlength=n)
+        if progress is not None:
+            progress(start + len(rows))
     return counted
 
 

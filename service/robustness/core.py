@@ -3,30 +3,30 @@ optimal portfolio funds each proposal when the weights and the costs are uncerta
 
 Each sample re-scores the batch with its weights (as ``acceptability`` does), multiplies each
 cost by its cost factors (``sampling.CostSampler``) and asks the batch's own portfolio
-(``service.batch.portfolio.build``: the same budget or capability-area envelopes, the same
-exclusion of deficient proposals, the same exact knapsack) which proposals it funds. A
+(``service.batch.portfolio.funded``, the choice ``build`` makes: the same budget or
+capability-area envelopes, the same exclusion of deficient proposals, the same exact knapsack)
+which proposals it funds. A
 proposal's core index is the share of samples that fund it: **core** at 99 % or more,
 **exterior** at 0, **borderline** in between.
 
-A sample's portfolio costs ~43 ms of CPU for 10,000 generated proposals (the knapsack and
-the portfolio document per capability area; ``bench/robustness.py``), over 100× a sample's
-ranking (0.35 ms), so the portfolio uses fewer samples than the rank acceptability (the first
-ones: the same weights) and reports the standard error of each index, √(p(1−p)/samples):
-±2.2 points at worst for 500 samples.
+A sample's portfolio costs ~22 ms of CPU for 10,000 generated proposals (a knapsack per
+capability area; ``bench/robustness.py``), 60× a sample's ranking (0.34 ms), so the portfolio
+uses fewer samples than the rank acceptability (the first ones: the same weights) and reports
+the standard error of each index, √(p(1−p)/samples): ±2.2 points at worst for 500 samples.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from service.batch.knapsack import NODE_LIMIT
-from service.batch.portfolio import Currency, build, groups_for
+from service.batch.portfolio import Currency, funded, groups_for
 from service.robustness.proposals import Proposals
 from service.robustness.ranking import overall_cents
 from service.robustness.sampling import BLOCK, CostSampler, WeightSampler
@@ -58,11 +58,14 @@ class CoreTally:
 
 def core_tally(proposals: Proposals, weights: WeightSampler, costs: CostSampler, seed: int,
                samples: Iterable[int], budget: float | None, currency: Currency,
-               node_limit: int = NODE_LIMIT) -> CoreTally:
-    """The portfolios of ``samples`` (sample numbers, as in ``sampling``)."""
+               node_limit: int = NODE_LIMIT, progress: Callable[[int], None] | None = None
+               ) -> CoreTally:
+    """The portfolios of ``samples`` (sample numbers, as in ``sampling``), telling
+    ``progress`` how many are done after each."""
     rows = _contenders(proposals, budget)
     kept = [proposals.summaries[p] for p in rows]
-    # what ``build`` reads, and the costs as arrays (NaN: no cost) to scale each sample
+    # what ``funded`` reads besides the score and costs, and the costs as arrays (NaN: no
+    # cost) to scale each sample
     base = [{key: summary.get(key) for key in _READ} for summary in kept]
     jpy, usd = (np.array([_number(s.get(key)) for s in kept])
                 for key in ("total_cost_jpy", "total_cost_usd"))
@@ -82,19 +85,21 @@ def core_tally(proposals: Proposals, weights: WeightSampler, costs: CostSampler,
             for entry, value, cost_jpy, cost_usd in zip(
                 base, score.tolist(), (jpy * factor.jpy[rows]).tolist(),
                 (usd * factor.usd[rows]).tolist(), strict=True)]
-        portfolio = build(summaries, [], budget, currency, node_limit)
-        for entry in portfolio["chosen"]:
-            counted.funded[position[entry["index"]]] += 1
+        chosen, exact = funded(summaries, budget, currency, node_limit)
+        for index in chosen:
+            counted.funded[position[index]] += 1
         counted.samples += 1
-        counted.inexact += not portfolio["exact"]
+        counted.inexact += not exact
+        if progress is not None:
+            progress(counted.samples)
     return counted
 
 
 def _contenders(proposals: Proposals, budget: float | None) -> np.ndarray:
     """The positions worth a portfolio in each sample. A deficient proposal is never funded,
-    whatever its score and cost, so it is left out (two thirds of a generated batch; the
-    portfolio document of each sample is most of its cost), unless that would change a
-    budget: an area's envelope is the smallest any of its proposals reports."""
+    whatever its score and cost, so it is left out (two thirds of a generated batch, each
+    looked at in every sample), unless that would change a budget: an area's envelope is the
+    smallest any of its proposals reports."""
     summaries = list(proposals.summaries)
     sound = [p for p, s in enumerate(summaries) if not s.get("deficiencies")]
     every, kept = groups_for(summaries, budget), groups_for([summaries[p] for p in sound],
@@ -104,8 +109,7 @@ def _contenders(proposals: Proposals, budget: float | None) -> np.ndarray:
     return np.arange(proposals.size)
 
 
-_READ = ("index", "line", "proposal_id", "title", "capability_area", "envelope_remaining_jpy",
-         "deficiencies")
+_READ = ("index", "capability_area", "envelope_remaining_jpy", "deficiencies")
 
 
 def _number(value: object) -> float:
@@ -135,9 +139,9 @@ def core_indices(total: CoreTally) -> CoreIndices:
     if total.samples == 0:
         raise ValueError("no portfolio samples counted")
     found = []
-    for p, funded in enumerate(total.funded.tolist()):
-        share = funded / total.samples
-        status: Status = "core" if share >= CORE else "exterior" if funded == 0 else "borderline"
+    for p, count in enumerate(total.funded.tolist()):
+        share = count / total.samples
+        status: Status = "core" if share >= CORE else "exterior" if count == 0 else "borderline"
         found.append(CoreIndex(p, share, math.sqrt(share * (1 - share) / total.samples),
                                status))
     return CoreIndices(total.samples, total.inexact, found)

@@ -3,8 +3,8 @@
 Built from the summaries a batch stores per item (``service.batch.chunks.summarize``): the
 overall and per-criterion scores, deficiencies, costs in JPY and USD and capability area.
 Cost uncertainty also needs each proposal's acquisition path and the currency its cost was
-stated in (``cost_basis``), which a summary carries as ``acquisition_path`` and
-``cost_currency``.
+stated in, which a summary carries as ``acquisition_path`` and ``cost_currency``; a batch
+stored before summaries carried them has none (``sampling.CostSampler`` says so).
 """
 
 from __future__ import annotations
@@ -44,18 +44,6 @@ class Proposals:
     def label(self, position: int) -> str:
         summary = self.summaries[position]
         return str(summary.get("proposal_id") or f"#{summary['index']}")
-
-
-def cost_basis(proposal: Mapping[str, Any]) -> dict[str, str | None]:
-    """The acquisition path and the currency the cost was stated in, as a summary keeps
-    them."""
-    acquisition = proposal.get("acquisition")
-    acquisition = acquisition if isinstance(acquisition, Mapping) else {}
-    money = acquisition.get("total_cost") or acquisition.get("unit_cost")
-    currency = money.get("currency") if isinstance(money, Mapping) else None
-    path = acquisition.get("path")
-    return {"acquisition_path": path if isinstance(path, str) else None,
-            "cost_currency": currency if isinstance(currency, str) else None}
 
 
 def from_summaries(summaries: Iterable[Mapping[str, Any]], criteria: Sequence[Criterion]

@@ -190,7 +190,13 @@ class CostSampler:
 def _require(proposals: Proposals, values: list[object], key: str) -> None:
     missing = [s["index"] for s, v in zip(proposals.summaries, values, strict=True)
                if v is None and s.get("total_cost_jpy") is not None]
-    if missing:
-        raise ProposalsError(f"the declared cost uncertainty needs each proposal's {key}; "
-                             f"items {', '.join(map(str, missing[:5]))}"
-                             f"{' …' if len(missing) > 5 else ''} have none")
+    if not missing:
+        return
+    if all(key not in s for s in proposals.summaries):  # summaries older than the key
+        raise ProposalsError(f"its declared cost uncertainty needs each proposal's {key}, "
+                             "which this batch's summaries do not keep (it was stored by an "
+                             "earlier version of the service); submit the batch again to "
+                             "analyse it")
+    raise ProposalsError(f"its declared cost uncertainty needs each proposal's {key}; "
+                         f"items {', '.join(map(str, missing[:5]))}"
+                         f"{' …' if len(missing) > 5 else ''} have none")

@@ -23,21 +23,20 @@ the ones in ``gives_way`` did. The stated weights are where the batch was ranked
 service's float sums have rounded two equal scores apart there (61.405 up for one, down for the
 other), the interval ends at the stated weight on the side where they become equal again.
 
-``rating_stability`` is the same question for one evaluation: how far each weight can move
-before the rating band of its overall score changes.
+The engine asks the same of one evaluation (``rating_stability``, with ``explain=full``) and
+writes the lines the same way (``weight_line``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
 
 import numpy as np
 
-from service.engine import Ruleset
+from service.engine import decimal, weight_line
 from service.robustness.proposals import Proposals
 from service.robustness.ranking import order
 
@@ -70,12 +69,6 @@ class CriterionStability:
     top_k: Interval  # the set of the first k stays the same
 
 
-def _decimal(value: float) -> Fraction:
-    """A weight or score as the decimal it was written as: repr gives the shortest decimal
-    that reads back as the same float."""
-    return Fraction(repr(float(value)))
-
-
 class _Lines:
     """Each proposal's score in cents as the weight of criterion ``j`` moves ``direction``
     (-1 down, +1 up) by ``d`` (0 <= d <= reach): ``start + slope × d``, in floats for all
@@ -84,7 +77,7 @@ class _Lines:
     def __init__(self, weights: np.ndarray, scores: np.ndarray, j: int, direction: int
                  ) -> None:
         self.scores, self.j, self.direction = scores, j, direction
-        self.weights = [_decimal(w) for w in weights]
+        self.weights = [decimal(w) for w in weights]
         weight = float(weights[j])
         others = np.zeros(len(scores))
         for k in range(len(weights)):
@@ -94,17 +87,14 @@ class _Lines:
         self.slope = direction * 100 * (scores[:, j] - rest)
         self.slope[np.abs(self.slope) < _FLAT] = 0.0
         self.start = 100 * (rest + (scores[:, j] - rest) * weight)
-        self.reach = _decimal(weight) if direction < 0 else 1 - _decimal(weight)
+        self.reach = decimal(weight) if direction < 0 else 1 - decimal(weight)
         self._exact: dict[int, tuple[Fraction, Fraction]] = {}
 
     def exact(self, row: int) -> tuple[Fraction, Fraction]:
         """``(start, slope)`` of ``row`` in rational arithmetic."""
         if row not in self._exact:
-            w, s = self.weights, [_decimal(v) for v in self.scores[row]]
-            j = self.j
-            rest = sum((w[k] * s[k] for k in range(len(w)) if k != j), Fraction(0)) / (1 - w[j])
-            self._exact[row] = (100 * (rest + (s[j] - rest) * w[j]),
-                                self.direction * 100 * (s[j] - rest))
+            self._exact[row] = weight_line(self.weights, [decimal(v) for v in self.scores[row]],
+                                           self.j, self.direction)
         return self._exact[row]
 
     def cents_past(self, move: Fraction) -> np.ndarray:
@@ -141,7 +131,7 @@ def weight_stability(proposals: Proposals, top_k: int) -> list[CriterionStabilit
 def _bound(proposals: Proposals, j: int, direction: int, inside: np.ndarray) -> Bound:
     """Where moving criterion ``j``'s weight ``direction`` first changes which proposals are
     ``inside`` (the positions ranked first)."""
-    weight = _decimal(proposals.weights[j])
+    weight = decimal(proposals.weights[j])
     end = Bound(0.0 if direction < 0 else 1.0)
     if weight == 1:  # all the weight on it: the others have no proportions to rescale
         return Bound(1.0)
@@ -224,59 +214,3 @@ def _steps(start: Fraction, slope: Fraction, low: Fraction, high: Fraction) -> l
     moves = ((k + _HALF - start) / slope
              for k in range(math.ceil(a - _HALF), math.floor(b - _HALF) + 1))
     return [m for m in moves if low < m < high]
-
-
-@dataclass(frozen=True)
-class RatingInterval:
-    criterion: str
-    weight: float
-    rating: str
-    lower: float
-    upper: float
-    below: str | None  # the rating just under ``lower`` (None when lower is 0)
-    above: str | None  # just over ``upper`` (None when upper is 1)
-
-
-def rating_stability(ruleset: Ruleset, scores: Mapping[str, float]) -> list[RatingInterval]:
-    """Per criterion, the weight interval (others rescaled in proportion) within which the
-    rating of an evaluation with these criterion ``scores`` stays the same; at a bound the
-    overall score is at the band's edge, rounded to two decimals as the service rounds it."""
-    weights = np.array([c.weight for c in ruleset.criteria])
-    values = np.array([[float(scores[c.name]) for c in ruleset.criteria]])
-    band = ruleset.band_for(round(sum(c.weight * float(scores[c.name])
-                                      for c in ruleset.criteria), 2))
-    # the band holds while the score in cents is in [floor, ceiling)
-    floor = math.ceil(_decimal(band.min_score) * 100)
-    higher = [b.min_score for b in ruleset.bands if b.min_score > band.min_score]
-    ceiling = math.ceil(_decimal(min(higher)) * 100) if higher else None
-    found = []
-    for j, criterion in enumerate(ruleset.criteria):
-        ends = [_band_end(ruleset, weights, values, j, direction, floor, ceiling)
-                for direction in (-1, 1)]
-        (lower, below), (upper, above) = ends
-        found.append(RatingInterval(criterion.name, criterion.weight, band.rating, lower, upper,
-                                    below, above))
-    return found
-
-
-def _band_end(ruleset: Ruleset, weights: np.ndarray, values: np.ndarray, j: int,
-              direction: int, floor: int, ceiling: int | None) -> tuple[float, str | None]:
-    """The weight at which moving ``direction`` takes the score out of [floor, ceiling)
-    cents (it reaches the ceiling at half a cent below it, falls under the floor at half a
-    cent below that), and the rating past it."""
-    weight = _decimal(weights[j])
-    if weight == 1:
-        return 1.0, None
-    lines = _Lines(weights, values, j, direction)
-    start, slope = lines.exact(0)
-    if slope > 0 and ceiling is not None:
-        move, past = (ceiling - _HALF - start) / slope, ceiling
-    elif slope < 0:
-        move, past = (floor - _HALF - start) / slope, floor - 1
-    else:
-        move, past = lines.reach + 1, 0
-    if move > lines.reach:
-        return (0.0 if direction < 0 else 1.0), None
-    moved = weight + direction * max(Fraction(0), move)
-    return float(moved), ruleset.band_for(past / 100).rating
-

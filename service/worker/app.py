@@ -51,7 +51,10 @@ def celery_config(settings: Settings, backends: Backends | None = None) -> dict[
         # default exchange and key, and each message would reach both queues (and run twice).
         "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
                              for name in (QUEUE, BATCH_QUEUE)),
-        "task_routes": {tasks.SCORE_CHUNK: {"queue": BATCH_QUEUE}},
+        # a robustness job's units are many and long, as chunks are: behind them, not before
+        # them, a synchronous evaluation would wait
+        "task_routes": {tasks.SCORE_CHUNK: {"queue": BATCH_QUEUE},
+                        tasks.ROBUSTNESS_UNIT: {"queue": BATCH_QUEUE}},
         "enable_utc": True,
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,

@@ -61,6 +61,24 @@ def test_csv_rows_score_as_their_json_proposals(engine: Engine,
         assert outcome.evaluation == engine.evaluate(example)
 
 
+def test_summaries_keep_what_cost_uncertainty_depends_on(engine: Engine,
+                                                         examples: list[dict[str, Any]]) -> None:
+    """The path (an FMS notification is a ceiling) and the currency the cost was stated in
+    (a dollar cost moves with the rate), from JSON and CSV alike."""
+    header = header_for(examples)
+    chunks = (json_chunk(examples), Chunk("csv", "summary", [
+        RawItem(i, i + 2, proposal_to_row(p, header)) for i, p in enumerate(examples)], header))
+    for chunk in chunks:
+        for example, outcome in zip(examples, score_chunk(engine, chunk), strict=True):
+            assert isinstance(outcome, Scored)
+            acquisition = example["acquisition"]
+            stated = acquisition.get("total_cost") or acquisition["unit_cost"]
+            assert (outcome.summary["acquisition_path"], outcome.summary["cost_currency"]) == (
+                acquisition["path"], stated["currency"])
+    assert {s["cost_currency"] for s in (o.summary for o in score_chunk(
+        engine, json_chunk(examples)) if isinstance(o, Scored))} == {"USD", "JPY"}
+
+
 def test_invalid_items_are_reported_and_the_rest_scored(engine: Engine,
                                                         examples: list[dict[str, Any]]) -> None:
     bad_quantity = copy.deepcopy(examples[0]) | {"id": "bad"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.batch.portfolio import build
+from service.batch.portfolio import build, funded
 
 
 def summary(index: int, score: float, cost: float, area: str = "stand_off_defense",
@@ -102,3 +102,22 @@ def test_max_shortfall_is_below_one_proposal_per_budget() -> None:
         sum(g["max_shortfall"] for g in stopped["groups"]))
     assert stopped["upper_bound"] - stopped["total_score"] == pytest.approx(
         stopped["max_shortfall"])
+
+
+def test_funded_is_the_choice_build_makes() -> None:
+    """What the robustness analysis asks hundreds of times: the same funded set and the same
+    proof, for a budget in either currency and for the envelopes, node limit included."""
+    rng = random.Random(5)
+    areas = ("stand_off_defense", "unmanned_assets", "research_development")
+    summaries = [summary(i, round(rng.uniform(20, 95), 2), rng.choice([1e9, 3e10, 2e11, 7e11]),
+                         area=rng.choice(areas), envelope=rng.choice([5e11, 9e11]),
+                         deficiencies=("D-1",) if rng.random() < 0.3 else ())
+                 for i in range(120)]
+    rng.shuffle(summaries)
+    for budget, currency, node_limit in ((1e12, "JPY", 100_000), (5e9, "USD", 100_000),
+                                         (None, "JPY", 100_000), (2e12, "JPY", 50)):
+        doc = build(summaries, [], budget, currency, node_limit)  # type: ignore[arg-type]
+        chosen, exact = funded(summaries, budget, currency, node_limit)  # type: ignore[arg-type]
+        assert chosen == {e["index"] for e in doc["chosen"]}, (budget, currency)
+        assert exact == doc["exact"], (budget, currency, node_limit)
+    assert not funded(summaries, 2e12, "JPY", 50)[1]  # the limit cut one search short

@@ -65,6 +65,7 @@ class Owned:
     key: str  # the Idempotency-Key A's batch was sent with
     upload: list[Any]
     job: str  # the analyst's impact job
+    robustness: str  # A's robustness job of A's batch
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,12 @@ def owned(stack: str) -> Owned:
                     json={"batch_id": analysts_batch.json()["id"]})
     assert job.status_code == 202, job.text
     assert _until_done(stack, job.headers["Location"], "analyst")["status"] == "done"
-    return Owned(evaluation.json()["id"], batch.json()["id"], key, upload, job.json()["id"])
+    robustness = SEEN.call(stack, "POST", f"/v1/batches/{batch.json()['id']}/robustness", A,
+                           json={"samples": 200})
+    assert robustness.status_code == 202, robustness.text
+    assert _until_done(stack, robustness.headers["Location"], A)["status"] == "done"
+    return Owned(evaluation.json()["id"], batch.json()["id"], key, upload, job.json()["id"],
+                 robustness.json()["id"])
 
 
 def _unknown_like(known: str) -> str:
@@ -100,12 +106,16 @@ def _paths(owned: Owned) -> Iterator[tuple[str, str, str, str]]:
             ("GET", "/v1/batches/{}/results?format=csv"),
             ("GET", "/v1/batches/{}/results?sort=budget_fit&format=jsonl"),
             ("GET", "/v1/batches/{}/failures"), ("GET", "/v1/batches/{}/portfolio"),
-            ("HEAD", "/v1/batches/{}"), ("DELETE", "/v1/batches/{}")]:
+            ("HEAD", "/v1/batches/{}"), ("DELETE", "/v1/batches/{}"),
+            ("POST", "/v1/batches/{}/robustness")]:
         yield method, template, owned.batch, B
     yield "GET", "/v1/evaluations/{}", owned.evaluation, B
     yield "HEAD", "/v1/evaluations/{}", owned.evaluation, B
     yield "GET", "/v1/jobs/{}", owned.job, OTHER_ANALYST
     yield "DELETE", "/v1/jobs/{}", owned.job, OTHER_ANALYST
+    for method, template in [("GET", "/v1/jobs/{}"), ("GET", "/v1/jobs/{}/charts/tornado.svg"),
+                             ("DELETE", "/v1/jobs/{}")]:
+        yield method, template, owned.robustness, B
 
 
 def _comparable(response: requests.Response, secret: str) -> tuple[int, str, dict[str, str]]:

@@ -138,3 +138,9 @@ def test_cost_uncertainty_needs_each_proposals_path_and_currency() -> None:
     with pytest.raises(ProposalsError, match="acquisition_path; items 0 have none"):
         CostSampler(bare, Uncertainty(cost_by_path={"fms": Range(0.8, 1.0)}))
     CostSampler(bare, Uncertainty(exchange_rate=Range(0.9, 1.1)))  # the currency is enough
+    older = replace(base, summaries=tuple(
+        {k: v for k, v in s.items() if k not in ("acquisition_path", "cost_currency")}
+        for s in base.summaries))
+    with pytest.raises(ProposalsError, match="stored by an earlier version of the service"):
+        CostSampler(older, Uncertainty(exchange_rate=Range(0.9, 1.1)))
+    CostSampler(older, Uncertainty(weights={"c0": Range(0.4, 0.6)}))  # costs exact: analysable

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.robustness.stability import Bound, Interval, rating_stability, weight_stability
+from service.engine import rating_stability
+from service.engine.evaluation.scoring import CriterionScore
+from service.robustness.stability import Bound, Interval, weight_stability
 from tests.robustness.conftest import batch, batches, moved, service_ranking, service_rating
 from tests.unit.conftest import shipped
 
@@ -101,13 +103,14 @@ def test_a_criterion_with_all_the_weight_cannot_move() -> None:
 def test_a_rating_holds_inside_its_interval_and_changes_just_outside(scores: list[float]
                                                                      ) -> None:
     ruleset = shipped().ruleset
-    named = {c.name: s for c, s in zip(ruleset.criteria, scores, strict=True)}
+    scored = [CriterionScore(c, (), 0.0, s, s) for c, s in zip(ruleset.criteria, scores,
+                                                                 strict=True)]
     weights = [c.weight for c in ruleset.criteria]
     rating = service_rating(ruleset, weights, scores)
-    for j, found in enumerate(rating_stability(ruleset, named)):
-        assert found.rating == rating
-        for bound, side, past in ((found.lower, -1, found.below), (found.upper, 1,
-                                                                    found.above)):
+    for j, found in enumerate(rating_stability(ruleset, scored)):
+        assert found["criterion"] == ruleset.criteria[j].name
+        for bound, side, past in ((found["lower"], -1, found["below"]),
+                                  (found["upper"], 1, found["above"])):
             if bound != weights[j]:
                 inside = moved(weights, j, bound - side * STEP)
                 assert service_rating(ruleset, inside, scores) == rating

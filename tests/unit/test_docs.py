@@ -28,7 +28,7 @@ from service.engine.language.catalog import DIRECTIONS
 from service.engine.language.derived import DERIVED_FIELDS
 from service.engine.language.operators import OPERATORS
 from service.robustness.analysis import Plan, analyse
-from service.robustness.proposals import cost_basis, from_summaries
+from service.robustness.proposals import from_summaries
 from tests.unit.conftest import MINI, ROOT, SHIPPED, load_json
 
 DOC = ROOT / "docs" / "rule-authoring.md"
@@ -122,8 +122,7 @@ def test_the_uncertainty_example_declares_what_the_guide_says_and_drives_an_anal
     summaries = []
     for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
         proposal = load_json(path)
-        summaries.append({**summarize(engine.evaluate(proposal), proposal),
-                          **cost_basis(proposal), "index": index})
+        summaries.append({**summarize(engine.evaluate(proposal), proposal), "index": index})
     proposals = from_summaries(summaries, declared.criteria)
     found = analyse(proposals, declared.uncertainty,
                     Plan(samples=400, portfolio_samples=20, top_k=3))

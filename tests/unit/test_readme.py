@@ -21,10 +21,15 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.api import close_app, create_app
+from service.batch.chunks import summarize
 from service.cli.main import main
 from service.config import Settings
+from service.engine import Engine, parse_ruleset
+from service.robustness.analysis import Plan, analyse, document
+from service.robustness.proposals import from_summaries
 from tests import readme
-from tests.unit.conftest import ROOT, load_json, shipped
+from tests.unit.conftest import ROOT, SHIPPED, load_json, shipped
+from tests.unit.test_docs import uncertainty_example
 
 README = (ROOT / "README.md").read_text()
 
@@ -188,6 +193,14 @@ def test_command_line_runs_as_written(service: str, tmp_path: Path) -> None:
     remote = next(text for command, text in out.items() if "programmes.xlsx --url" in command)
     assert "Portfolio within each capability area's remaining envelope" in " ".join(
         remote.split())
+    analysed = [" ".join(text.split()) for command, text in out.items()
+                if command.startswith("policy-eval robustness")]
+    assert len(analysed) == 2 and all("Rank acceptability over 10,000 samples" in text
+                                      for text in analysed)
+    report = json.loads((work / "report.json").read_text())  # the service's, written last
+    assert report["batch_id"] and report["samples"] == 10_000
+    for name, file in report["charts"].items():
+        assert file == f"report-{name}.svg" and (work / file).read_text().startswith("<svg")
 
 
 # sections whose commands no test here runs, and why
@@ -204,8 +217,124 @@ RUN_WITH_REDIS = ("Running with Redis and separate workers", "Operating it")
 def test_every_command_of_the_readme_is_run_by_a_test() -> None:
     """A section given commands must be given a test that runs them."""
     with_commands = {title for title in readme.sections() if readme.commands(title)}
-    assert with_commands == {"Try it", "Batches", "The command line", *RUN_WITH_REDIS,
-                             *NOT_RUN}
+    assert with_commands == {"Try it", "Batches", "Robustness", "The command line",
+                             *RUN_WITH_REDIS, *NOT_RUN}
+
+
+def _robustness_answer() -> dict[str, Any]:
+    block = re.search(r"```json\n(.*?)```", readme.section("Robustness"), re.S)
+    assert block is not None
+    answer: dict[str, Any] = json.loads(block.group(1))
+    return answer
+
+
+def _shown(items: list[Any]) -> list[dict[str, Any]]:
+    return [item for item in items if isinstance(item, dict)]  # "… the rest" lines are text
+
+
+def _agrees(part: dict[str, Any], whole: dict[str, Any]) -> None:
+    """Every figure of the abridged ``part`` is ``whole``'s (floats to their printed digits)."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            _agrees(value, whole[key])
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            assert [{k: w[k] for k in v} for v, w in zip(value, whole[key],
+                                                          strict=True)] == value, key
+        elif isinstance(value, float):
+            assert whole[key] == pytest.approx(value, abs=5e-5), key
+        else:
+            assert whole[key] == value, key
+
+
+def _shows(found: dict[str, Any]) -> None:
+    """``found``, a robustness result, is the one the README shows, abridged."""
+    shown = _robustness_answer()
+    for key in ("samples", "top_k", "seed", "uncertainty"):
+        assert found[key] == shown[key], key
+    by_criterion = {s["criterion"]: s for s in found["weight_stability"]}
+    for criterion in _shown(shown["weight_stability"]):
+        _agrees(criterion, by_criterion[criterion["criterion"]])
+    ranked = _shown(shown["rank_acceptability"])
+    for entry, actual in zip(ranked, found["rank_acceptability"], strict=False):
+        _agrees(entry, actual)
+    by_index = {p["index"]: p for p in found["portfolio"]["proposals"]}
+    for entry in _shown(shown["portfolio"]["proposals"]):
+        _agrees(entry, by_index[entry["index"]])
+    assert shown["portfolio"]["inexact_samples"] == found["portfolio"]["inexact_samples"]
+
+
+def _declaring_ruleset(version: str) -> str:
+    """The shipped ruleset as ``version``, with the guide's uncertainty declared."""
+    text = SHIPPED.read_text().replace('version: "2026.1.0"', f'version: "{version}"')
+    return f"{text.rstrip()}\n{uncertainty_example()}"
+
+
+def test_readme_robustness_answer_is_what_the_analysis_answers() -> None:
+    """The examples as one batch (in file order), under the shipped ruleset with the guide's
+    declaration, analysed as the job does with the README's request: every figure shown."""
+    shown = _robustness_answer()
+    ruleset = parse_ruleset(_declaring_ruleset(shown["ruleset_version"]), "readme",
+                            SHIPPED.parent)
+    engine = Engine(ruleset, "native")
+    summaries = []
+    for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
+        proposal = load_json(path)
+        summaries.append({**summarize(engine.evaluate(proposal), proposal), "index": index})
+    plan = Plan(shown["samples"], shown["portfolio"]["samples"], shown["top_k"], shown["seed"])
+    _shows(document(analyse(from_summaries(summaries, ruleset.criteria), ruleset.uncertainty,
+                            plan, shown["portfolio"]["budget"],
+                            shown["portfolio"]["currency"])))
+
+
+def test_robustness_commands_run_as_written(service: str, tmp_path: Path) -> None:
+    """As the README sets it up: the shipped ruleset published with the guide's declaration
+    as the version it names (active while the batch of the examples is submitted, then the
+    version in force again), and the section's commands with the batch's and the job's ids."""
+    work = readme.scratch(tmp_path)
+    base = f"http://{service}"
+    shown = _robustness_answer()
+    before = json.loads(urllib.request.urlopen(f"{base}/v1/rulesets/active").read())["version"]
+    published = urllib.request.Request(
+        f"{base}/v1/rulesets?activate=true", method="POST",
+        data=_declaring_ruleset(shown["ruleset_version"]).encode(),
+        headers={"Content-Type": "application/yaml"})
+    urllib.request.urlopen(published).close()
+    examples = [load_json(path) for path in sorted((ROOT / "examples").glob("*.json"))]
+    try:
+        with urllib.request.urlopen(urllib.request.Request(
+                f"{base}/v1/batches", data=json.dumps(examples).encode(),
+                headers={"Content-Type": "application/json"})) as answer:
+            batch = json.loads(answer.read())["id"]
+    finally:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{base}/v1/rulesets/active", method="PUT", data=json.dumps(
+                {"version": before}).encode(), headers={"Content-Type": "application/json"}))
+    deadline = time.monotonic() + 60
+    while json.loads(urllib.request.urlopen(f"{base}/v1/batches/{batch}").read())[
+            "status"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    start, poll, chart, cancel = (command.replace("6f1c…", batch)
+                                  for command in readme.commands("Robustness"))
+    job = json.loads(succeeded(readme.shell(start, work, service)))
+    assert job["kind"] == "robustness" and job["status"] in ("queued", "running", "done")
+    while (found := json.loads(succeeded(readme.shell(poll.replace("9b2e…", job["id"]), work,
+                                                      service))))["status"] != "done":
+        assert found["status"] in ("queued", "running") and time.monotonic() < deadline
+        time.sleep(0.2)
+    assert found["result"]["ruleset_version"] == shown["ruleset_version"]
+    _shows(found["result"])
+    succeeded(readme.shell(chart.replace("9b2e…", job["id"]), work, service))
+    assert (work / "tornado.svg").read_text().startswith("<svg")
+    refused = json.loads(succeeded(readme.shell(cancel.replace("9b2e…", job["id"]), work,
+                                                service)))
+    assert refused["status"] == 409  # done: nothing left to cancel
+
+
+def test_readme_rating_stability_is_tomahawks() -> None:
+    full = shipped().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"), "full")
+    [budget_fit] = [s for s in full["rating_stability"] if s["criterion"] == "budget_fit"]
+    assert " ".join(json.dumps(budget_fit).split()) in " ".join(README.split())
 
 
 def test_readme_check_reports_are_what_rules_check_prints(
@@ -225,3 +354,4 @@ def test_readme_check_reports_are_what_rules_check_prints(
             while position < len(printed) and not printed[position].startswith(want):
                 position += 1
             assert position < len(printed), f"not printed, in order: {want!r}"
+

@@ -20,6 +20,7 @@ from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.enrichment import cost_by_year
 from service.engine.evaluation.facts import Fact
 from service.engine.evaluation.scoring import CriterionScore, Verdict
+from service.engine.evaluation.sensitivity import rating_stability
 from service.engine.language.model import Rule, Ruleset
 
 RECOMMENDATION_WORDS = {
@@ -135,6 +136,7 @@ class Explainer:
             result["cost_by_year"] = cost_by_year(proposal, ruleset.context,
                                                   fact["derived.total_cost_jpy"])
         if explain_full:
+            result["rating_stability"] = rating_stability(ruleset, scores)
             fired = {r.id for s in scores for r in s.fired}
             result["not_fired"] = [self.not_fired[r.id](fact) for r in ruleset.rules
                                    if r.id not in fired and r.applies(fact)]

@@ -1,12 +1,14 @@
 // The Batches page: upload a file (POST /v1/batches), follow its progress, browse the ranked
 // rows (GET …/rows: sorted and filtered by the API), open one row's evaluation, download the
-// CSV, and build the portfolio within a budget. `/console/batches/ID` opens a batch.
+// CSV, build the portfolio within a budget, and analyse its robustness (robustness.js).
+// `/console/batches/ID` opens a batch.
 
 import { ApiError, call, download, get, openapi, vocabulary } from "./api.js";
 import { spendChart } from "./charts.js";
 import { $, fill, h, hideProblem, say, showProblem, table } from "./dom.js";
 import { renderEvaluation } from "./evaluation.js";
 import { money, score, words } from "./format.js";
+import { wireRobustness } from "./robustness.js";
 import { signedIn } from "./session.js";
 
 const batchId = $("#batch-page").dataset.batchId;
@@ -265,6 +267,7 @@ async function showBatch() {
   await wireRanking();
   await Promise.all([loadRows(), showFailures(batch)]);
   $("#portfolio-form").addEventListener("submit", buildPortfolio);
+  wireRobustness(batchId);
   if (batch.status === "done") await buildPortfolio();
 }
 
