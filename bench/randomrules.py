@@ -1,5 +1,6 @@
 """Random rule conditions over the catalog's real fields, for the evaluator agreement tests and
-the scaling benchmark (``bench/scaling.py``).
+the scaling benchmark (``bench/scaling.py``); and random rules around them: graded rules on
+scales, scopes over categories and paths, groups of rules sharing a scope.
 
 It lives in the package rather than under ``tests/`` so that the benchmark can import it
 without pytest or hypothesis installed. Literals are drawn from the thresholds real rules use,
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.vocabulary import ACQUISITION_PATHS, SYSTEM_CATEGORIES
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.operators import OPERATORS
@@ -82,3 +84,57 @@ class RandomConditions:
             return {"not": self.condition(depth + 1)}
         kind = "all" if roll < 0.8 else "any"
         return {kind: [self.condition(depth + 1) for _ in range(self.rng.randint(2, 3))]}
+
+    def scope(self) -> dict[str, list[str]]:
+        """Categories or paths, allowed or excepted, one dimension or both."""
+        rng = self.rng
+        scope: dict[str, list[str]] = {}
+        for name, vocabulary in (("categories", SYSTEM_CATEGORIES), ("paths", ACQUISITION_PATHS)):
+            if rng.random() < 0.6:
+                key = name if rng.random() < 0.5 else f"except_{name}"
+                scope[key] = rng.sample(vocabulary, rng.randint(1, len(vocabulary) // 2))
+        return scope or {"categories": [rng.choice(SYSTEM_CATEGORIES)]}
+
+    def scale(self) -> dict[str, Any]:
+        """A scale over a number, its breakpoints drawn from the thresholds real rules use."""
+        rng, catalog = self.rng, self.catalog
+        spec = catalog[rng.choice(sorted(p for p, s in catalog.items() if s.kind == "number"))]
+        values = sorted({float(self.literal(spec)) for _ in range(4)})
+        if len(values) < 2:
+            values.append(values[0] + 1)
+        return {"field": spec.path,
+                "breakpoints": [[x, rng.choice([-15, -5, 0, 5, 10, 20])] for x in values]}
+
+    def rule(self, rule_id: str, criteria: Sequence[str]) -> dict[str, Any]:
+        """A rule as an analyst writes it: fixed points or a scale (one in four, with a
+        condition half the time), a scope one time in four."""
+        rng = self.rng
+        rule: dict[str, Any] = {"id": rule_id, "criterion": rng.choice(list(criteria)),
+                                "title": f"random {rule_id}", "because": "generated"}
+        if rng.random() < 0.25:
+            rule["scale"] = self.scale()
+            if not any(p for _, p in rule["scale"]["breakpoints"]):
+                rule["scale"]["breakpoints"][-1][1] = 5
+            if rng.random() < 0.5:
+                rule["when"] = self.condition()
+        else:
+            rule["when"] = self.condition()
+            rule["points"] = rng.choice([-7, 3, 11])
+        if rng.random() < 0.25:
+            rule["scope"] = self.scope()
+        return rule
+
+    def rules(self, count: int, criteria: Sequence[str]) -> list[dict[str, Any]]:
+        """``count`` rules, some of them in groups of two to four sharing a scope."""
+        found: list[dict[str, Any]] = []
+        number = 0
+        while number < count:
+            size = min(self.rng.randint(2, 4), count - number)
+            made = [self.rule(f"R{number + i}", criteria) for i in range(size)]
+            number += size
+            if self.rng.random() < 0.15:
+                found.append({"group": f"group of R{number - size}", "scope": self.scope(),
+                              "rules": made})
+            else:
+                found.extend(made)
+        return found

@@ -129,7 +129,9 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return LIST_SEPARATOR.join(str(v) for v in value)
+        return LIST_SEPARATOR.join(
+            f"{v['fiscal_year']}:{v['amount']!r}:{v['currency']}" if isinstance(v, Mapping)
+            else str(v) for v in value)
     if isinstance(value, float):
         return repr(value)
     return str(value)

@@ -92,7 +92,7 @@ def expression(condition: Condition) -> str:
 
 def decision_table(ruleset: Ruleset) -> dict[str, Any]:
     """The ruleset as a JDM graph: request → decision table (collect) → response."""
-    rules = [{"_id": str(index), "condition": expression(rule.condition),
+    rules = [{"_id": str(index), "condition": expression(rule.guard),
               "rule": str(index)} for index, rule in enumerate(ruleset.rules)]
     table = {"hitPolicy": "collect", "rules": rules,
              "inputs": [{"id": "condition", "name": "Condition"}],
@@ -114,12 +114,12 @@ def decision_table(ruleset: Ruleset) -> dict[str, Any]:
 
 
 def object_expression(ruleset: Ruleset) -> str:
-    return "{" + ", ".join(f"r{index}: {expression(rule.condition)}"
+    return "{" + ", ".join(f"r{index}: {expression(rule.guard)}"
                            for index, rule in enumerate(ruleset.rules)) + "}"
 
 
 def array_expression(ruleset: Ruleset) -> str:
-    return "[" + ", ".join(expression(rule.condition) for rule in ruleset.rules) + "]"
+    return "[" + ", ".join(expression(rule.guard) for rule in ruleset.rules) + "]"
 
 
 def context(fact: Fact) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from schemas.evaluation import RulesetIdentitySchema
 from schemas.fields import one_of
-from schemas.ruleset import BandSchema, CriterionSchema
+from schemas.ruleset import BandSchema, CriterionSchema, ScaleSchema
 from schemas.vocabulary import RECOMMENDATIONS
 
 
@@ -22,7 +22,13 @@ class ReadableRuleSchema(Schema):
                        "the negated operators).",
         "example": "Share of the remaining envelope is at least 5% and Share of the remaining "
                    "envelope is at most 25%"})
-    points = fields.Float(required=True)
+    points = fields.Float(required=True, allow_none=True,
+                          metadata={"description": "Fixed points; null for a graded rule."})
+    scale = fields.Nested(ScaleSchema, allow_none=True, metadata={
+        "description": "For a graded rule: the scale its points are read off."})
+    scope = fields.String(allow_none=True, metadata={
+        "description": "The categories and paths it applies to, in words (null: every "
+                       "proposal)."})
     deficiency = one_of(RECOMMENDATIONS, allow_none=True, metadata={
         "description": "For a deficiency: the strongest recommendation left when it fires."})
     because = fields.String(required=True, metadata={"description": "The sentence template a "

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.fields import CountryCode, StrictFloat, StrictInteger, StrictString
-from schemas.vocabulary import CAPABILITY_AREAS, THREATS
+from schemas.vocabulary import CAPABILITY_AREAS, SYSTEM_CATEGORIES, THREATS
 
 
 class YearKey(StrictInteger):
@@ -37,7 +37,9 @@ class FiscalYearSchema(_Strict):
 
 class CapabilityAreaSchema(_Strict):
     program_total_jpy = StrictFloat(required=True, validate=validate.Range(min=0))
-    committed_jpy = StrictFloat(required=True, validate=validate.Range(min=0))
+    # left out when no public figure says what is committed: nothing is then taken as
+    # committed, and every result in that area says so
+    committed_jpy = StrictFloat(validate=validate.Range(min=0))
     source = StrictString(required=True)
 
 
@@ -47,11 +49,38 @@ class ThreatSchema(_Strict):
 
 
 class PartnerSystemSchema(_Strict):
+    """One system of the partner registry, matched by its identifier or one of its aliases.
+
+    ``aliases`` match a proposal's ``system.name`` exactly, after normalization (case, spaces
+    and punctuation). ``match`` is the registry's first form, substrings of the name; it is
+    still read as it always was, so that a ruleset published with it scores as it did, and
+    ``policy-eval rules check`` reports every entry that uses it.
+    """
+
     system = StrictString(required=True)
-    match = fields.List(StrictString(), required=True, validate=validate.Length(min=1))
+    aliases = fields.List(StrictString(), validate=validate.Length(min=1))
+    match = fields.List(StrictString(), validate=validate.Length(min=1))
     operators = fields.List(CountryCode(), load_default=list)
     co_developers = fields.List(CountryCode(), load_default=list)
     note = StrictString()
+
+    @validates_schema
+    def _one_way_to_match(self, data: dict[str, Any], **_: Any) -> None:
+        if "aliases" in data and "match" in data:
+            raise ValidationError("Give aliases (exact names) or match (substrings), not both.",
+                                  field_name="match")
+
+
+class CategorySchema(_Strict):
+    """What a category of system can plausibly do: the claims a proposal of that category may
+    make without being flagged."""
+
+    capability_areas = fields.List(
+        StrictString(validate=validate.OneOf(CAPABILITY_AREAS)), required=True,
+        validate=validate.Length(min=1))
+    threats = fields.List(StrictString(validate=validate.OneOf(THREATS)), required=True)
+    service_life_years = StrictInteger(validate=validate.Range(min=1, max=100))
+    source = StrictString(required=True)
 
 
 class ContextSchema(_Strict):
@@ -74,3 +103,7 @@ class ContextSchema(_Strict):
         required=True,
     )
     partner_registry = fields.List(fields.Nested(PartnerSystemSchema), required=True)
+    categories = fields.Dict(
+        keys=StrictString(validate=validate.OneOf(SYSTEM_CATEGORIES)),
+        values=fields.Nested(CategorySchema), load_default=dict,
+    )

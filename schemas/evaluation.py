@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.errors import ProblemSchema
 from schemas.fields import Verbatim, one_of
-from schemas.vocabulary import EXPLAIN_LEVELS, RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import ASSUMPTION_KINDS, EXPLAIN_LEVELS, RATINGS, RECOMMENDATIONS
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 TIME_DESCRIPTION = "ISO 8601 in UTC, to the millisecond: `2026-11-30T20:38:56.123+00:00`."
@@ -75,6 +75,19 @@ class EvidenceSchema(Schema):
     text = fields.String(required=True, metadata={"description": "The atom in plain words."})
 
 
+class ScaleReadingSchema(Schema):
+    """How a graded rule's points were read off its scale."""
+
+    field = fields.String(required=True, metadata={"example": "derived.share_of_annual_budget"})
+    label = fields.String(required=True)
+    observed = fields.Float(required=True, metadata={"description": "The proposal's value."})
+    breakpoints = fields.List(fields.List(fields.Float()), required=True, metadata={
+        "description": "[value, points] pairs; points are interpolated between them and level "
+                       "beyond the ends."})
+    points = fields.Float(required=True)
+    text = fields.String(required=True, metadata={"description": "The reading in plain words."})
+
+
 class FindingSchema(Schema):
     """A rule that fired: its points count towards its criterion's score."""
 
@@ -84,6 +97,9 @@ class FindingSchema(Schema):
     sentence = fields.String(required=True, metadata={"description": "The rule's explanation, "
                                                                      "rendered for this proposal."})
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
+    scale = fields.Nested(ScaleReadingSchema, metadata={"description": "For a graded rule: "
+                                                                       "where its points come "
+                                                                       "from."})
     caps_at = one_of(RECOMMENDATIONS, metadata={"description": "For a deficiency: the strongest "
                                                               "recommendation still allowed."})
 
@@ -114,6 +130,38 @@ class NotFiredSchema(Schema):
                                                                        "text, if it has one."})
     failed = fields.List(fields.Nested(EvidenceSchema), required=True,
                          metadata={"description": "The atoms that did not hold."})
+    scale = fields.Nested(ScaleReadingSchema, metadata={"description": "For a graded rule "
+                                                                       "whose field is given."})
+
+
+class NotApplicableSchema(Schema):
+    """A rule scoped to other kinds of proposal: not a failed condition, not a missed point."""
+
+    rule_id = fields.String(required=True)
+    criterion = fields.String(required=True)
+    title = fields.String(required=True)
+    scope = fields.String(required=True, metadata={"description": "What the rule applies to."})
+    text = fields.String(required=True)
+
+
+class AssumptionSchema(Schema):
+    """A default the result rests on, or a claim the reference data does not confirm."""
+
+    kind = one_of(ASSUMPTION_KINDS, required=True, metadata={
+        "description": "`default`: a figure the context or the proposal did not give; "
+                       "`unverified`: a claim the context cannot check; `unsupported`: a claim "
+                       "the context contradicts; `unmatched`: a system not in the partner "
+                       "registry."})
+    field = fields.String(required=True, metadata={"description": "The field concerned."})
+    text = fields.String(required=True)
+
+
+class CostYearSchema(Schema):
+    fiscal_year = fields.Integer(required=True)
+    budget_fiscal_year = fields.Integer(required=True, metadata={
+        "description": "The context's year whose budget it is set against."})
+    amount_jpy = fields.Float(required=True)
+    share_of_annual_budget = fields.Float(required=True)
 
 
 class RatingStabilitySchema(Schema):
@@ -151,8 +199,15 @@ class EvaluationSchema(Schema):
     criteria = fields.List(fields.Nested(CriterionResultSchema), required=True)
     derived = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
                           metadata={"description": "Fields computed before the rules ran."})
+    assumptions = fields.List(fields.Nested(AssumptionSchema), required=True, metadata={
+        "description": "The defaults used and the claims not confirmed by the reference data."})
+    cost_by_year = fields.List(fields.Nested(CostYearSchema), metadata={
+        "description": "With a phasing: each fiscal year's spend and its share of that year's "
+                       "budget."})
     not_fired = fields.List(fields.Nested(NotFiredSchema),
                             metadata={"description": "Only with `explain=full`."})
+    not_applicable = fields.List(fields.Nested(NotApplicableSchema), metadata={
+        "description": "Only with `explain=full`: rules scoped to other categories or paths."})
     rating_stability = fields.List(
         fields.Nested(RatingStabilitySchema),
         metadata={"description": "Only with `explain=full`: per criterion, in the ruleset's "

@@ -32,6 +32,10 @@ from schemas.vocabulary import (
 
 MAX_AMOUNT = 1e15  # a quadrillion: above any defense budget in either currency
 MAX_LIST = 64
+MAX_PHASING_YEARS = 40
+# Phased amounts are published rounded (three tranches of ¥33.3 billion for ¥100 billion), so
+# they must add up to the total within this fraction of it, not to the yen.
+PHASING_TOLERANCE = 0.005
 
 
 def _line(max_length: int, **kwargs: Any) -> StrictString:
@@ -75,6 +79,25 @@ class SystemSchema(StrictSchema):
     prime_contractor = _line(200)
 
 
+class PhasingSchema(StrictSchema):
+    """What is spent in one fiscal year of the acquisition."""
+
+    fiscal_year = StrictInteger(required=True, validate=validate.Range(min=1990, max=2100))
+    amount = StrictFloat(required=True, validate=validate.Range(min=0, max=MAX_AMOUNT))
+    currency = _enum(CURRENCIES, required=True)
+
+
+def _total(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The acquisition's total cost as {amount, currency}, or None when it has no cost."""
+    if "total_cost" in data:
+        total: dict[str, Any] = data["total_cost"]
+        return total
+    if "unit_cost" in data and "quantity" in data:
+        unit = data["unit_cost"]
+        return {"amount": unit["amount"] * data["quantity"], "currency": unit["currency"]}
+    return None
+
+
 class AcquisitionSchema(StrictSchema):
     OPENAPI_EXTRA: ClassVar[dict[str, Any]] = exactly_one_of("unit_cost", "total_cost")
 
@@ -85,6 +108,16 @@ class AcquisitionSchema(StrictSchema):
     sustainment_cost_per_year = fields.Nested(MoneySchema)
     delivery_start_year = StrictInteger(validate=validate.Range(min=1990, max=2100))
     capability_area = _enum(CAPABILITY_AREAS, required=True)
+    phasing = fields.List(
+        fields.Nested(PhasingSchema), validate=validate.Length(min=1, max=MAX_PHASING_YEARS),
+        metadata={"description": "The cost by fiscal year; the amounts add up to the total cost "
+                                 f"(within {PHASING_TOLERANCE:.1%}), in its currency."},
+    )
+    service_life_years = StrictInteger(
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "Years in service, for the life-cycle cost (acquisition plus "
+                                 "sustainment over the service life)."},
+    )
 
     @validates_schema
     def _one_cost(self, data: dict[str, Any], **_: Any) -> None:
@@ -94,6 +127,27 @@ class AcquisitionSchema(StrictSchema):
             raise ValidationError(
                 "Give exactly one of unit_cost or total_cost.", field_name="total_cost"
             )
+
+    @validates_schema
+    def _phasing_adds_up(self, data: dict[str, Any], **_: Any) -> None:
+        """A phasing that does not add up to the total would put spend in years that the total
+        does not pay for (or leave part of the total in no year)."""
+        phasing, total = data.get("phasing"), _total(data)
+        if not phasing or total is None:
+            return
+        years = [entry["fiscal_year"] for entry in phasing]
+        if len(set(years)) != len(years):
+            raise ValidationError("Each fiscal year appears once in the phasing.",
+                                  field_name="phasing")
+        if any(entry["currency"] != total["currency"] for entry in phasing):
+            raise ValidationError(f"Phase the cost in its own currency ({total['currency']}).",
+                                  field_name="phasing")
+        phased = sum(entry["amount"] for entry in phasing)
+        if abs(phased - total["amount"]) > PHASING_TOLERANCE * total["amount"]:
+            raise ValidationError(
+                f"The phasing adds up to {phased:,.0f} {total['currency']}, not to the total "
+                f"cost of {total['amount']:,.0f} (within {PHASING_TOLERANCE:.1%}).",
+                field_name="phasing")
 
 
 class CapabilitiesSchema(StrictSchema):

@@ -42,12 +42,24 @@ class BandSchema(Schema):
     recommendation = one_of(RECOMMENDATIONS, required=True)
 
 
+class ScaleSchema(Schema):
+    field = fields.String(required=True, metadata={"example": "derived.share_of_annual_budget"})
+    breakpoints = fields.List(fields.List(fields.Float()), required=True, metadata={
+        "description": "[value, points] pairs: points are interpolated between them and level "
+                       "beyond the ends."})
+
+
 class RuleSummarySchema(Schema):
     id = fields.String(required=True)
     criterion = fields.String(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
-    points = fields.Float(required=True)
+    points = fields.Float(required=True, allow_none=True,
+                          metadata={"description": "Fixed points; null for a graded rule."})
+    scale = fields.Nested(ScaleSchema, metadata={"description": "For a graded rule: the scale "
+                                                               "its points are read off."})
+    scope = fields.String(metadata={"description": "For a scoped rule: the categories and "
+                                                   "paths it applies to, in words."})
     deficiency = one_of(RECOMMENDATIONS, allow_none=True,
                        metadata={"description": "Set for a deficiency: the recommendation it "
                                                 "caps at when it fires."})

@@ -8,28 +8,48 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-SYSTEM_CATEGORIES = (
-    "fighter_aircraft",
-    "airborne_early_warning",
-    "tanker_transport",
-    "tiltrotor_transport",
-    "isr_uav",
-    "missile_defense_interceptor",
-    "missile_defense_system",
-    "cruise_missile",
-    "air_to_air_missile",
-    "air_to_surface_missile",
-    "naval_combat_system",
-    "radar",
-    "cyber",
-    "space",
-    "munitions",
-    "aircraft_upgrade",
-    "aerial_target",
-    "support_services",
-)
+# What is bought, each with what it means: a rule can be scoped to categories, and the context
+# says which capability areas and threats each category can plausibly serve. A support contract
+# is its own category, so that it is never judged as the platform it supports.
+CATEGORY_MEANINGS = {
+    "fighter_aircraft": "a combat aircraft (F-35, a co-developed next-generation fighter)",
+    "airborne_early_warning": "an airborne early-warning and control aircraft (E-2D)",
+    "tanker_transport": "an air-refuelling or transport aircraft (KC-46A)",
+    "tiltrotor_transport": "a tiltrotor transport (V-22)",
+    "isr_uav": "an unmanned intelligence, surveillance and reconnaissance aircraft",
+    "missile_defense_interceptor": "a missile-defense interceptor round (SM-3, PAC-3 MSE)",
+    "missile_defense_system": "a missile-defense system: launchers, radars and fire control",
+    "cruise_missile": "a land-attack or anti-ship cruise missile (Tomahawk, Type-12)",
+    "air_to_air_missile": "an air-to-air missile (AMRAAM, AIM-9X)",
+    "air_to_surface_missile": "an air-launched stand-off missile (JASSM-ER)",
+    "naval_combat_system": "a ship's combat system (Aegis, SPY-7 shipsets)",
+    "radar": "a ground or ship radar sold on its own",
+    "cyber": "a cyber-defense or cyber-operations system",
+    "space": "a satellite or space-domain-awareness system",
+    "munitions": "other munitions and their stockpiles",
+    "aircraft_upgrade": "an upgrade of aircraft already in service (F-15J)",
+    "aerial_target": "aerial targets for training and testing",
+    "support_services": "other services: training, studies, follow-on technical support",
+    "platform_sustainment": "a contract that keeps a fleet available: maintenance, spares, "
+                            "logistics and engineering support (it buys readiness, not the "
+                            "platform)",
+    "surface_to_air_missile": "a fleet or area air-defense missile (SM-2, ESSM)",
+    "hypersonic_missile": "a hypersonic glide vehicle or hypersonic cruise missile",
+    "surface_combatant": "a surface warship as a whole (Aegis System Equipped Vessel)",
+    "submarine": "a submarine",
+    "electronic_warfare": "an electronic-warfare system (jammers, electronic support)",
+}
+SYSTEM_CATEGORIES = tuple(CATEGORY_MEANINGS)
 
 ACQUISITION_PATHS = ("fms", "dcs", "licensed_production", "co_development", "indigenous")
+# how each path is meant; `indigenous` is domestic development and production
+PATH_MEANINGS = {
+    "fms": "Foreign Military Sales: bought from the U.S. government",
+    "dcs": "Direct Commercial Sale: bought from the manufacturer",
+    "licensed_production": "built in Japan under licence",
+    "co_development": "developed with one or more partner nations",
+    "indigenous": "domestic development and production",
+}
 
 CURRENCIES = ("USD", "JPY")
 
@@ -93,3 +113,7 @@ EXPLAIN_LEVELS: tuple[Explain, ...] = get_args(Explain)
 
 # what a ruleset change can change about a proposal, in the order an impact report lists it
 IMPACT_CHANGE_KINDS = ("overall_score", "criterion_scores", "rating", "recommendation", "rank")
+
+# what a result's assumptions say: a default used, a claim the context cannot check, a claim
+# it contradicts, a system the partner registry does not know
+ASSUMPTION_KINDS = ("default", "unverified", "unsupported", "unmatched")

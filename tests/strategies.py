@@ -20,7 +20,9 @@ from schemas.vocabulary import (
 COUNTRIES = ("US", "AU", "GB", "KR", "CA", "DE", "IT", "NL", "NO", "DK", "PL", "IN", "FR", "JP")
 SYSTEM_NAMES = ("F-35A", "Tomahawk Block V", "SM-6 Block I", "SM-3 Block IIA", "E-2D Advanced "
                 "Hawkeye", "KC-46A", "AMRAAM AIM-120D", "JASSM-ER", "Aegis", "Global Hawk",
-                "MQ-9B", "V-22 Osprey", "Indigenous widget")
+                "MQ-9B", "V-22 Osprey", "Indigenous widget",
+                # names the registry must not take for others': a part, a spelling, a variant
+                "Aegis System Equipped Vessel", "sm-3 blk IIA", "ASM-3", "PAC-3 MSE")
 
 # round amounts and exact threshold neighbours, where a float-parsing or <= vs < bug would show
 amounts = st.one_of(
@@ -53,17 +55,41 @@ def acquisitions(draw: st.DrawFn) -> dict[str, Any]:
     return acquisition
 
 
+def _total(acquisition: dict[str, Any]) -> dict[str, Any]:
+    if "total_cost" in acquisition:
+        total: dict[str, Any] = acquisition["total_cost"]
+        return total
+    unit = acquisition["unit_cost"]
+    return {"amount": unit["amount"] * acquisition["quantity"], "currency": unit["currency"]}
+
+
+@st.composite
+def phasings(draw: st.DrawFn, acquisition: dict[str, Any],
+             fiscal_year: int) -> list[dict[str, Any]]:
+    """The total cost split over one to four consecutive years, in its currency."""
+    total = _total(acquisition)
+    shares = draw(st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=4))
+    return [{"fiscal_year": fiscal_year + i, "amount": total["amount"] * share / sum(shares),
+             "currency": total["currency"]} for i, share in enumerate(shares)]
+
+
 @st.composite
 def proposals(draw: st.DrawFn) -> dict[str, Any]:
+    fiscal_year = draw(st.integers(min_value=2022, max_value=2028))
+    acquisition = draw(acquisitions())
+    if _total(acquisition)["amount"] <= 1e15 and draw(st.booleans()):
+        acquisition["phasing"] = draw(phasings(acquisition, fiscal_year))
+    if draw(st.booleans()):
+        acquisition["service_life_years"] = draw(st.integers(min_value=1, max_value=60))
     return {
         "title": "generated",
-        "fiscal_year": draw(st.integers(min_value=2022, max_value=2028)),
+        "fiscal_year": fiscal_year,
         "system": {
             "name": draw(st.sampled_from(SYSTEM_NAMES)),
             "category": draw(st.sampled_from(SYSTEM_CATEGORIES)),
             "origin_country": draw(st.sampled_from(COUNTRIES)),
         },
-        "acquisition": draw(acquisitions()),
+        "acquisition": acquisition,
         "capabilities": {
             "datalinks": draw(_unique(DATALINKS)),
             "iff_modes": draw(_unique(IFF_MODES)),

@@ -52,6 +52,7 @@ from service.engine import (
     parse_yaml,
     ruleset_changes,
     run_test_file,
+    scale_data,
 )
 from service.registry.store import UnknownVersion
 
@@ -89,8 +90,9 @@ def _version(version: str) -> tuple[Ruleset, bool]:
 def readable(rule: Rule) -> dict[str, Any]:
     return {"id": rule.id, "criterion": rule.criterion, "title": rule.title,
             "description": rule.description, "condition": condition_words(rule.condition),
-            "points": rule.points, "deficiency": rule.deficiency, "because": rule.because,
-            "otherwise": rule.otherwise}
+            "points": rule.points, "scale": scale_data(rule),
+            "scope": rule.scope.describe() if rule.scope else None,
+            "deficiency": rule.deficiency, "because": rule.because, "otherwise": rule.otherwise}
 
 
 def _warning(problem: RuleProblem, located: bool) -> dict[str, Any]:

@@ -31,7 +31,14 @@ from service.api.auth import ANONYMOUS, current_caller
 from service.api.batches import visible_batch
 from service.api.problems import Problem
 from service.api.runtime import Runtime
-from service.engine import MAX_RULESET_BYTES, Ruleset, RulesetError, parse_ruleset
+from service.engine import (
+    MAX_RULESET_BYTES,
+    Rule,
+    Ruleset,
+    RulesetError,
+    parse_ruleset,
+    scale_data,
+)
 from service.registry.store import RulesetRecord, UnknownVersion, VersionConflict
 
 blp = Blueprint("rulesets", __name__, url_prefix="/v1/rulesets",
@@ -50,6 +57,17 @@ def runtime() -> Runtime:
     return found
 
 
+def _rule(rule: Rule) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "id": rule.id, "criterion": rule.criterion, "title": rule.title,
+        "description": rule.description, "points": rule.points, "deficiency": rule.deficiency}
+    if rule.scale:
+        summary["scale"] = scale_data(rule)
+    if rule.scope:
+        summary["scope"] = rule.scope.describe()
+    return summary
+
+
 def describe(ruleset: Ruleset, engine: str) -> dict[str, Any]:
     return {
         "name": ruleset.name,
@@ -66,11 +84,7 @@ def describe(ruleset: Ruleset, engine: str) -> dict[str, Any]:
             {"rating": b.rating, "min_score": b.min_score, "recommendation": b.recommendation}
             for b in ruleset.bands
         ],
-        "rules": [
-            {"id": r.id, "criterion": r.criterion, "title": r.title,
-             "description": r.description, "points": r.points, "deficiency": r.deficiency}
-            for r in ruleset.rules
-        ],
+        "rules": [_rule(r) for r in ruleset.rules],
     }
 
 

@@ -8,6 +8,8 @@ Cells are converted by the field's type, because CSV has only text and the schem
 - integer fields take an integer (``400``); number fields a decimal number (``2350000000``,
   ``2.35e9``); no thousands separators, no NaN or infinity;
 - list fields take their values separated by ``|`` (``link16|cec``);
+- the phasing, a list of records, takes ``fiscal_year:amount:currency`` entries separated by
+  ``|`` (``2026:4e10:JPY|2027:4e10:JPY``);
 - an empty cell leaves the field out, as if the key were absent from the JSON (a money field
   with both cells empty is left out whole).
 
@@ -29,7 +31,7 @@ from marshmallow import Schema, fields
 from schemas.fields import StrictBoolean, StrictFloat, StrictInteger
 from schemas.proposal import ProposalSchema
 
-Kind = Literal["string", "integer", "number", "boolean", "list"]
+Kind = Literal["string", "integer", "number", "boolean", "list", "records"]
 LIST_SEPARATOR = "|"
 _INTEGER = re.compile(r"^[+-]?\d+$")
 # each digit can be matched one way only: ``\d+\.?\d*`` could split a run of digits between
@@ -48,7 +50,7 @@ class Column:
 
 def _kind(field: fields.Field) -> Kind:
     if isinstance(field, fields.List):
-        return "list"
+        return "records" if isinstance(field.inner, fields.Nested) else "list"
     if isinstance(field, StrictInteger):
         return "integer"
     if isinstance(field, StrictFloat):
@@ -67,10 +69,12 @@ def _walk(schema: Schema, prefix: str, required: bool) -> Iterable[Column]:
         else:
             enum = field.metadata.get("enum")
             inner = getattr(field, "inner", None)
-            if enum is None and inner is not None:
+            if enum is None and inner is not None and not isinstance(inner, fields.Nested):
                 enum = inner.metadata.get("enum")
             kind = _kind(field)
             described = {"list": f"values separated by '{LIST_SEPARATOR}'",
+                         "records": "fiscal_year:amount:currency entries separated by "
+                                    f"'{LIST_SEPARATOR}'",
                          "integer": "an integer", "number": "a number",
                          "boolean": "true or false"}.get(kind, "text")
             if enum:
@@ -100,20 +104,40 @@ def check_header(header: list[str]) -> None:
                          f"{', '.join(map(repr, repeated))} given more than once")
 
 
+def _integer(cell: str) -> int:
+    if not _INTEGER.match(cell):
+        raise ValueError("Not an integer: write digits only, e.g. 400.")
+    return int(cell)
+
+
+def _number(cell: str) -> int | float:
+    if not _NUMBER.match(cell):
+        raise ValueError("Not a number: write e.g. 2350000000 or 2.35e9, without "
+                         "thousands separators.")
+    return int(cell) if _INTEGER.match(cell) else float(cell)
+
+
+def _record(entry: str) -> dict[str, Any]:
+    """``2026:4e10:JPY`` as {fiscal_year, amount, currency}; the schema checks the values."""
+    parts = [part.strip() for part in entry.split(":")]
+    if len(parts) != 3:
+        raise ValueError(f"Not a phasing entry: {entry[:40]!r}; write fiscal_year:amount:currency"
+                         ", e.g. 2026:4e10:JPY.")
+    return {"fiscal_year": _integer(parts[0]), "amount": _number(parts[1]),
+            "currency": parts[2]}
+
+
 def _convert(column: Column, cell: str) -> Any:
     if column.kind == "string":
         return cell
     if column.kind == "list":
         return [value.strip() for value in cell.split(LIST_SEPARATOR) if value.strip()]
+    if column.kind == "records":
+        return [_record(entry) for entry in cell.split(LIST_SEPARATOR) if entry.strip()]
     if column.kind == "integer":
-        if not _INTEGER.match(cell):
-            raise ValueError("Not an integer: write digits only, e.g. 400.")
-        return int(cell)
+        return _integer(cell)
     if column.kind == "number":
-        if not _NUMBER.match(cell):
-            raise ValueError("Not a number: write e.g. 2350000000 or 2.35e9, without "
-                             "thousands separators.")
-        return int(cell) if _INTEGER.match(cell) else float(cell)
+        return _number(cell)
     lowered = cell.lower()
     if lowered not in ("true", "false"):
         raise ValueError("Not a boolean: write true or false.")

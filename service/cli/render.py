@@ -50,7 +50,20 @@ def _findings(result: dict[str, Any], out: Console) -> None:
                              f["sentence"])
                 for e in f["evidence"]:
                     grid.add_row("", "", Text(e["text"], style="dim"))
+                if "scale" in f:  # a graded rule: where its points come from
+                    grid.add_row("", "", Text(f["scale"]["text"], style="dim"))
         print_table(out, grid)
+
+
+def _assumptions(result: dict[str, Any], out: Console) -> None:
+    """What the result takes on trust: defaults used, claims not confirmed."""
+    out.print(Text("\nTaken on trust", style="bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="yellow", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for assumption in result["assumptions"]:
+        grid.add_row(f"  {assumption['kind']}", assumption["text"])
+    print_table(out, grid)
 
 
 def _why_not(result: dict[str, Any], out: Console) -> None:
@@ -64,6 +77,12 @@ def _why_not(result: dict[str, Any], out: Console) -> None:
         for e in rule["failed"]:
             grid.add_row("", "", Text(e["text"], style="dim"))
     print_table(out, grid)
+    if result.get("not_applicable"):  # apart: neither a failed condition nor a missed point
+        out.print(Text("\nRules that do not apply to this kind of proposal", style="bold"))
+        grid = _grid()
+        for rule in result["not_applicable"]:
+            grid.add_row("", rule["rule_id"], f"{rule['title']}: {rule['text']}")
+        print_table(out, grid)
 
 
 def print_evaluation(result: dict[str, Any], console: Console) -> None:
@@ -76,6 +95,8 @@ def print_evaluation(result: dict[str, Any], console: Console) -> None:
                         title=result.get("proposal_id"), title_align="left"))
     _scores(result, console)
     _findings(result, console)
+    if result.get("assumptions"):
+        _assumptions(result, console)
     if "not_fired" in result:
         _why_not(result, console)
     ruleset = result["ruleset"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from service.cli import output
 from service.cli.client import BAD_INPUT, OK, ServiceError, call, fail, read_json, refuse
@@ -25,7 +26,9 @@ from service.engine import (
     Engine,
     Impact,
     ProposalInvalid,
+    Report,
     RulesetError,
+    check_defensible,
     coverage,
     document_json,
     impact,
@@ -45,6 +48,39 @@ def _rulesets(paths: list[str]) -> list[Path]:
     return found
 
 
+def _print_defensibility(report: Report, console: Console) -> None:
+    """Unacknowledged findings in full, with their counterexample; acknowledged ones in a
+    line each; acknowledgments that match nothing, or name what is not there, as warnings."""
+    for finding in report.failing:
+        console.print(f"[red]{escape(finding.problem().with_severity('error'))}[/]",
+                      soft_wrap=True)
+        for line in finding.details:
+            console.print(f"    {escape(line)}", soft_wrap=True)
+    for finding in report.findings:
+        if finding.acknowledged is not None:
+            text = finding.problem().with_severity("acknowledged")
+            console.print(f"[dim]{escape(text)} (reason at line {finding.acknowledged.line})[/]",
+                          soft_wrap=True)
+    for ack, name, close in report.unknown:
+        hint = f" (hint: did you mean {close!r}?)" if close else ""
+        console.print(f"[yellow]{escape(report.file)}:{ack.line}: -: warning: acknowledged "
+                      f"{ack.check} names {escape(repr(name))}, which is nowhere in the "
+                      f"ruleset{escape(hint)}[/]", soft_wrap=True)
+    for unused in report.unused:
+        names = ", ".join(unused.rules or unused.systems)
+        console.print(f"[yellow]{escape(report.file)}:{unused.line}: -: warning: acknowledged "
+                      f"{unused.check} of {escape(names)} matches no finding (hint: remove it)[/]",
+                      soft_wrap=True)
+    console.print(f"[dim]monotonicity: {report.proven} (criterion, field) pairs proven by "
+                  f"the rules alone, {report.searched} searched; "
+                  f"{plural(report.evaluations, 'proposal')} scored[/]", soft_wrap=True)
+    if report.cut_short:
+        console.print(f"[yellow]{escape(report.file)}:1: -: warning: the search of "
+                      f"{', '.join(report.cut_short)} stopped at its limit of proposals: "
+                      "findings there may be missing (hint: fewer rules read each field)[/]",
+                      soft_wrap=True)
+
+
 def _check_one(path: Path, strict: bool, console: Console) -> bool:
     """Print the problems of one ruleset; True when it passes."""
     try:
@@ -54,11 +90,20 @@ def _check_one(path: Path, strict: bool, console: Console) -> bool:
         return False
     warnings = lint(ruleset)
     for warning in warnings:
-        console.print(f"[yellow]{warning.with_severity('warning')}[/]", soft_wrap=True)
-    console.print(f"[green]ok[/] {path}: {ruleset.name} {ruleset.version}, "
-                  f"{plural(len(ruleset.rules), 'rule')}, {plural(len(warnings), 'warning')}, "
+        console.print(f"[yellow]{escape(warning.with_severity('warning'))}[/]", soft_wrap=True)
+    report = check_defensible(ruleset)
+    _print_defensibility(report, console)
+    warned = (len(warnings) + len(report.unused) + len(report.unknown)
+              + bool(report.cut_short))
+    acknowledged = len(report.findings) - len(report.failing)
+    counts = (f"{plural(len(ruleset.rules), 'rule')}, {plural(warned, 'warning')}, "
+              f"{plural(len(report.failing), 'finding')}, {acknowledged} acknowledged")
+    if report.failing:
+        console.print(f"[red]FAILED[/] {path}: {counts}", soft_wrap=True)
+        return False
+    console.print(f"[green]ok[/] {path}: {ruleset.name} {ruleset.version}, {counts}, "
                   f"{ruleset.content_hash}", soft_wrap=True)
-    return not (strict and warnings)
+    return not (strict and warned)
 
 
 def cmd_rules_check(args: argparse.Namespace, console: Console) -> int:

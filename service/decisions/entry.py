@@ -36,44 +36,19 @@ from typing import Any
 
 from service.clock import utc_now
 from service.config import Settings
-from service.engine import Ruleset, template_fields
+from service.engine import Ruleset, field_catalog, template_fields
 
 MASK = "***"
-_COST = ("acquisition.unit_cost", "acquisition.total_cost", "acquisition.quantity",
-         "fiscal_year")
-_PARTNERS = ("system.name", "partners.operators", "requesting_country")
-_CO_DEVELOPERS = ("system.name", "partners.co_developers", "requesting_country")
-_SUSTAINMENT = ("acquisition.sustainment_cost_per_year", "fiscal_year")
-# Which proposal fields each derived field is computed from (the engine's enrichment); a unit
-# test changes each proposal field in turn and checks that every derived field that moves is
-# listed here. A derived field missing from the table counts as computed from every field.
-DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "total_cost_usd": _COST,
-    "total_cost_jpy": _COST,
-    "unit_cost_usd": _COST,
-    "budget_fiscal_year": ("fiscal_year",),
-    "annual_budget_jpy": ("fiscal_year",),
-    "share_of_annual_budget": _COST,
-    "sustainment_per_year_jpy": _SUSTAINMENT,
-    "sustainment_share_of_annual_budget": _SUSTAINMENT,
-    "envelope_total_jpy": ("acquisition.capability_area",),
-    "envelope_remaining_jpy": ("acquisition.capability_area",),
-    "share_of_remaining_envelope": (*_COST, "acquisition.capability_area"),
-    "delivery_lead_years": ("acquisition.delivery_start_year", "fiscal_year"),
-    "registry_system": ("system.name",),
-    "partner_operators": _PARTNERS,
-    "partner_operator_count": _PARTNERS,
-    "co_developers": _CO_DEVELOPERS,
-    "co_developer_count": _CO_DEVELOPERS,
-    "training_partner_count": ("partners.training_with", "requesting_country"),
-    "us_operated": _PARTNERS,
-    "top_threat": ("threats_addressed",),
-    "top_threat_weight": ("threats_addressed",),
-    "threat_weight_sum": ("threats_addressed",),
-    "priority_threat_count": ("threats_addressed",),
-    "datalink_count": ("capabilities.datalinks",),
-}
 DERIVED = "derived."
+# Which proposal fields each derived field is computed from: the field catalog's declaration
+# (the one `rules check` reads too); a unit test changes each proposal field in turn and checks
+# that every derived field that moves lists it.
+# A money figure is named whole (``acquisition.total_cost``): its amount and its currency.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    path.removeprefix(DERIVED): tuple(dict.fromkeys(
+        source.removesuffix(".amount").removesuffix(".currency") for source, _ in spec.inputs))
+    for path, spec in field_catalog().items() if path.startswith(DERIVED)
+}
 
 
 def _overlap(path: str, other: str) -> bool:

@@ -12,13 +12,23 @@ The parts, after OPA's layering (parse → compile → evaluate):
   (``facts``, ``enrichment``), the evaluators decide which rules fire (``compiled``, the
   ruleset generated as Python, and ``durable``; ``interpreter`` is the tests' reference), and
   the fired rules become scores (``scoring``) and an explanation with evidence (``evidence``,
-  ``result``); ``engine.Engine`` ties them together.
-- ``authoring``: what analysts run while writing rules: lint warnings, rule tests with
-  coverage, the impact of a new version, what changed between two versions, and conditions
-  in plain words.
+  ``result``) and the assumptions it rests on (``claims``); ``engine.Engine`` ties them
+  together.
+- ``authoring``: what analysts run while writing rules: lint warnings, the defensibility
+  checks (no improvement punished, no cliff, no fact counted twice, no substring registry
+  entry), rule tests with coverage, the impact of a new version, what changed between two
+  versions, and conditions in plain words.
 """
 
-from service.engine.authoring.changes import ItemChange, PartChange, RulesetChanges, ruleset_changes
+from service.engine.authoring.changes import (
+    ItemChange,
+    PartChange,
+    RulesetChanges,
+    ruleset_changes,
+    scale_data,
+)
+from service.engine.authoring.defensible import Finding, Report
+from service.engine.authoring.defensible import check as check_defensible
 from service.engine.authoring.impact import Change, Impact, impact
 from service.engine.authoring.impact import label as impact_label
 from service.engine.authoring.lint import lint
@@ -62,12 +72,14 @@ __all__ = [
     "EngineDisagreement",
     "Explain",
     "FieldSpec",
+    "Finding",
     "Impact",
     "ItemChange",
     "Mode",
     "PartChange",
     "ProposalInvalid",
     "Range",
+    "Report",
     "Rule",
     "RuleProblem",
     "Ruleset",
@@ -75,6 +87,7 @@ __all__ = [
     "RulesetError",
     "Uncertainty",
     "canonical_json",
+    "check_defensible",
     "condition_words",
     "coverage",
     "decimal",
@@ -91,6 +104,7 @@ __all__ = [
     "rating_stability",
     "ruleset_changes",
     "run_test_file",
+    "scale_data",
     "template_fields",
     "weight_line",
 ]

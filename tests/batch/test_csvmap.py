@@ -60,3 +60,32 @@ def test_number_cells_are_read_in_linear_time() -> None:
         assert errors and "number" in errors[0]["message"], cell
     proposal, errors = row_to_proposal(["acquisition.unit_cost.amount"], ["12.5e3"])
     assert errors == [] and proposal == {"acquisition": {"unit_cost": {"amount": 12500.0}}}
+
+
+def test_a_phasing_cell_holds_its_records() -> None:
+    header = ["acquisition.total_cost.amount", "acquisition.total_cost.currency",
+              "acquisition.phasing", "acquisition.service_life_years"]
+    cells = ["8e10", "JPY", "2026:4e10:JPY| 2027:40000000000:JPY", "25"]
+    proposal, errors = row_to_proposal(header, cells)
+    assert errors == []
+    assert proposal["acquisition"]["phasing"] == [
+        {"fiscal_year": 2026, "amount": 4e10, "currency": "JPY"},
+        {"fiscal_year": 2027, "amount": 40000000000, "currency": "JPY"}]
+    assert proposal["acquisition"]["service_life_years"] == 25
+    assert "fiscal_year:amount:currency" in columns()["acquisition.phasing"].description
+    _, errors = row_to_proposal(["acquisition.phasing"], ["2026-4e10-JPY"])
+    assert errors[0]["field"] == "acquisition.phasing" and "2026:4e10:JPY" in errors[0]["message"]
+    _, errors = row_to_proposal(["acquisition.phasing"], ["2026:lots:JPY"])
+    assert "Not a number" in errors[0]["message"]
+
+
+def test_a_phased_proposal_round_trips_through_a_csv_row(examples: list[dict[str, Any]]) -> None:
+    phased = {**examples[0], "acquisition": {
+        **examples[0]["acquisition"], "total_cost": {"amount": 9e9, "currency": "USD"},
+        "phasing": [{"fiscal_year": 2026, "amount": 6e9, "currency": "USD"},
+                    {"fiscal_year": 2027, "amount": 3e9, "currency": "USD"}]}}
+    phased["acquisition"].pop("unit_cost", None)
+    header = header_for([phased])
+    proposal, errors = row_to_proposal(header, proposal_to_row(phased, header))
+    assert errors == []
+    assert ProposalSchema().load(proposal) == ProposalSchema().load(phased)

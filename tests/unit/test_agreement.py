@@ -3,10 +3,14 @@ every proposal, and the compiled explanations report the atoms the reference's `
 ``why_not`` choose, with the same evidence and sentences.
 
 Checked on three rulesets of random conditions over every field and operator (the compilers'
-real test: 600 rules, literals and field-to-field comparisons, nested all / any / not), on the
+real test: 600 rules, literals and field-to-field comparisons, nested all / any / not; a
+quarter of them graded rules reading their points off a scale, a quarter scoped to categories
+and paths, some in groups, against the shipped context and its exact-alias registry), on the
 shipped ruleset and on the small fixture; with generated proposals and every example. Each
 engine runs in durable mode, where ``evaluate`` raises ``EngineDisagreement`` unless
-durable-rules fired exactly what the compiled evaluator fired.
+durable-rules fired exactly what the compiled evaluator fired (scopes included: durable-rules
+decides them in the same pattern; it cannot read a scale, so graded points are checked against
+the reference's reading).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from bench.randomrules import RandomConditions
 from service.engine import Engine, EngineDisagreement, RulesetError, load_ruleset
 from service.engine.authoring.ruletests import fired_ids
 from service.engine.evaluation.engine import validate_proposal
-from service.engine.evaluation.evidence import AtomEvidence
+from service.engine.evaluation.evidence import AtomEvidence, ScaleReading
 from service.engine.evaluation.facts import Fact, build_fact
 from service.engine.evaluation.interpreter import AtomResult, InterpretedRules, why, why_not
 from service.engine.language.catalog import field_catalog
@@ -44,16 +48,24 @@ def random_ruleset(tmp: Path, count: int = 200, seed: int = 20261125) -> Path:
     # the first up as rules fire and sums the second with sum(), as the reference does
     points = {"interoperability": [-7, 3, 11], "budget_fit": [-7.5, 0.1, 0.2, 11.3]}
     header = yaml.safe_load(MINI.read_text())
-    header["context"] = str(MINI.parent / "context.yaml")
+    header["context"] = str(ROOT / "rules" / "context" / "japan-fy2026.yaml")
     header["name"] = "random"
     header["version"] = str(seed)
-    header["rules"] = [
-        {"id": f"R{i}", "criterion": (criterion := rng.choice(list(points))),
-         "title": f"random {i}", "when": conditions.condition(),
-         "points": rng.choice(points[criterion]),
-         "because": "generated", "otherwise": "{system.name}: not {acquisition.quantity}"}
-        for i in range(count)
-    ]
+    rules: list[dict[str, Any]] = []
+    for i in range(count):
+        criterion = rng.choice(list(points))
+        rule = {"id": f"R{i}", "criterion": criterion, "title": f"random {i}",
+                "when": conditions.condition(), "points": rng.choice(points[criterion]),
+                "because": "generated", "otherwise": "{system.name}: not {acquisition.quantity}"}
+        if rng.random() < 0.25:  # graded: a scale instead of points, its `when` half the time
+            del rule["points"]
+            rule["scale"] = conditions.scale()
+            if rng.random() < 0.5:
+                del rule["when"]
+        if rng.random() < 0.25:
+            rule["scope"] = conditions.scope()
+        rules.append(rule)
+    header["rules"] = _grouped(rng, conditions, rules)
     path = tmp / "random.yaml"
     path.write_text(yaml.safe_dump(header, sort_keys=False))
     try:
@@ -61,9 +73,34 @@ def random_ruleset(tmp: Path, count: int = 200, seed: int = 20261125) -> Path:
     except RulesetError as error:  # drop the few conditions too large for durable-rules
         too_big = {p.rule_id for p in error.problems if "too complex" in p.message}
         assert too_big and len(too_big) == len(error.problems), error
-        header["rules"] = [r for r in header["rules"] if r["id"] not in too_big]
+        header["rules"] = _without(header["rules"], too_big)
         path.write_text(yaml.safe_dump(header, sort_keys=False))
     return path
+
+
+def _grouped(rng: random.Random, conditions: RandomConditions,
+             rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rules with one run of three in ten put in a group with a scope of its own."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(rules), 3):
+        run = rules[start:start + 3]
+        if rng.random() < 0.1:
+            items.append({"group": f"group {start}", "scope": conditions.scope(), "rules": run})
+        else:
+            items.extend(run)
+    return items
+
+
+def _without(items: list[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
+    kept = []
+    for item in items:
+        if "group" in item:
+            inner = _without(item["rules"], ids)
+            if inner:
+                kept.append({**item, "rules": inner})
+        elif item["id"] not in ids:
+            kept.append(item)
+    return kept
 
 
 @pytest.fixture(scope="module")
@@ -104,17 +141,28 @@ def assert_agreement(engine: Engine, proposal: dict[str, Any]) -> None:
     result = engine.evaluate(proposal, "full")  # raises EngineDisagreement on a durable mismatch
     fired = _reference(engine).fired(fact)
     assert fired_ids(result) == fired
+    graded = engine.ruleset.graded_criteria
     for criterion in result["criteria"]:  # the reference's sum, in the rules' order
-        assert criterion["points"] == sum(rule.points for rule in engine.ruleset.rules
-                                          if rule.id in fired
-                                          and rule.criterion == criterion["criterion"])
+        total = sum(rule.points_for(fact) for rule in engine.ruleset.rules
+                    if rule.id in fired and rule.criterion == criterion["criterion"])
+        assert criterion["points"] == (round(total, 2) if criterion["criterion"] in graded
+                                       else total)
     rules = {rule.id: rule for rule in engine.ruleset.rules}
+    # no rule fires outside its scope, and the ones outside are apart from the ones that failed
+    assert all(rules[rule_id].applies(fact) for rule_id in fired)
+    outside = {entry["rule_id"] for entry in result["not_applicable"]}
+    assert outside == {rule.id for rule in rules.values() if not rule.applies(fact)}
+    assert outside.isdisjoint(entry["rule_id"] for entry in result["not_fired"])
     findings = [f for c in result["criteria"]
                 for kind in ("strengths", "weaknesses", "deficiencies") for f in c[kind]]
     for finding in findings:
         rule = rules[finding["rule_id"]]
         assert finding["evidence"] == _evidence(why(rule.condition, fact)), rule.id
         assert finding["sentence"] == Template(rule.because).render(fact)
+        if rule.scale is not None:  # the points read off the scale, as the reading says
+            value = fact[rule.scale.field]
+            assert finding["points"] == rule.scale.points_at(value)
+            assert finding["scale"] == ScaleReading(rule.scale).report(value)
     for entry in result["not_fired"]:
         rule = rules[entry["rule_id"]]
         assert entry["failed"] == _evidence(why_not(rule.condition, fact)), rule.id
@@ -167,12 +215,18 @@ def test_native_mode_gives_identical_results(proposal: dict[str, Any], explain: 
 
 
 def test_random_rulesets_use_every_field_and_operator(random_engines: list[Engine]) -> None:
+    rules = [rule for engine in random_engines for rule in engine.ruleset.rules]
+    graded = [rule.scale for rule in rules if rule.scale]
+    assert len(graded) > 100 and any(s.lowest < 0 < s.highest for s in graded)
+    scoped = [rule.scope for rule in rules if rule.scope]
+    assert len(scoped) > 150
+    assert any(s.categories for s in scoped) and any(s.paths for s in scoped)
     used = [a for engine in random_engines for rule in engine.ruleset.rules
             for a in atoms(rule.condition)]
     assert {a.op for a in used} == set(OPERATORS)
     assert {a.field for a in used} == set(field_catalog())
     compared = {field_catalog()[a.field].kind for a in used if isinstance(a.value, FieldRef)}
-    assert compared == {"number", "string", "list"}  # field-to-field comparisons of each kind
+    assert compared == {"number", "string", "list", "bool"}  # comparisons of each kind
 
 
 def test_a_disagreement_is_an_error_never_a_silent_pick(tomahawk: dict[str, Any]) -> None:

@@ -18,11 +18,13 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
+from schemas.vocabulary import CATEGORY_MEANINGS
 from service.api import close_app, create_app
 from service.batch.chunks import summarize
 from service.config import Settings
 from service.engine import Engine, Range, Uncertainty, load_ruleset, parse_ruleset
-from service.engine.authoring.ruletests import fired_ids
+from service.engine.authoring.ruletests import FINDING_KINDS, fired_ids
+from service.engine.language.catalog import DIRECTIONS
 from service.engine.language.derived import DERIVED_FIELDS
 from service.engine.language.operators import OPERATORS
 from service.robustness.analysis import Plan, analyse
@@ -130,6 +132,67 @@ def test_the_uncertainty_example_declares_what_the_guide_says_and_drives_an_anal
         for name, weight in (central or {}).items():
             interval = written["weights"][name]
             assert interval[0] <= weight <= interval[1]
+
+
+def test_directions_and_categories_tables_match_the_catalog() -> None:
+    text = DOC.read_text()
+    directions = re.findall(r"^\| `([a-z_.]+)` \| ([^|]+) \| ([^|]+) \|$", text, re.M)
+    assert directions == [(path, b.words, b.why) for path, b in DIRECTIONS.items()]
+    categories = re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|$", text, re.M)
+    assert [c for c in categories if c[0] in CATEGORY_MEANINGS] == list(
+        CATEGORY_MEANINGS.items())
+
+
+def rule_examples() -> dict[str, dict[str, Any]]:
+    """The ``# rule example: NAME`` blocks: rules, and what they give on changed proposals."""
+    found = {}
+    for kind, text in blocks():
+        first = text.splitlines()[0]
+        if kind == "yaml" and first.startswith("# rule example: "):
+            found[first.removeprefix("# rule example: ")] = yaml.safe_load(text)
+    return found
+
+
+def _points(result: dict[str, Any], rule: str) -> float | None:
+    found = [f["points"] for c in result["criteria"] for kind in FINDING_KINDS
+             for f in c[kind] if f["rule_id"] == rule]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("name", sorted(rule_examples()))
+def test_rule_example_scores_as_documented(name: str, tmp_path: Path) -> None:
+    body = rule_examples()[name]
+    header = yaml.safe_load(MINI.read_text())
+    header["context"] = str(ROOT / "rules" / "context" / "japan-fy2026.yaml")
+    header["rules"] = body["rules"]
+    path = tmp_path / "example.yaml"
+    path.write_text(yaml.safe_dump(header, sort_keys=False))
+    engine = Engine.from_path(path)
+    base = load_json(ROOT / "examples" / "e2d-2023.json")
+    for case in body["cases"]:
+        result = engine.evaluate(_patch(base, case["proposal"]), "full")
+        excluded = [r["rule_id"] for r in result["not_applicable"]]
+        assert excluded == case.get("not_applicable", []), case
+        fired = {r: _points(result, r) for r in case.get("points", {})}
+        assert fired == case.get("points", {}), case
+
+
+def test_context_excerpts_are_the_context() -> None:
+    """The guide's excerpts of the context file are what it says."""
+    context = yaml.safe_load((ROOT / "rules" / "context" / "japan-fy2026.yaml").read_text())
+    excerpts = [yaml.safe_load(text) for kind, text in blocks()
+                if kind == "yaml" and text.startswith("# from rules/context/japan-fy2026.yaml")]
+    assert excerpts
+    def within(part: dict[str, Any], whole: dict[str, Any]) -> bool:
+        return all(whole.get(k) == v for k, v in part.items())
+
+    for excerpt in excerpts:
+        for key, value in excerpt.items():
+            if isinstance(value, list):  # each item is one of the file's, perhaps abridged
+                assert all(any(within(item, entry) for entry in context[key])
+                           for item in value), key
+            else:
+                assert all(context[key][k] == v for k, v in value.items()), key
 
 
 # --- the tutorial --------------------------------------------------------------------------

@@ -18,7 +18,13 @@ import pytest
 
 from service.engine import RulesetError, load_ruleset, parse_ruleset
 from service.engine.language.diagnostics import RuleProblem
-from service.engine.language.loader import MAX_BYTES, MAX_DEPTH, MAX_RULES
+from service.engine.language.loader import (
+    MAX_BREAKPOINTS,
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_GROUP_DEPTH,
+    MAX_RULES,
+)
 from service.engine.language.source import MAX_NESTING, MAX_VALUES
 from service.engine.language.templates import MAX_FORMAT_WIDTH
 from tests.unit.conftest import MINI, ROOT
@@ -165,11 +171,13 @@ def test_a_ruleset_at_the_limits_still_loads() -> None:
 
 
 def test_the_guide_states_the_limits_the_loader_enforces() -> None:
-    limits = (ROOT / "docs" / "rule-authoring.md").read_text().split("## 8. Limits")[1]
-    limits = re.sub(r"\s+", " ", limits.split("## 9.")[0])
+    limits = (ROOT / "docs" / "rule-authoring.md").read_text().split("## 11. Limits")[1]
+    limits = re.sub(r"\s+", " ", limits.split("## 12.")[0])
     for stated in (f"nest at most {MAX_DEPTH} levels", f"at most {MAX_NESTING}",
                    f"at most {MAX_RULES:,} rules", f"at most {MAX_BYTES:,} bytes",
-                   f"{MAX_VALUES:,} values", f"format is at most {MAX_FORMAT_WIDTH}"):
+                   f"{MAX_VALUES:,} values", f"format is at most {MAX_FORMAT_WIDTH}",
+                   f"at most {MAX_BREAKPOINTS} breakpoints",
+                   f"groups nest at most {MAX_GROUP_DEPTH} deep"):
         assert stated in limits, stated
 
 

@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 
 from service.api import close_app, create_app
 from service.batch.chunks import summarize
+from service.cli.main import main
 from service.config import Settings
 from service.engine import Engine, parse_ruleset
 from service.robustness.analysis import Plan, analyse, document
@@ -334,3 +335,23 @@ def test_readme_rating_stability_is_tomahawks() -> None:
     full = shipped().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"), "full")
     [budget_fit] = [s for s in full["rating_stability"] if s["criterion"] == "budget_fit"]
     assert " ".join(json.dumps(budget_fit).split()) in " ".join(README.split())
+
+
+def test_readme_check_reports_are_what_rules_check_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Each line the README shows of a `rules check` report is in the report, in order."""
+    section = README.split("## Rules are the analysts'", 1)[1].split("\n## ", 1)[0]
+    reports = re.findall(r"```console\n\$ policy-eval (rules check \S+)\n(.*?)```", section, re.S)
+    assert len(reports) == 2
+    for command, shown in reports:
+        *words, path = command.split()
+        main([*words, str(ROOT / path)])
+        out = capsys.readouterr().out.replace(f"{ROOT}/", "")
+        printed = [" ".join(line.split()) for line in out.splitlines()]
+        position = 0
+        for line in shown.splitlines():
+            want = " ".join(line.split()).split("…")[0]
+            while position < len(printed) and not printed[position].startswith(want):
+                position += 1
+            assert position < len(printed), f"not printed, in order: {want!r}"
+

@@ -13,8 +13,8 @@ from typing import Any
 from service.engine.authoring.wording import condition_words
 from service.engine.language.model import Rule, Ruleset
 
-RULE_PARTS = ("criterion", "title", "description", "condition", "points", "deficiency",
-              "because", "otherwise")
+RULE_PARTS = ("criterion", "title", "description", "scope", "condition", "points", "scale",
+              "deficiency", "because", "otherwise")
 CRITERION_PARTS = ("label", "weight", "baseline", "rationale")
 
 
@@ -50,8 +50,23 @@ class RulesetChanges:
 
 
 def _rule_part(rule: Rule, part: str) -> Any:
-    # conditions compare as trees (a reformatted YAML is no change) and read as words
-    return condition_words(rule.condition) if part == "condition" else getattr(rule, part)
+    # conditions compare as trees (a reformatted YAML is no change) and read as words; a scope
+    # reads as words, a scale as its field and breakpoints
+    if part == "condition":
+        return condition_words(rule.condition)
+    if part == "scope":
+        return rule.scope.describe() if rule.scope else None
+    if part == "scale":
+        return scale_data(rule)
+    return getattr(rule, part)
+
+
+def scale_data(rule: Rule) -> dict[str, Any] | None:
+    """A graded rule's scale as data: its field and its [value, points] breakpoints."""
+    if rule.scale is None:
+        return None
+    return {"field": rule.scale.field,
+            "breakpoints": [list(pair) for pair in rule.scale.breakpoints]}
 
 
 def _rule_change(old: Rule, new: Rule) -> ItemChange | None:

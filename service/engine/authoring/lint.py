@@ -122,7 +122,7 @@ def _warning(ruleset: Ruleset, rule: Rule | None, message: str, hint: str = "") 
 
 def _never_fires(ruleset: Ruleset) -> Iterator[RuleProblem]:
     for rule in ruleset.rules:
-        alternatives = branches(rule.condition)
+        alternatives = branches(rule.guard)
         if alternatives is not None and not any(satisfiable(b) for b in alternatives):
             yield _warning(ruleset, rule, "this rule can never fire: its conditions contradict "
                            "each other", "check the operators and thresholds of its atoms")
@@ -131,27 +131,34 @@ def _never_fires(ruleset: Ruleset) -> Iterator[RuleProblem]:
 def _overlaps(ruleset: Ruleset) -> Iterator[RuleProblem]:
     seen: dict[Condition, Rule] = {}
     for rule in ruleset.rules:
-        twin = seen.get(rule.condition)
+        twin = seen.get(rule.guard)
         if twin is not None:
             yield _warning(ruleset, rule, f"same condition as {twin.id} (line {twin.line})",
                            "merge the two rules, or make their conditions differ")
             continue
-        seen[rule.condition] = rule
+        seen[rule.guard] = rule
         yield from _shadowed(ruleset, rule)
+
+
+def _sign(rule: Rule) -> int:
+    """+1 for a rule that can only add points, -1 for one that can only take them away, 0 for
+    a graded rule whose scale does both."""
+    low, high = rule.point_range
+    return 1 if low >= 0 and high > 0 else -1 if high <= 0 else 0
 
 
 def _shadowed(ruleset: Ruleset, rule: Rule) -> Iterator[RuleProblem]:
     """A conjunction that includes all of an earlier rule's atoms only fires with it. With
     opposite signs that is a deliberate adjustment (a penalty on a strength); with the same
     sign the points stack, which is worth a second look."""
-    mine = _conjunction(rule.condition)
-    if mine is None:
+    mine = _conjunction(rule.guard)
+    if mine is None or not _sign(rule):
         return
     for other in ruleset.rules:
         if (other is rule or other.line > rule.line or other.criterion != rule.criterion
-                or (other.points > 0) != (rule.points > 0)):
+                or _sign(other) != _sign(rule)):
             continue
-        theirs = _conjunction(other.condition)
+        theirs = _conjunction(other.guard)
         if theirs is not None and theirs < mine:
             yield _warning(ruleset, rule, f"fires only when {other.id} (line {other.line}) "
                            "fires too, so their points always add up",
@@ -169,12 +176,12 @@ def _conjunction(condition: Condition) -> frozenset[Atom] | None:
 def _reach(ruleset: Ruleset) -> Iterator[RuleProblem]:
     best = worst = 0.0
     for criterion in ruleset.criteria:
-        points = [r.points for r in ruleset.rules if r.criterion == criterion.name]
-        high = min(100.0, criterion.baseline + sum(p for p in points if p > 0))
-        low = max(0.0, criterion.baseline + sum(p for p in points if p < 0))
+        ranges = [r.point_range for r in ruleset.rules if r.criterion == criterion.name]
+        high = min(100.0, criterion.baseline + sum(max(hi, 0) for _, hi in ranges))
+        low = max(0.0, criterion.baseline + sum(min(lo, 0) for lo, _ in ranges))
         best += criterion.weight * high
         worst += criterion.weight * low
-        if high < 100 and not points:
+        if high < 100 and not ranges:
             yield _warning(ruleset, None, f"criterion {criterion.name} has no rules: it always "
                            f"scores its baseline {criterion.baseline:g}")
     for band in ruleset.bands:

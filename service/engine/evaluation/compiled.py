@@ -28,11 +28,12 @@ criteria as the values of result entries and the fixed text of sentences, throug
 Any other literal type stops the compilation. The code runs with no builtins but ``sum`` and
 ``float``.
 
-The generated code is shaped for what rules will grow: each fired rule adds its points
-*expression* to its criterion (a constant today; a graded rule's would be an expression over a
-field, and would take the path of points that are not whole numbers: collected, then summed
-with ``sum``, see ``_decide``), and a rule's test is one ``if``, to which a guard (a scope, say)
-can be added with ``and``. ``policy-eval rules compile --show`` prints the source for review.
+Each fired rule adds its points *expression* to its criterion: a constant, or for a graded rule
+``S<i>(f<k>)``, its scale read at the field's value (``evidence.ScaleReading.points``, passed in
+as a name like the evidence); a criterion with a graded rule collects its points and sums them
+with ``sum`` (they are not whole), rounded to two decimals as the scale reads them. A rule's
+test is its ``guard``: its scope's atoms and its condition, so scopes are decided here as
+durable-rules decides them. ``policy-eval rules compile --show`` prints the source for review.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from service.engine.evaluation.evidence import AtomEvidence
+from service.engine.evaluation.evidence import AtomEvidence, ScaleReading
 from service.engine.evaluation.facts import ABSENT, Fact
 from service.engine.language.catalog import field_catalog
 from service.engine.language.model import (
@@ -65,8 +66,8 @@ _BINARY = {"eq": "{a} == {b}", "ne": "{a} != {b}", "lt": "{a} < {b}", "lte": "{a
            "gt": "{a} > {b}", "gte": "{a} >= {b}", "in": "{a} in {b}", "not_in": "{a} not in {b}",
            "contains": "{b} in {a}", "not_contains": "{b} not in {a}"}
 # what the generated code may call: sum() adds the points (in the order the rules are written,
-# with the same float arithmetic as the reference's sum())
-_BUILTINS = {"sum": sum, "float": float}
+# with the same float arithmetic as the reference's sum()), round() rounds graded points' sums
+_BUILTINS = {"sum": sum, "float": float, "round": round}
 
 
 def literal(value: Any) -> str:
@@ -214,24 +215,36 @@ def _whole(points: float) -> bool:
     return points.is_integer()
 
 
+def _points(index: int, rule: Rule, writer: _Writer) -> str:
+    """A rule's points as an expression: its constant, or its scale read at its field."""
+    if rule.scale is None:
+        return literal(rule.points)
+    return f"S{index}({writer.local(rule.scale.field)})"
+
+
 def _decide(ruleset: Ruleset) -> list[str]:
     """A criterion whose points are all whole numbers adds them up as its rules fire
     (``points0 += 15.0``, 25% of ``decide``'s time less than collecting them); any other
-    collects them and sums them with ``sum``, as the reference does."""
+    collects them and sums them with ``sum``, as the reference does, and a criterion with a
+    graded rule rounds that sum to the two decimals its scales read."""
     writer = _Writer()
     criteria = {c.name: index for index, c in enumerate(ruleset.criteria)}
-    adds = {criteria[c.name]: all(_whole(r.points) for r in ruleset.rules
-                                  if r.criterion == c.name) for c in ruleset.criteria}
+    adds = {criteria[c.name]: all(r.scale is None and _whole(r.points or 0.0)
+                                  for r in ruleset.rules if r.criterion == c.name)
+            for c in ruleset.criteria}
+    graded = {criteria[name] for name in ruleset.graded_criteria}
     body: list[str] = []
     for index, rule in enumerate(ruleset.rules):
         number = criteria[rule.criterion]
-        points = literal(rule.points)
+        points = _points(index, rule, writer)
         body += [f"    # {index}: {rule.id!a}, line {rule.line}",
-                 f"    if {writer.condition(rule.condition)}:",
+                 f"    if {writer.condition(rule.guard)}:",
                  f"        fired{number}.append({index})",
                  f"        points{number} += {points}" if adds[number] else
                  f"        points{number}.append({points})"]
-    totals = ", ".join(f"points{n}" if add else f"sum(points{n})" for n, add in adds.items())
+    totals = ", ".join(f"points{n}" if add else
+                       f"round(sum(points{n}), 2)" if n in graded else f"sum(points{n})"
+                       for n, add in adds.items())
     return ["def decide(fact):",
             '    """([indexes of the rules that fire], points) for each criterion"""',
             *writer.lookups(),
@@ -247,7 +260,9 @@ def _entry(fields: list[tuple[str, str]]) -> str:
 
 def _explain(index: int, rule: Rule, holds: bool, first_atom: int) -> list[str]:
     """``finding_<index>`` (``holds``: the rule fired) or ``not_fired_<index>``: the result's
-    entry for the rule, its fixed values written in, its sentence and evidence computed."""
+    entry for the rule, its fixed values written in, its sentence and evidence computed. A
+    graded rule's entry gives the points its scale reads and the reading (``R<index>``); a
+    graded rule that did not fire gives what the scale reads when its field is given, else 0."""
     writer = _Writer()
     numbers = itertools.count(first_atom)
     if _always_all(rule.condition, holds):  # the common case: one list, no tests
@@ -257,16 +272,30 @@ def _explain(index: int, rule: Rule, holds: bool, first_atom: int) -> list[str]:
     else:
         body = ["    out = []", *writer.evidence(rule.condition, holds, numbers)]
         evidence = "out"
-    head = [("rule_id", literal(rule.id)), ("title", literal(rule.title)),
-            ("points", literal(rule.points))]
+    points = _points(index, rule, writer)
+    value = writer.local(rule.scale.field) if rule.scale else ""
+    unread = rule.scale is not None and not holds and writer.optional(rule.scale.field)
+    if unread:
+        points = f"({points} if {value} is not ABSENT else 0.0)"
+    head = [("rule_id", literal(rule.id)), ("title", literal(rule.title)), ("points", points)]
     if holds:
         entry = [*head, ("sentence", writer.sentence(rule.because)), ("evidence", evidence)]
+        if rule.scale:
+            entry.append(("scale", f"R{index}({value})"))
         if rule.deficiency:
             entry.append(("caps_at", literal(rule.deficiency)))
     else:
         head.insert(1, ("criterion", literal(rule.criterion)))
         entry = [*head, ("sentence", writer.sentence(rule.otherwise)), ("failed", evidence)]
+        if rule.scale and not unread:
+            entry.append(("scale", f"R{index}({value})"))
     name = f"{'finding' if holds else 'not_fired'}_{index}"
+    if unread:  # the reading only when the field is given
+        return [f"def {name}(fact):", *writer.lookups(), *body,
+                f"    entry = {_entry(entry)}",
+                f"    if {value} is not ABSENT:",
+                f"        entry['scale'] = R{index}({value})",
+                "    return entry"]
     return [f"def {name}(fact):", *writer.lookups(), *body,
             f"    return {_entry(entry)}"]
 
@@ -299,6 +328,10 @@ class CompiledRules:
         namespace: dict[str, Any] = {"__builtins__": _BUILTINS, "ABSENT": ABSENT,
                                      "FILLED": filled}
         namespace.update((f"E{number}", entry.report) for number, entry in enumerate(evidence))
+        for index, rule in enumerate(ruleset.rules):  # a graded rule's scale, read and worded
+            if rule.scale is not None:
+                reading = ScaleReading(rule.scale)
+                namespace.update({f"S{index}": reading.points, f"R{index}": reading.report})
         where = f"<rules {ruleset.name!a} {ruleset.version!a}>"
         # the source is generated from the checked rules only (see the module docstring)
         exec(compile(self.source, where, "exec"), namespace)

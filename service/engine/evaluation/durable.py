@@ -27,6 +27,13 @@ Every sharp edge we measured is handled here and nowhere else:
   beta nodes off the shared marker's alpha node, whose beta list holds 256 entries and, full,
   corrupts the heap (an off-by-one in the C engine) instead of failing cleanly. We measured the
   crash at ~255 branches; a shard carries at most SHARD_BUDGET comparisons.
+
+What durable-rules decides is whether each rule fires: its scope (the categories and paths it
+applies to) is compiled into its pattern with its condition, so scopes are decided here too.
+It cannot compute a graded rule's points (interpolating on a scale is arithmetic no pattern
+expresses): the pattern decides that the rule fires, which includes that its scale's field is
+given, and the compiled evaluator, which decides alongside and must agree, reads the points off
+the scale from the same fact.
 """
 
 from __future__ import annotations
@@ -200,7 +207,7 @@ def _shards(ruleset: Ruleset) -> list[list[tuple[str, dict[str, Any]]]]:
     shards: list[list[tuple[str, dict[str, Any]]]] = [[]]
     spent = 0
     for rule in ruleset.rules:
-        pattern = rule_pattern(rule.condition)
+        pattern = rule_pattern(rule.guard)
         cost = _comparisons(pattern)
         if shards[-1] and spent + cost > SHARD_BUDGET:
             shards.append([])
@@ -228,7 +235,7 @@ def read_paths(ruleset: Ruleset) -> frozenset[str]:
     """The fact paths the rules read: the fields they test and the fields they compare with."""
     paths: set[str] = set()
     for rule in ruleset.rules:
-        for atom in atoms(rule.condition):
+        for atom in atoms(rule.guard):
             paths.add(atom.field)
             if isinstance(atom.value, FieldRef):
                 paths.add(atom.value.path)

@@ -14,7 +14,7 @@ from typing import Any
 from service.engine.evaluation.facts import ABSENT
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec
-from service.engine.language.model import Atom, FieldRef
+from service.engine.language.model import Atom, FieldRef, Scale
 from service.engine.language.operators import OPERATORS
 from service.engine.language.templates import show
 
@@ -22,7 +22,7 @@ _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 NOT_GIVEN = "not given"
 
 
-def _money(value: float, symbol: str) -> str:
+def money(value: float, symbol: str) -> str:
     for scale, word in _SCALES:
         if abs(value) >= scale:
             return f"{symbol}{value / scale:,.3g} {word}"
@@ -35,8 +35,8 @@ def _whole(value: float) -> str:
 
 # how a number reads, by the unit of its field (``show`` for a number without one)
 NUMBER_FORMATS: dict[str | None, Callable[[float], str]] = {
-    "JPY": lambda value: _money(value, "¥"),
-    "USD": lambda value: _money(value, "$"),
+    "JPY": lambda value: money(value, "¥"),
+    "USD": lambda value: money(value, "$"),
     "ratio": lambda value: f"{value * 100:.3g}%",
     "count": _whole,
     "years": _whole,
@@ -108,3 +108,27 @@ class AtomEvidence:
         entry["text"] = (self._head + shown + self._asks + " " + compared + self._after
                          + self._ends[holds])
         return entry
+
+
+class ScaleReading:
+    """A graded rule's scale as the explanation reports it, prepared once: the field's label
+    and the scale in words are fixed, so a reading only formats the observed value and the
+    points read off it."""
+
+    def __init__(self, scale: Scale) -> None:
+        spec = field_catalog()[scale.field]
+        self.scale = scale
+        self._number = NUMBER_FORMATS.get(spec.unit, show)
+        self._head = f"{spec.label} is "
+        steps = ", ".join(f"{format_value(x, spec)} → {p:+g}" for x, p in scale.breakpoints)
+        self._middle = f"; on the scale {steps} (level beyond its ends) that gives "
+        self._fixed = {"field": scale.field, "label": spec.label}
+
+    def points(self, observed: float) -> float:
+        return self.scale.points_at(observed)
+
+    def report(self, observed: float) -> dict[str, Any]:
+        points = self.scale.points_at(observed)
+        return {**self._fixed, "observed": observed,
+                "breakpoints": [[x, p] for x, p in self.scale.breakpoints], "points": points,
+                "text": f"{self._head}{self._number(observed)}{self._middle}{points:+g} points."}

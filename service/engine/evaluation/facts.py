@@ -43,6 +43,8 @@ def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
             into[prefix + key] = float(value)
         elif isinstance(value, dict):
             _flatten(value, f"{prefix}{key}.", into)
+        elif kind is list and value and type(value[0]) is dict:
+            continue  # records (the phasing) reach rules only through their derived fields
         else:
             into[prefix + key] = list(value) if isinstance(value, list) else _value(value)
 

@@ -107,11 +107,12 @@ def why_not(condition: Condition, fact: Fact) -> list[AtomResult]:
 
 
 class InterpretedRules:
-    """A ruleset's conditions compiled once, evaluated many times."""
+    """A ruleset's conditions compiled once, evaluated many times. A rule fires when its scope
+    and its condition hold (``Rule.guard``), as durable-rules decides it."""
 
     def __init__(self, ruleset: Ruleset) -> None:
         self._tests: tuple[tuple[Rule, Test], ...] = tuple(
-            (rule, compile_condition(rule.condition)) for rule in ruleset.rules
+            (rule, compile_condition(rule.guard)) for rule in ruleset.rules
         )
 
     def fired(self, fact: Fact) -> frozenset[str]:

@@ -1,5 +1,7 @@
 """Scoring: per criterion, baseline + Σ points of fired rules, clamped to 0..100;
-overall, Σ weight × score; a rating from the bands; deficiencies cap the recommendation."""
+overall, Σ weight × score; a rating from the bands; deficiencies cap the recommendation. A
+graded rule's points are read off its scale by the evaluator that decides (durable-rules cannot
+compute them), to two decimals."""
 
 from __future__ import annotations
 
@@ -37,9 +39,12 @@ def score_all(ruleset: Ruleset, fired: Sequence[Sequence[int]], points: Sequence
     """Scores from, for each criterion, the indexes of its rules that fired and the sum of their
     points, as the compiled evaluator decides them."""
     rules = ruleset.rules
+    graded = ruleset.graded_criteria
     scores = []
     for criterion, indexes, sum_of_points in zip(ruleset.criteria, fired, points, strict=True):
         raw = criterion.baseline + sum_of_points
+        if criterion.name in graded:  # 50 + 13.65 is 63.650000000000006 in floats
+            raw = round(raw, 2)
         scores.append(CriterionScore(criterion, tuple([rules[index] for index in indexes]),
                                      sum_of_points, raw, min(100.0, max(0.0, raw))))
     return tuple(scores)

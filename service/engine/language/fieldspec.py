@@ -8,6 +8,39 @@ from typing import Any, Literal
 
 Kind = Literal["number", "string", "bool", "list"]
 Unit = Literal["USD", "JPY", "ratio", "count", "years", "weight", "year"]
+Way = Literal["higher", "lower", "more", "order"]
+# How a derived field moves when one of its inputs grows (a list gains an item): with it, against
+# it, or either way (a lookup, such as the envelope of another capability area).
+Moves = Literal["+", "-", "?"]
+
+
+@dataclass(frozen=True)
+class Better:
+    """Which way a field is better, for every criterion, and how its absence ranks.
+
+    ``higher``/``lower`` for numbers (and true over false for ``higher`` on a yes/no field),
+    ``more`` for lists (an item added), ``order`` for a closed vocabulary ranked worst first.
+    ``priority_only``: only the addition of a priority threat that the system's category can
+    plausibly address counts as an improvement (claiming more is not better). ``not_below``:
+    a value below that field's is not credible (a delivery before the year it is funded), so
+    improvements stop there. ``absent_is_worst``: leaving the field out must never score better
+    than its worst stated value.
+    """
+
+    way: Way
+    why: str
+    order: tuple[str, ...] = ()
+    priority_only: bool = False
+    not_below: str | None = None
+    absent_is_worst: bool = False
+
+    @property
+    def words(self) -> str:
+        if self.way == "order":
+            return "later in " + " → ".join(self.order)
+        if self.way == "more":
+            return "more priority threats" if self.priority_only else "more items"
+        return self.way
 
 
 @dataclass(frozen=True)
@@ -26,6 +59,18 @@ class FieldSpec:
     pattern: str | None = None
     unit: Unit | None = None
     optional: bool = False
+    better: Better | None = None
+    # for a derived field: the proposal fields it is computed from, and how it moves with each,
+    # and the items of a list input it singles out (us_operated: US among the operators)
+    inputs: tuple[tuple[str, Moves], ...] = ()
+    singles_out: tuple[str, ...] = ()
+    # a figure that can take any value (money): a score that jumps where it crosses a threshold
+    # has a cliff
+    continuous: bool = False
+    # the values the proposal schema accepts for a number, and whether only whole ones
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
 
     @property
     def item_kind(self) -> Kind:

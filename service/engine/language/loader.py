@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,13 @@ from marshmallow import ValidationError
 
 from schemas.fields import text_problem
 from schemas.ruleset import VERSION_PATTERN, VERSION_RULE
-from schemas.vocabulary import RATINGS, RECOMMENDATIONS
+from schemas.vocabulary import ACQUISITION_PATHS, RATINGS, RECOMMENDATIONS, SYSTEM_CATEGORIES
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem, RulesetError
 from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.model import (
+    CHECKS,
+    Acknowledgment,
     AllOf,
     AnyOf,
     Atom,
@@ -35,6 +39,8 @@ from service.engine.language.model import (
     Not,
     Rule,
     Ruleset,
+    Scale,
+    Scope,
 )
 from service.engine.language.operators import OPERATORS, normalize
 from service.engine.language.reference import Context, context_from_data
@@ -56,14 +62,18 @@ REGEX_OPERATORS = {"matches", "match", "regex", "regexp", "re", "like", "pattern
 NO_REGEX = ("the rule language has no regular expressions, on purpose: a pattern such as "
             "(a+)+$ can take exponential time on one crafted value and stall every evaluation; "
             "test the field's closed vocabulary with eq, in or contains_any")
-RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "deficiency",
-             "because", "otherwise"}
+RULE_KEYS = {"id", "criterion", "title", "description", "when", "points", "scale", "scope",
+             "deficiency", "because", "otherwise"}
+GROUP_KEYS = {"group", "description", "scope", "rules"}
+MAX_GROUP_DEPTH = 4
+SCOPE_KEYS = {"categories": SYSTEM_CATEGORIES, "paths": ACQUISITION_PATHS}
+MAX_BREAKPOINTS = 20
 # An evaluator's limit on one rule's condition (normalized): why it cannot take the condition,
 # or None. The language knows no evaluator; the engine passes its evaluators' limits in, so
 # the analyst learns of one at the rule's line, when the file is checked.
 ConditionLimit = Callable[[Condition], "str | None"]
 HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
-               "deficiency_cap", "uncertainty"}
+               "deficiency_cap", "uncertainty", "acknowledged"}
 # Texts that are one line wherever they appear (results, tables, CSV cells, log lines): they
 # refuse line breaks and invisible characters as the proposal's ids and titles do. The others
 # (descriptions, rationales) may span lines; no text may hold a control character.
@@ -279,16 +289,43 @@ class _RulesetReader(_Checker):
             spec = self.mapping(body, section.mark_of(name), f"criterion {name!r}")
             if spec is None:
                 continue
-            self.unknown_keys(spec, {"label", "weight", "baseline", "rationale"}, "a criterion")
+            self.unknown_keys(spec, {"label", "weight", "baseline", "rationale", "better"},
+                              "a criterion")
             weight = self.number(spec, "weight", 0, 1)
             baseline = self.number(spec, "baseline", 0, 100)
             rationale = self.text(spec, "rationale")
             label = self.text(spec, "label", required=False) or name.replace("_", " ").title()
+            better = self.better(spec)
             if weight is not None and baseline is not None and rationale:
-                found.append(Criterion(name, label, weight, baseline, rationale))
+                found.append(Criterion(name, label, weight, baseline, rationale, better))
         total = sum(c.weight for c in found)
         if found and abs(total - 1) > 1e-9:
             self.problem(section.mark, f"criterion weights sum to {total:g}, not 1")
+        return tuple(found)
+
+    def better(self, spec: Located) -> tuple[tuple[str, str], ...]:
+        """``better: {acquisition.quantity: higher}``: a direction this criterion adds for a
+        number the catalog gives none (more of a munition is a deeper stockpile)."""
+        if "better" not in spec:
+            return ()
+        section = self.mapping(spec["better"], spec.mark_of("better"), "'better'")
+        found = []
+        for path, direction in (section or {}).items():
+            mark = section.mark_of(path) if section else spec.mark
+            field = self.field(path, mark)
+            if field is None:
+                continue
+            if field.kind != "number" or path.startswith("derived."):
+                self.problem(mark, f"'better' takes numbers of the proposal; {path} is not one")
+            elif field.better is not None:
+                self.problem(mark, f"the catalog already says {field.better.words} is better "
+                             f"for {path}", "a criterion adds directions only where the "
+                             "catalog has none")
+            elif direction not in ("higher", "lower"):
+                self.problem(mark, f"the direction of {path} is higher or lower, not "
+                             f"{direction!r}")
+            else:
+                found.append((str(path), str(direction)))
         return tuple(found)
 
     def bands(self, data: Located) -> tuple[Band, ...]:
@@ -327,20 +364,89 @@ class _RulesetReader(_Checker):
         if not isinstance(items, LocatedList) or not items:
             self.problem(data.mark_of("rules"), "'rules' must be a non-empty list")
             return ()
-        if len(items) > MAX_RULES:
+        if len(items) > MAX_RULES:  # refused before reading them; groups are counted after
             self.problem(items.mark, f"{len(items)} rules; at most {MAX_RULES} are allowed")
             return ()
-        seen: set[str] = set()
-        found = []
-        for item, mark in zip(items, items.item_marks, strict=True):
-            rule = self.rule(item, mark, criteria, default_cap, seen)
-            if rule is not None:
-                found.append(rule)
+        found: list[Rule] = []
+        self.rule_list(items, criteria, default_cap, set(), found, None, 0)
+        if len(found) > MAX_RULES:
+            self.problem(items.mark, f"{len(found)} rules; at most {MAX_RULES} are allowed")
+            return ()
         self.rule_id = ""
         return tuple(found)
 
+    def rule_list(self, items: LocatedList, criteria: set[str], default_cap: str,
+                  seen: set[str], found: list[Rule], scope: Scope | None, depth: int) -> None:
+        """The rules of a list, in order, a group's rules in its place (within its scope)."""
+        for item, mark in zip(items, items.item_marks, strict=True):
+            if len(found) > MAX_RULES:
+                return
+            if isinstance(item, Located) and "group" in item:
+                self.group(item, criteria, default_cap, seen, found, scope, depth + 1)
+                continue
+            rule = self.rule(item, mark, criteria, default_cap, seen, scope)
+            if rule is not None:
+                found.append(rule)
+
+    def group(self, data: Located, criteria: set[str], default_cap: str, seen: set[str],
+              found: list[Rule], outer: Scope | None, depth: int) -> None:
+        """``{group: title, scope: ..., rules: [...]}``: rules that share a scope."""
+        self.rule_id = ""
+        self.unknown_keys(data, GROUP_KEYS, "a group of rules")
+        self.text(data, "group")
+        if depth > MAX_GROUP_DEPTH:
+            self.problem(data.mark, f"groups nest at most {MAX_GROUP_DEPTH} deep")
+            return
+        own = self.scope(data)
+        scope = own.within(outer) if own else outer
+        items = data.get("rules")
+        if not isinstance(items, LocatedList) or not items:
+            self.problem(data.mark_of("rules"), "a group's 'rules' must be a non-empty list")
+            return
+        self.rule_list(items, criteria, default_cap, seen, found, scope, depth)
+
+    def scope(self, data: Located) -> Scope | None:
+        """``scope: {categories: [...], paths: [...]}`` or the ``except_`` forms."""
+        if "scope" not in data:
+            return None
+        section = self.mapping(data["scope"], data.mark_of("scope"), "'scope'")
+        if section is None:
+            return None
+        keys = {*SCOPE_KEYS, *(f"except_{k}" for k in SCOPE_KEYS)}
+        self.unknown_keys(section, keys, "a scope")
+        allowed = {name: self.scope_dimension(section, name, vocabulary)
+                   for name, vocabulary in SCOPE_KEYS.items()}
+        if all(value is None for value in allowed.values()):
+            self.problem(section.mark, "a scope names categories or paths (or except_ them)")
+        return Scope(allowed["categories"], allowed["paths"], section.mark.line)
+
+    def scope_dimension(self, section: Located, name: str,
+                        vocabulary: tuple[str, ...]) -> tuple[str, ...] | None:
+        if name in section and f"except_{name}" in section:
+            self.problem(section.mark_of(name), f"give {name} or except_{name}, not both")
+            return None
+        key = name if name in section else f"except_{name}"
+        if key not in section:
+            return None
+        values = section[key]
+        mark = section.mark_of(key)
+        if not isinstance(values, list) or not values:
+            self.problem(mark, f"'{key}' must be a non-empty list")
+            return None
+        unknown = [v for v in values if v not in vocabulary]
+        for value in unknown:
+            self.problem(mark, f"{value!r} is not one of the {name}",
+                         _hint(str(value), list(vocabulary)))
+        if unknown:
+            return None
+        allowed = tuple(v for v in vocabulary if (v in values) == (key == name))
+        if not allowed:
+            self.problem(mark, f"'{key}' leaves no {name}: the rules could never apply")
+            return None
+        return allowed
+
     def rule(self, item: Any, mark: Mark, criteria: set[str], default_cap: str,
-             seen: set[str]) -> Rule | None:
+             seen: set[str], outer: Scope | None = None) -> Rule | None:
         self.rule_id = ""
         data = self.mapping(item, mark, "a rule")
         if data is None:
@@ -358,27 +464,150 @@ class _RulesetReader(_Checker):
                                                                    sorted(criteria)))
         title = self.text(data, "title")
         description = self.text(data, "description", required=False) or ""
-        points = self.number(data, "points", -100, 100)
         because = self.template(data, "because", required=True)
         otherwise = self.template(data, "otherwise", required=False)
         deficiency = self.deficiency(data, default_cap)
+        own_scope = self.scope(data)
+        scope = own_scope.within(outer) if own_scope else outer
+        scale = self.scale(data) if "scale" in data else None
+        points = self.points(data, deficiency, graded="scale" in data)
+        if "scale" in data and scale is not None and deficiency is None and not any(
+                p for _, p in scale.breakpoints):
+            self.problem(data.mark_of("scale"), "a scale that is 0 everywhere never moves the "
+                         "score", "give its breakpoints non-zero points")
+        condition = self.rule_condition(data, scale)
+        if condition is not None and not self.within_limits(
+                Rule("", "", "", "", condition, 0, "", scope=scope).guard,
+                data.mark_of("when") if "when" in data else data.mark):
+            condition = None
+        if (rule_id is None or title is None or because is None or condition is None
+                or criterion not in criteria or (points is None and scale is None)):
+            return None
+        return Rule(str(rule_id), str(criterion), str(title), description, condition,
+                    points, str(because), otherwise, deficiency, data.mark.line, scale, scope)
+
+    def points(self, data: Located, deficiency: str | None, graded: bool) -> float | None:
+        """Fixed points, or None for a graded rule (which must not have both)."""
+        if graded:
+            if "points" in data:
+                self.problem(data.mark_of("points"), "a rule gives fixed points or reads them "
+                             "off a scale, not both", "remove 'points' or 'scale'")
+            return None
+        points = self.number(data, "points", -100, 100)
         if points == 0 and deficiency is None:
             self.problem(data.mark_of("points"), "a rule that is not a deficiency must move "
                          "the score: give it non-zero points")
-        condition = self.condition(data.get("when"), data.mark_of("when"))
-        if condition is not None and not self.within_limits(condition, data.mark_of("when")):
-            condition = None
-        if (rule_id is None or title is None or points is None or because is None
-                or condition is None or criterion not in criteria):
+        return points
+
+    def rule_condition(self, data: Located, scale: Scale | None) -> Condition | None:
+        """The normalized condition; a graded rule's is optional and always includes that its
+        scale's field is given (a scale cannot be read off nothing)."""
+        if scale is None or "when" in data:
+            written = self.condition(data.get("when"), data.mark_of("when"))
+            if written is None:
+                return None
+            condition = normalize(written)
+            if scale is None or not self.catalog[scale.field].optional:
+                return condition
+            own = condition.items if isinstance(condition, AllOf) else (condition,)
+            return AllOf((*own, Atom(scale.field, "exists", None, data.mark_of("scale").line)))
+        return Atom(scale.field, "exists", None, data.mark_of("scale").line)
+
+    def scale(self, data: Located) -> Scale | None:
+        """``scale: {field: F, breakpoints: [[x, points], ...]}``, x strictly increasing."""
+        section = self.mapping(data["scale"], data.mark_of("scale"), "'scale'")
+        if section is None:
             return None
-        return Rule(str(rule_id), str(criterion), str(title), description, normalize(condition),
-                    points, str(because), otherwise, deficiency, data.mark.line)
+        self.unknown_keys(section, {"field", "breakpoints"}, "a scale")
+        spec = self.field(section.get("field"), section.mark_of("field"))
+        if spec is not None and spec.kind != "number":
+            self.problem(section.mark_of("field"), f"a scale reads a number; {spec.path} is a "
+                         f"{spec.kind}")
+            spec = None
+        items = section.get("breakpoints")
+        mark = section.mark_of("breakpoints") if "breakpoints" in section else section.mark
+        if not isinstance(items, LocatedList) or not 2 <= len(items) <= MAX_BREAKPOINTS:
+            self.problem(mark, f"'breakpoints' is a list of 2 to {MAX_BREAKPOINTS} [value, "
+                         "points] pairs", "e.g. [[0.01, 15], [0.05, 8], [0.15, -5]]")
+            return None
+        pairs = [self.breakpoint(item, m) for item, m in zip(items, items.item_marks,
+                                                              strict=True)]
+        valid = [p for p in pairs if p is not None]
+        if len(valid) != len(pairs) or spec is None:
+            return None
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(valid)):
+            self.problem(mark, "breakpoint values must increase strictly, smallest first")
+            return None
+        return Scale(spec.path, tuple(valid))
+
+    def breakpoint(self, item: Any, mark: Mark) -> tuple[float, float] | None:
+        numbers = item if isinstance(item, list) and len(item) == 2 else None
+        if numbers is None or any(isinstance(n, bool) or not isinstance(n, (int, float))
+                                  or not math.isfinite(n) for n in numbers):
+            self.problem(mark, "a breakpoint is a pair [value, points] of numbers")
+            return None
+        if not -100 <= numbers[1] <= 100:
+            self.problem(mark, "a breakpoint's points must be between -100 and 100")
+            return None
+        return float(numbers[0]), float(numbers[1])
 
     def within_limits(self, condition: Condition, mark: Mark) -> bool:
         refusals = [m for m in (limit(normalize(condition)) for limit in self.limits) if m]
         for message in refusals:
             self.problem(mark, message, "split it into two rules or simplify it")
         return not refusals
+
+    def acknowledged(self, data: Located) -> tuple[Acknowledgment, ...]:
+        """``acknowledged: [{check, rules | systems, reason}]``: findings of ``rules check``
+        accepted with a reason. A name that matches no rule is not an error here (a rule may
+        be removed before its acknowledgment): ``rules check`` warns of it."""
+        self.rule_id = ""
+        if "acknowledged" not in data:
+            return ()
+        items = data["acknowledged"]
+        if not isinstance(items, LocatedList):
+            self.problem(data.mark_of("acknowledged"), "'acknowledged' must be a list")
+            return ()
+        found = []
+        for item, mark in zip(items, items.item_marks, strict=True):
+            entry = self.mapping(item, mark, "an acknowledgment")
+            if entry is None:
+                continue
+            self.unknown_keys(entry, {"check", "rules", "systems", "reason"},
+                              "an acknowledgment")
+            check = self.choice(entry, "check", CHECKS)
+            reason = self.text(entry, "reason")
+            key = "systems" if check == "registry" else "rules"
+            names = self.names(entry, key)
+            if check and reason and names:
+                found.append(Acknowledgment(check, names if key == "rules" else (),
+                                            names if key == "systems" else (), reason,
+                                            entry.mark.line))
+        return tuple(found)
+
+    def names(self, entry: Located, key: str) -> tuple[str, ...]:
+        values = entry.get(key)
+        if not isinstance(values, list) or not values or not all(
+                isinstance(v, str) and v.strip() for v in values):
+            self.problem(entry.mark_of(key) if key in entry else entry.mark,
+                         f"'{key}' must be a non-empty list of names")
+            return ()
+        return tuple(values)
+
+    def registry(self, context: Context) -> None:
+        """Two entries that one name denotes would make the registry's answer depend on the
+        order it is written in."""
+        owner: dict[str, str] = {}
+        for entry in context.partner_registry:
+            if entry.substrings:
+                continue
+            for name in sorted(entry.names):
+                if name in owner and owner[name] != entry.system:
+                    self.problems.append(RuleProblem(
+                        context.source or self.file, entry.line, 1, "",
+                        f"registry: the name {name!r} denotes both {owner[name]!r} and "
+                        f"{entry.system!r}", "give each alias to one entry"))
+                owner.setdefault(name, entry.system)
 
     def deficiency_cap(self, data: Located) -> str:
         if "deficiency_cap" not in data:
@@ -434,38 +663,39 @@ def _read(path: Path, checker: _Checker) -> str | None:
     return None
 
 
-def _context_data(reader: _RulesetReader, data: Located, base: Path | None) -> Any:
-    """The context mapping: written inline, or read from a file beside the ruleset file."""
+def _context_data(reader: _RulesetReader, data: Located,
+                  base: Path | None) -> tuple[Any, str]:
+    """The context mapping and where it is written: inline, or in a file beside the ruleset."""
     value = data.get("context")
     if isinstance(value, Located):
-        return value
+        return value, reader.file
     name = reader.text(data, "context")
     if name is None:
-        return None
+        return None, reader.file
     if base is None:
         reader.problem(data.mark_of("context"), "'context' must be written inline here: a "
                        "path is only allowed in a ruleset file", "paste the context mapping")
-        return None
+        return None, reader.file
     path = base / name
-    checker = _Checker(str(path))
+    checker = _Checker(os.path.normpath(path))
     text = _read(path, checker)
     if text is None:  # the `context:` line is what to fix (or the folder beside the file)
         for problem in checker.problems:
             reader.problem(data.mark_of("context"), f"context file {path}: {problem.message}",
                            "the path is relative to the ruleset file's folder: keep the "
                            "ruleset beside its context folder, or write the context inline")
-        return None
+        return None, reader.file
     raw = _parse(text, checker)
     reader.problems.extend(checker.problems)
-    return raw
+    return raw, checker.file
 
 
 def _load_context(reader: _RulesetReader, data: Located, base: Path | None) -> tuple[Context, Any]:
-    raw = _context_data(reader, data, base)
+    raw, source = _context_data(reader, data, base)
     context = None
     if raw is not None:
         try:
-            context = context_from_data(raw)
+            context = context_from_data(raw, source)
         except ValidationError as error:
             mark = raw.mark if isinstance(raw, Located) else Mark(1, 1)
             reader.problem(mark, f"invalid context: {error.messages}")
@@ -506,12 +736,14 @@ def parse_ruleset(text: str, source: str, base: Path | None = None,
     default_cap = reader.deficiency_cap(data)
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
     uncertainty = read_uncertainty(reader, data, criteria)
+    acknowledged = reader.acknowledged(data)
+    reader.registry(context)
     if reader.problems:
         raise RulesetError(reader.problems)
     document = {**data, "context": context_raw}
     digest = hashlib.sha256(document_json(document).encode())
     return Ruleset(str(name), str(version), description, criteria, bands, rules, context,
-                   "sha256:" + digest.hexdigest(), source, document, uncertainty)
+                   "sha256:" + digest.hexdigest(), source, document, uncertainty, acknowledged)
 
 
 def load_ruleset(path: str | Path, limits: Sequence[ConditionLimit] = ()) -> Ruleset:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import functools
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from schemas.context import ContextSchema
+from service.engine.language.source import Located
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def normalized(name: str) -> str:
+    """A system name as the registry compares it: case folded, and every run of spaces and
+    punctuation read as one space ("SM-3 Block IIA", "sm3 block IIA" and "SM 3  block iia"
+    are not all one: "sm3" stays one word)."""
+    return " ".join(_WORDS.findall(name.casefold()))
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,7 @@ class FiscalYear:
 class Envelope:
     program_total_jpy: float
     committed_jpy: float
+    committed_known: bool = True  # False: no figure was given, so nothing is taken as committed
 
     @property
     def remaining_jpy(self) -> float:
@@ -27,23 +39,46 @@ class Envelope:
 
 @dataclass(frozen=True)
 class PartnerSystem:
+    """One registry entry: a system identifier, the names that denote it, who operates it.
+
+    A proposal's ``system.name`` denotes the entry when, normalized, it equals the identifier
+    or one of the aliases: "Aegis System Equipped Vessel" is not "Aegis". ``substrings`` is the
+    registry's first form (the context key ``match``), kept so that a ruleset published with it
+    still scores as it did; ``policy-eval rules check`` reports every entry using it.
+    """
+
     system: str
-    match: tuple[str, ...]
+    aliases: tuple[str, ...]
     operators: tuple[str, ...]
     co_developers: tuple[str, ...]
+    substrings: tuple[str, ...] = ()
+    line: int = field(default=0, compare=False)  # where the entry is written, for the check
 
-    @functools.cached_property
-    def _folded(self) -> tuple[str, ...]:
-        return tuple(alias.casefold() for alias in self.match)
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The normalized names that denote this entry."""
+        return frozenset(normalized(name) for name in (self.system, *self.aliases))
 
-    def matches(self, folded_name: str) -> bool:
-        """Whether an alias is part of the system's name (``casefold``-ed by the caller)."""
-        return any(alias in folded_name for alias in self._folded)
+    def matches(self, system_name: str) -> bool:
+        if self.substrings:
+            name = system_name.casefold()
+            return any(part.casefold() in name for part in self.substrings)
+        return normalized(system_name) in self.names
+
+
+@dataclass(frozen=True)
+class CategoryProfile:
+    """What a category of system can plausibly claim: the capability areas it serves and the
+    threats it can address (a support contract does not shoot down aircraft)."""
+
+    capability_areas: frozenset[str]
+    threats: frozenset[str]
+    service_life_years: int | None = None
 
 
 _UNSEEN = object()
 # names whose registry entry is remembered: a proposal's system name is free text, so the memory
-# is bounded (emptied when full); the registry scan it saves is ~4 µs of every evaluation
+# is bounded (emptied when full); normalizing a name and looking it up is ~4 µs of an evaluation
 KNOWN_NAMES = 1024
 
 
@@ -56,6 +91,8 @@ class Context:
     envelopes: dict[str, Envelope]
     threat_weights: dict[str, float]
     partner_registry: tuple[PartnerSystem, ...]
+    categories: dict[str, CategoryProfile] = field(default_factory=dict)
+    source: str = field(default="", compare=False)  # the file it was read from
     _entries: dict[str, PartnerSystem | None] = field(
         default_factory=dict, init=False, compare=False, repr=False)
 
@@ -69,19 +106,46 @@ class Context:
         return nearest, self.fiscal_years[nearest]
 
     def partner_system(self, system_name: str) -> PartnerSystem | None:
+        """The first registry entry the name denotes, or None: an unmatched system is never
+        given another system's partners."""
         found = self._entries.get(system_name, _UNSEEN)
         if found is _UNSEEN:
-            name = system_name.casefold()
-            found = next((p for p in self.partner_registry if p.matches(name)), None)
+            if self._by_name is not None:
+                found = self._by_name.get(normalized(system_name))
+            else:
+                found = next((p for p in self.partner_registry if p.matches(system_name)),
+                             None)
             if len(self._entries) >= KNOWN_NAMES:
                 self._entries.clear()
             self._entries[system_name] = found
         return found  # type: ignore[return-value]
 
+    @cached_property
+    def _by_name(self) -> dict[str, PartnerSystem] | None:
+        """Every name of an exact registry, to look up in one step (None when an entry matches
+        by substring: those are tried in order)."""
+        if any(p.substrings for p in self.partner_registry):
+            return None
+        index: dict[str, PartnerSystem] = {}
+        for entry in self.partner_registry:
+            for name in entry.names:
+                index.setdefault(name, entry)
+        return index
 
-def context_from_data(data: Any) -> Context:
+    def is_priority(self, threat: str) -> bool:
+        return self.threat_weights.get(threat, 0.0) >= self.priority_threshold
+
+
+def _registry_lines(raw: Any) -> list[int]:
+    """The line of each registry entry as written (0 for data that was not read from a file)."""
+    entries = raw.get("partner_registry") or ()
+    return [entry.mark.line if isinstance(entry, Located) else 0 for entry in entries]
+
+
+def context_from_data(data: Any, source: str = "") -> Context:
     """Validate raw YAML data (raises ``marshmallow.ValidationError``) and type it."""
     loaded = ContextSchema().load(data)
+    lines = _registry_lines(data)
     return Context(
         name=loaded["name"],
         requesting_country=loaded["requesting_country"],
@@ -91,17 +155,27 @@ def context_from_data(data: Any) -> Context:
             for year, fy in loaded["fiscal_years"].items()
         },
         envelopes={
-            area: Envelope(env["program_total_jpy"], env["committed_jpy"])
+            area: Envelope(env["program_total_jpy"], env.get("committed_jpy", 0.0),
+                           "committed_jpy" in env)
             for area, env in loaded["capability_areas"].items()
         },
         threat_weights={name: t["weight"] for name, t in loaded["threats"].items()},
         partner_registry=tuple(
             PartnerSystem(
                 system=p["system"],
-                match=tuple(p["match"]),
+                aliases=tuple(p.get("aliases", ())),
                 operators=tuple(p["operators"]),
                 co_developers=tuple(p["co_developers"]),
+                substrings=tuple(p.get("match", ())),
+                line=line,
             )
-            for p in loaded["partner_registry"]
+            for p, line in zip(loaded["partner_registry"], lines, strict=True)
         ),
+        categories={
+            category: CategoryProfile(frozenset(profile["capability_areas"]),
+                                      frozenset(profile["threats"]),
+                                      profile.get("service_life_years"))
+            for category, profile in loaded["categories"].items()
+        },
+        source=source,
     )
