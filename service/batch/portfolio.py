@@ -170,7 +170,8 @@ def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]
         "currency": currency,
         "budget_basis": "given" if budget is not None else "capability_area_envelopes",
         "budget": sum(g.budget for g in groups.values()),
-        "spent": sum(r["spent"] for r in reports),
+        "spent": _amount(sum(round(r["spent"] * MINOR_UNITS[currency]) for r in reports),
+                         MINOR_UNITS[currency]),
         "total_score": round(total_score, 2),
         "exact": all(r["exact"] for r in reports),
         "upper_bound": round(upper, 2),
@@ -181,6 +182,12 @@ def build(summaries: Iterable[dict[str, Any]], failures: Iterable[dict[str, Any]
     }
 
 
+def _amount(minor_units: int, unit: int) -> int | float:
+    """An amount counted in whole minor units (yen, or cents) as a report writes it: whole yen
+    as an integer, dollars to the cent."""
+    return minor_units if unit == 1 else round(minor_units / unit, 2)
+
+
 def _budget_name(group: Group) -> str:
     return "budget" if group.name == "all" else f"remaining {group.name} envelope"
 
@@ -188,8 +195,8 @@ def _budget_name(group: Group) -> str:
 def _report(group: Group, solution: Solution, unit: int, proposals: int, funded: int
             ) -> dict[str, Any]:
     return {
-        "name": group.name, "budget": group.budget, "spent": solution.cost / unit,
-        "remaining": group.budget - solution.cost / unit,
+        "name": group.name, "budget": group.budget, "spent": _amount(solution.cost, unit),
+        "remaining": _amount(math.floor(group.budget * unit) - solution.cost, unit),
         "total_score": solution.value / 100, "upper_bound": solution.upper_bound / 100,
         "max_shortfall": (solution.upper_bound - solution.value) / 100,
         "exact": solution.exact,

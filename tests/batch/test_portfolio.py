@@ -121,3 +121,18 @@ def test_funded_is_the_choice_build_makes() -> None:
         assert chosen == {e["index"] for e in doc["chosen"]}, (budget, currency)
         assert exact == doc["exact"], (budget, currency, node_limit)
     assert not funded(summaries, 2e12, "JPY", 50)[1]  # the limit cut one search short
+
+
+@pytest.mark.parametrize("currency", ["JPY", "USD"])
+def test_amounts_read_as_a_person_writes_them(currency: str) -> None:
+    """Whole yen as integers, dollars to the cent: no 43348055019.840004."""
+    rng = random.Random(8)
+    summaries = [summary(i, rng.uniform(40, 95), rng.uniform(1e9, 3e11) + 0.37)
+                 for i in range(30)]
+    doc = build(summaries, [], 2.5e12, currency)  # type: ignore[arg-type]
+    amounts = [doc["spent"], *(g[key] for g in doc["groups"] for key in ("spent", "remaining"))]
+    for amount in amounts:
+        if currency == "JPY":
+            assert type(amount) is int
+        else:
+            assert amount == round(amount, 2)

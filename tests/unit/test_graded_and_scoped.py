@@ -302,9 +302,9 @@ def test_a_phasing_gives_each_year_its_share_and_the_peak_to_rules() -> None:
     shares = [r["share_of_annual_budget"] for r in result["cost_by_year"]]
     assert shares == pytest.approx([600e9 / 8.7e12, 300e9 / 9.04e12])
     derived = result["derived"]
-    assert derived["peak_year_share_of_annual_budget"] == pytest.approx(600e9 / 8.7e12)
+    assert derived["peak_year_share_of_annual_budget"] == 0.06897  # 600e9 / 8.7e12, 4 digits
     assert derived["peak_fiscal_year"] == 2025
-    assert derived["share_of_annual_budget"] == pytest.approx(900e9 / 9.04e12)  # as before
+    assert derived["share_of_annual_budget"] == 0.09956  # 900e9 / 9.04e12, as before
     sustainment = 60e6 * 155.86  # the E-2D example's USD 60 million a year, at FY2026's rate
     assert derived["life_cycle_cost_jpy"] == pytest.approx(900e9 + 25 * sustainment)
     assert not any(a["field"] == "derived.service_life_years" for a in result["assumptions"])

@@ -51,7 +51,7 @@ def test_evidence_puts_observed_value_beside_threshold(mini_engine: Engine,
     assert share["sentence"] == "It takes 12.1% of the remaining envelope."
     [evidence] = share["evidence"]
     assert evidence["field"] == "derived.share_of_remaining_envelope"
-    assert evidence["observed"] == pytest.approx(364.25e9 / 3e12)
+    assert evidence["observed"] == 0.1214  # 364.25e9 / 3e12, to 4 significant digits
     assert (evidence["op"], evidence["threshold"], evidence["holds"]) == ("lte", 0.2, True)
     assert evidence["text"] == ("Share of the remaining envelope is 12.1%; the rule asks that "
                                 "it is at most 20% — met.")
@@ -151,3 +151,18 @@ def test_a_comparison_with_an_absent_field_says_it_is_not_given(
     assert failed["threshold"] is None
     assert failed["text"].endswith("the rule asks that it is less than not given "
                                    "(Sustainment per year (JPY)) — not met.")
+
+
+def test_numbers_are_reported_to_what_their_data_supports(tomahawk: dict[str, Any]) -> None:
+    """Yen to the yen, dollars to the cent, ratios to 4 significant digits, and counts and
+    years as integers: no ``366271000000.00006``, no ``2026.0``."""
+    result = shipped("native").evaluate(tomahawk, "full")
+    derived = result["derived"]
+    assert derived["total_cost_jpy"] == 366_271_000_000
+    assert type(derived["total_cost_jpy"]) is int
+    assert derived["budget_fiscal_year"] == 2026 and type(derived["budget_fiscal_year"]) is int
+    assert type(derived["partner_operator_count"]) is int
+    assert derived["share_of_remaining_envelope"] == 0.1786
+    years = [e for c in result["criteria"] for kind in ("strengths", "weaknesses")
+             for f in c[kind] for e in f["evidence"] if e["field"].endswith("_year")]
+    assert years and all(type(e["observed"]) is int for e in years)

@@ -80,7 +80,8 @@ class AtomEvidence:
         # them, and how its text ends
         self._entries: dict[bool, dict[str, Any]] = {holds: {
             "field": atom.field, "label": spec.label, "observed": None, "op": atom.op,
-            "threshold": literal, "threshold_field": reference, "holds": holds, "text": None,
+            "threshold": spec.reported(literal), "threshold_field": reference,
+            "holds": holds, "text": None,
         } for holds in (True, False)}
         self._ends = {True: " — met.", False: " — not met."}
         self._tails = {holds: self._asks + end for holds, end in self._ends.items()}
@@ -89,7 +90,7 @@ class AtomEvidence:
         entry = self._entries[holds].copy()
         if type(observed) is float:
             shown = self._number(observed)
-            entry["observed"] = observed
+            entry["observed"] = self._spec.reported(observed)
         elif observed is ABSENT:
             shown = NOT_GIVEN
         else:
@@ -104,7 +105,7 @@ class AtomEvidence:
             compared = NOT_GIVEN
         else:
             compared = format_value(threshold, self._threshold_spec)
-            entry["threshold"] = threshold
+            entry["threshold"] = self._threshold_spec.reported(threshold)
         entry["text"] = (self._head + shown + self._asks + " " + compared + self._after
                          + self._ends[holds])
         return entry
@@ -118,6 +119,7 @@ class ScaleReading:
     def __init__(self, scale: Scale) -> None:
         spec = field_catalog()[scale.field]
         self.scale = scale
+        self._spec = spec
         self._number = NUMBER_FORMATS.get(spec.unit, show)
         self._head = f"{spec.label} is "
         steps = ", ".join(f"{format_value(x, spec)} → {p:+g}" for x, p in scale.breakpoints)
@@ -129,6 +131,7 @@ class ScaleReading:
 
     def report(self, observed: float) -> dict[str, Any]:
         points = self.scale.points_at(observed)
-        return {**self._fixed, "observed": observed,
-                "breakpoints": [[x, p] for x, p in self.scale.breakpoints], "points": points,
+        return {**self._fixed, "observed": self._spec.reported(observed),
+                "breakpoints": [[self._spec.reported(x), p] for x, p in self.scale.breakpoints],
+                "points": points,
                 "text": f"{self._head}{self._number(observed)}{self._middle}{points:+g} points."}

@@ -7,9 +7,12 @@ evaluator must see exactly what it sees.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from service.engine.evaluation.enrichment import enrich
+from service.engine.language.derived import DERIVED_FIELDS
+from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.reference import Context
 
 Fact = dict[str, Any]
@@ -49,13 +52,31 @@ def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
             into[prefix + key] = list(value) if isinstance(value, list) else _value(value)
 
 
+@cache
+def _derived_specs() -> dict[str, FieldSpec]:
+    """The catalog's spec of each derived field, keyed without ``derived.``."""
+    return {spec.path.removeprefix("derived."): spec for spec in DERIVED_FIELDS}
+
+
 def fact_and_derived(proposal: dict[str, Any], context: Context) -> tuple[Fact, dict[str, Any]]:
-    """The fact, and its derived fields keyed without ``derived.`` (as results report them)."""
+    """The fact, and its derived fields keyed without ``derived.`` as results report them.
+
+    Derived figures are rounded to what their data supports (``FieldSpec.precise``) in the fact
+    itself, so a rule decides on the value its explanation shows; the report writes whole
+    numbers as integers (``FieldSpec.reported``)."""
     fact: Fact = {}
     _flatten(proposal, "", fact)
+    computed: dict[str, Any] = {}
+    _flatten(enrich(proposal, context), "", computed)
+    specs = _derived_specs()
     derived: dict[str, Any] = {}
-    _flatten(enrich(proposal, context), "", derived)
-    for key, value in derived.items():
+    for key, value in computed.items():
+        spec = specs.get(key)
+        if spec is not None and type(value) is float:
+            value = spec.precise(value)
+            derived[key] = spec.reported(value)
+        else:
+            derived[key] = value
         fact["derived." + key] = value
     return fact, derived
 

@@ -72,6 +72,34 @@ class FieldSpec:
     high: float | None = None
     integer: bool = False
 
+    def precise(self, value: float) -> float:
+        """A computed amount to the precision money has: yen to the yen, dollars to the cent.
+        Derived amounts are rounded so in the fact too, so a rule compares the amount its
+        explanation shows (ratios are not: a share rounded for the fact could fall on the
+        other side of a comparison of the two amounts it divides)."""
+        if self.unit == "JPY":
+            return float(round(value))
+        if self.unit == "USD":
+            return round(value, 2)
+        return value
+
+    @property
+    def whole(self) -> bool:
+        """Whether the field only holds whole numbers (counts, years, yen, integer fields)."""
+        return self.integer or self.unit in ("count", "year", "years", "JPY")
+
+    def reported(self, value: Any) -> Any:
+        """``value`` as results write it: a ratio to 4 significant digits, a whole number as an
+        integer (``2026``, not ``2026.0``: the fact holds floats, as durable-rules compares JSON
+        numbers as doubles)."""
+        if type(value) is not float:
+            return value
+        if self.unit == "ratio":
+            return float(f"{value:.4g}")
+        if self.whole and value.is_integer():
+            return int(value)
+        return value
+
     @property
     def item_kind(self) -> Kind:
         """The kind a literal compared with this field must have (a list's items are strings)."""
