@@ -39,7 +39,7 @@ def summaries(size: int) -> list[dict[str, Any]]:
     """The batch's per-item summaries, as the chunk task stores them."""
     engine = file_engines(Settings.from_env().ruleset, "native").engine()
     proposals = list(synthetic.variants(examples(), size))
-    results = engine.evaluate_many(proposals)
+    results = [engine.assess(p) for p in proposals]
     return [{"index": index, "line": index + 1, **summarize(result, proposal)}
             for index, (result, proposal) in enumerate(zip(results, proposals, strict=True))]
 

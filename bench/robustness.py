@@ -52,7 +52,7 @@ from bench import synthetic
 from bench.processes import ROOT, celery_worker, children, cpu_seconds, gunicorn, own_redis, stop
 from service.api.auth import digest
 from service.batch.chunks import summarize
-from service.engine import Engine, ProposalInvalid, Range, Uncertainty, load_ruleset
+from service.engine import Engine, Range, Uncertainty, load_ruleset
 from service.robustness.acceptability import Tally, rank_acceptability, tally
 from service.robustness.analysis import Plan
 from service.robustness.core import CoreTally, core_indices, core_tally
@@ -86,11 +86,8 @@ def generated_batch(size: int) -> tuple[Proposals, list[dict[str, Any]]]:
     rng = random.Random(7)
     proposals = [synthetic.proposal(rng, number) for number in range(size)]
     summaries = []
-    for index, (evaluation, proposal) in enumerate(zip(
-            engine.evaluate_many(proposals, "summary"), proposals, strict=True)):
-        if isinstance(evaluation, ProposalInvalid):  # generated proposals are valid
-            raise evaluation
-        summaries.append({**summarize(evaluation, proposal), "index": index})
+    for index, proposal in enumerate(proposals):  # generated proposals are valid
+        summaries.append({**summarize(engine.assess(proposal), proposal), "index": index})
     return from_summaries(summaries, ruleset.criteria), summaries
 
 

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from flask import Response, current_app, request, stream_with_context, url_for
@@ -34,11 +34,12 @@ from schemas.batch import (
 from service.api.auth import current_caller
 from service.api.problems import PROBLEM_TYPES, Problem
 from service.api.runtime import Runtime
-from service.batch import intake, portfolio, report
+from service.batch import chunks, intake, portfolio, report
 from service.batch.formats import FORMATS, MEDIA_TYPES, XLSX_MEDIA_TYPE, format_for
 from service.batch.settings import BatchSettings
 from service.batch.store import ACTIVE, CANCELLED, DONE, OVERALL, RECEIVING, BatchStore
 from service.clock import utc_now
+from service.engine import Explain
 from service.observability import metrics
 
 blp = Blueprint(
@@ -375,7 +376,7 @@ class BatchResults(MethodView):
         items = []
         for position, index, summary, evaluation in zip(
                 range(start, start + len(indexes)), indexes, store.summaries(batch_id, indexes),
-                store.results(batch_id, indexes), strict=True):
+                worded(batch_id, meta, indexes), strict=True):
             if summary is None or evaluation is None:
                 continue
             items.append({
@@ -390,6 +391,14 @@ class BatchResults(MethodView):
         return _json({"batch_id": batch_id, "status": status, "complete": status == "done",
                       "sort": sort, "order": query["order"], "page": page, "page_size": size,
                       "total": total, "pages": math.ceil(total / size), "items": items})
+
+
+def worded(batch_id: str, meta: dict[str, str], indexes: list[int]) -> list[bytes | None]:
+    """The results of scored items, worded now by the ruleset version that scored the batch
+    (the batch stores each item's proposal and summary: ``service.batch.chunks``)."""
+    engine = _runtime().backends.engines.engine(meta.get("ruleset_version") or None)
+    explain = cast(Explain, meta["explain"])
+    return chunks.word(engine, explain, _store().proposals(batch_id, indexes))
 
 
 def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt: str
@@ -415,7 +424,7 @@ def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt
                                        for rank, s in zip(ranks, summaries, strict=True)
                                        if s is not None)
             else:
-                evaluations = store.results(batch_id, indexes)
+                evaluations = worded(batch_id, meta, indexes)
                 yield b"".join(report.jsonl_scored(rank, s, e)
                                for rank, s, e in zip(ranks, summaries, evaluations, strict=True)
                                if s is not None and e is not None)

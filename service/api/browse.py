@@ -21,7 +21,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.browse import BatchItemSchema, RowsPageSchema, RowsQuerySchema
-from service.api.batches import describe, visible_batch
+from service.api.batches import describe, visible_batch, worded
 from service.api.problems import Problem
 from service.api.runtime import Runtime
 from service.batch.store import OVERALL, BatchStore
@@ -126,10 +126,9 @@ class BatchItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, batch_id: str, index: int) -> Any:
         """The evaluation of one item, by its position in the upload (from 0)."""
-        _meta(batch_id)
-        store = _store()
-        summary, = store.summaries(batch_id, [index])
-        result, = store.results(batch_id, [index])
+        meta = _meta(batch_id)
+        summary, = _store().summaries(batch_id, [index])
+        result, = worded(batch_id, meta, [index])
         if summary is None or result is None:
             raise Problem(404, f"Item {index} of batch {batch_id} has no evaluation: it is not "
                                "scored yet, it failed (see the batch's failures), or the upload "

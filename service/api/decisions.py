@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask.views import MethodView
@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 
 from schemas.decision import DecisionPageSchema, DecisionQuerySchema
 from service.decisions.log import Filters
+from service.engine import Explain
+from service.registry.engines import EngineCache
 
 blp = Blueprint("decisions", __name__, url_prefix="/v1/decisions",
                 description="Every decision made, with its input, result and explanation.")
@@ -41,4 +43,21 @@ class Decisions(MethodView):
         filters = Filters(_ms(query.get("since")), _ms(query.get("until")),
                           query.get("ruleset_version"), query.get("rating"), query.get("caller"))
         page = runtime.backends.decisions.page(filters, query.get("cursor"), query["limit"])
-        return {"decisions": page.entries, "next_cursor": page.next_cursor}
+        engines = runtime.backends.engines
+        return {"decisions": [worded(entry, engines) for entry in page.entries],
+                "next_cursor": page.next_cursor}
+
+
+def worded(entry: dict[str, Any], engines: EngineCache) -> dict[str, Any]:
+    """An entry with its whole result: a batch item is logged as assessed
+    (``service.decisions.entry.assessed_entry``) and its result worded here, from its input by
+    the version that decided it: the same bytes as when it was decided (the decision id says
+    so, and is checked)."""
+    if "result" in entry:
+        return entry
+    explain = cast(Explain, entry["explain"])
+    result = engines.engine(entry["ruleset_version"]).reword(entry["input"], explain)
+    if result["decision_id"] != entry["decision_id"]:
+        raise RuntimeError(f"decision {entry['decision_id']} worded again as "
+                           f"{result['decision_id']}: its ruleset or input changed")
+    return {**{k: v for k, v in entry.items() if k != "explain"}, "result": result}

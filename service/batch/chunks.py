@@ -1,9 +1,11 @@
-"""Scoring one chunk of a batch: decode each item, evaluate the valid ones with the engine.
+"""Scoring one chunk of a batch: decode each item, assess the valid ones with the engine.
 
 The Celery chunk task and ``policy-eval score`` both call ``score_chunk``, so the service and
-the command line give the same results. Each result is ``Engine.evaluate_many``'s, which equals
-``Engine.evaluate`` of the same proposal, byte for byte: a batch result is the single
-evaluation of that proposal.
+the command line give the same results. An item is assessed (``Engine.assess``: validated,
+decided, scored; its summary kept) and its result worded when it is read
+(``Engine.reword``, see ``service.batch.store``): wording is most of an evaluation's cost, and
+most batch items are only ever ranked, counted and funded. A worded item is ``Engine.evaluate``
+of the same proposal, byte for byte: a batch result is the single evaluation of that proposal.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from schemas.errors import ROOT, field_errors
 from schemas.fields import surrogate_errors
 from service.batch.csvmap import row_to_proposal
 from service.batch.formats import TABULAR, Format, RawItem
-from service.engine import Engine, Explain, ProposalInvalid
+from service.engine import Assessment, Engine, Explain, ProposalInvalid
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,9 @@ class Chunk:
 class Scored:
     index: int
     line: int
-    evaluation: dict[str, Any]
+    assessment: Assessment
     summary: dict[str, Any]
-    proposal: dict[str, Any]  # as sent: the decision log keeps the input with the result
+    proposal: dict[str, Any]  # as sent: what is stored, worded on reading, and logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,28 +129,29 @@ def cost_basis(proposal: Mapping[str, Any]) -> dict[str, str | None]:
             "cost_currency": currency if isinstance(currency, str) else None}
 
 
-def summarize(evaluation: Mapping[str, Any], proposal: Mapping[str, Any]) -> dict[str, Any]:
+def summarize(assessment: Assessment, proposal: Mapping[str, Any]) -> dict[str, Any]:
     """The few figures ranking, CSV downloads, the portfolio and the robustness analysis need,
-    so they never parse a full evaluation."""
-    derived = evaluation.get("derived", {})
+    so they never word or parse a full evaluation: each as that evaluation states it."""
+    derived = assessment.derived
     acquisition = proposal.get("acquisition", {})
     area = acquisition.get("capability_area") if isinstance(acquisition, Mapping) else None
-    criteria = evaluation["criteria"]
+    verdict = assessment.verdict
     return {
-        "proposal_id": evaluation.get("proposal_id"),
-        "title": evaluation["title"],
-        "overall_score": evaluation["overall_score"],
-        "rating": evaluation["rating"],
-        "recommendation": evaluation["recommendation"],
-        "scores": {c["criterion"]: c["score"] for c in criteria},
-        "deficiencies": [f["rule_id"] for c in criteria for f in c["deficiencies"]],
-        "capped_by": list(evaluation.get("capped_by", [])),
+        "proposal_id": assessment.proposal.get("id"),
+        "title": assessment.proposal["title"],
+        "overall_score": verdict.overall,
+        "rating": verdict.rating,
+        "recommendation": verdict.recommendation,
+        "scores": {s.criterion.name: s.score for s in assessment.scores},
+        "deficiencies": [rule.id for s in assessment.scores for rule in s.fired
+                         if rule.deficiency],
+        "capped_by": list(verdict.capped_by),
         "total_cost_jpy": derived.get("total_cost_jpy"),
         "total_cost_usd": derived.get("total_cost_usd"),
         "capability_area": area.strip() if isinstance(area, str) else None,
         "envelope_remaining_jpy": derived.get("envelope_remaining_jpy"),
         **cost_basis(proposal),
-        "decision_id": evaluation["decision_id"],
+        "decision_id": assessment.decision_id,
     }
 
 
@@ -156,8 +159,8 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
                 ) -> list[Outcome]:
     """Outcomes of ``items`` (default: the whole chunk), in order; never raises for an item.
 
-    One item the engine cannot evaluate (e.g. the two evaluators disagree) must not cost the
-    others their results, so the chunk is then evaluated item by item to isolate it.
+    One item the engine cannot assess (e.g. the two evaluators disagree) costs the others
+    nothing: it is that item's failure.
     """
     items = chunk.items if items is None else items
     outcomes: list[Outcome | None] = [None] * len(items)
@@ -171,7 +174,7 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
                 "field": ROOT, "message": "Not a JSON object: each item is one proposal."}])
         else:
             pending.append((position, proposal))
-    results = _evaluate(engine, pending, chunk.explain)
+    results = _assess(engine, [proposal for _, proposal in pending], chunk.explain)
     for (position, proposal), result in zip(pending, results, strict=True):
         item = items[position]
         if isinstance(result, ProposalInvalid):
@@ -188,22 +191,25 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
     return [o for o in outcomes if o is not None]
 
 
-def _evaluate(engine: Engine, pending: list[tuple[int, Any]], explain: Explain
-              ) -> list[dict[str, Any] | Exception]:
-    proposals = [proposal for _, proposal in pending]
-    try:
-        return list(engine.evaluate_many(proposals, explain))
-    except Exception:
-        log.warning("a chunk raised; evaluating its %d proposals one by one", len(proposals))
-    results: list[dict[str, Any] | Exception] = []
+def _assess(engine: Engine, proposals: list[Any], explain: Explain
+            ) -> list[Assessment | Exception]:
+    results: list[Assessment | Exception] = []
     for proposal in proposals:
         try:
-            results.append(engine.evaluate(proposal, explain))
+            results.append(engine.assess(proposal, explain))
         except Exception as error:  # ProposalInvalid included: it is the item's answer
             if not isinstance(error, ProposalInvalid):
-                log.exception("evaluation failed for a batch item")
+                log.exception("assessment failed for a batch item")
             results.append(error)
     return results
+
+
+def word(engine: Engine, explain: Explain, stored: Sequence[bytes | None]
+         ) -> list[bytes | None]:
+    """The results of stored items (``BatchStore.proposals``), worded as JSON: each the single
+    evaluation of its proposal, byte for byte, by the ruleset that scored it (``engine``)."""
+    return [None if raw is None else orjson.dumps(engine.reword(orjson.loads(raw), explain))
+            for raw in stored]
 
 
 def stored_proposals(payloads: Sequence[bytes]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from service.batch.chunks import Outcome, Scored
-from service.batch.store import ACTIVE, DONE, OVERALL, RECEIVING, decompress, pack_evaluation
+from service.batch.store import ACTIVE, DONE, OVERALL, RECEIVING, pack_proposal
 
 
 @dataclass
@@ -29,7 +29,7 @@ class _Batch:
     attempts: dict[int, int] = field(default_factory=dict)
     in_flight: dict[int, int] = field(default_factory=dict)  # chunk -> item
     crashes: dict[int, int] = field(default_factory=dict)  # item -> workers lost on it
-    results: dict[int, bytes] = field(default_factory=dict)
+    proposals: dict[int, bytes] = field(default_factory=dict)  # scored items', as JSON
     summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
     errors: dict[int, dict[str, Any]] = field(default_factory=dict)
     rankings: dict[str, list[int]] = field(default_factory=dict)  # cache; cleared on write
@@ -158,11 +158,10 @@ class MemoryBatchStore:
             sequence = order[::-1] if reverse else order
             return sequence[start:stop + 1]
 
-    def results(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
+    def proposals(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
         with self._lock:
             batch = self._get(batch_id)
-            found = [batch.results.get(i) if batch else None for i in indexes]
-        return [decompress(v) if v is not None else None for v in found]
+            return [batch.proposals.get(i) if batch else None for i in indexes]
 
     def summaries(self, batch_id: str, indexes: Sequence[int]) -> list[dict[str, Any] | None]:
         with self._lock:
@@ -235,8 +234,8 @@ class MemoryBatchStore:
             return {i for i in indexes if i in batch.summaries or i in batch.errors}
 
     def record(self, batch_id: str, outcomes: Sequence[Outcome], ttl: int) -> None:
-        # compress outside the lock: the API thread should not wait on it
-        prepared = [(o, pack_evaluation(o.evaluation) if isinstance(o, Scored) else b"")
+        # packed outside the lock: the API thread should not wait on it
+        prepared = [(o, pack_proposal(o.proposal) if isinstance(o, Scored) else b"")
                     for o in outcomes]
         with self._lock:
             batch = self._get(batch_id)
@@ -244,7 +243,7 @@ class MemoryBatchStore:
                 return
             for outcome, packed in prepared:
                 if isinstance(outcome, Scored):
-                    batch.results[outcome.index] = packed
+                    batch.proposals[outcome.index] = packed
                     batch.summaries[outcome.index] = {"index": outcome.index,
                                                       "line": outcome.line, **outcome.summary}
                     batch.meta.setdefault("criteria", json.dumps(list(outcome.summary["scores"])))

@@ -52,10 +52,11 @@ class ChunkHooks(Protocol):
 
     def engine(self, version: str | None) -> Engine: ...
 
-    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+    def log_decisions(self, batch_id: str, caller: str, engine: Engine, scored: list[Scored]
+                      ) -> None:
         """Append the decisions to the decision log (once per item, even when redelivered)."""
 
-    def observe(self, outcomes: list[Outcome]) -> None:
+    def observe(self, ruleset_version: str, outcomes: list[Outcome]) -> None:
         """Count finished items (metrics)."""
 
 
@@ -159,8 +160,9 @@ def _write(store: BatchStore, hooks: ChunkHooks, meta: dict[str, str], batch_id:
            outcomes: list[Outcome]) -> bool:
     """Log and record ``outcomes``; False if the batch is no longer being scored."""
     scored = [o for o in outcomes if isinstance(o, Scored)]
+    engine = hooks.engine(meta.get("ruleset_version") or None)
     if scored:  # logged first: a crash after recording would skip them on redelivery
-        hooks.log_decisions(batch_id, meta.get("caller", "anonymous"), scored)
+        hooks.log_decisions(batch_id, meta.get("caller", "anonymous"), engine, scored)
     store.record(batch_id, outcomes, int(meta["ttl"]))
-    hooks.observe(outcomes)
+    hooks.observe(engine.ruleset.version, outcomes)
     return store.state(batch_id) in (RECEIVING, ACTIVE)

@@ -10,7 +10,7 @@ them):
 | ``…:attempts`` | hash | chunk N -> times started (a chunk that keeps killing workers stops) |
 | ``…:in-flight`` | hash | chunk N -> the item being evaluated, when the chunk is redelivered |
 | ``…:crashes`` | hash | item index -> workers lost while evaluating it |
-| ``…:results`` | hash | item index -> evaluation, zstd-compressed JSON |
+| ``…:proposals`` | hash | scored item index -> its proposal as JSON (worded when read) |
 | ``…:summary`` | hash | item index -> the few figures ranking and CSV need |
 | ``…:errors`` / ``…:failed`` | hash / zset | failed items' errors / their indexes, in order |
 | ``…:rank:overall_score``, ``…:rank:criterion:NAME`` | zset | index by minus the score |
@@ -33,9 +33,8 @@ from service.batch.store import (
     ACTIVE,
     OVERALL,
     RECEIVING,
-    decompress,
     member,
-    pack_evaluation,
+    pack_proposal,
 )
 
 PREFIX = "policy-eval:batch:"
@@ -129,7 +128,7 @@ class RedisBatchStore:
                          RECEIVING, ACTIVE)
 
     def discard(self, batch_id: str) -> None:
-        keys = [key(batch_id, part) for part in ("results", "summary", "errors", "failed",
+        keys = [key(batch_id, part) for part in ("proposals", "summary", "errors", "failed",
                                                    *WORKER_KEYS, "inputs")]
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
@@ -147,7 +146,7 @@ class RedisBatchStore:
     def try_finish(self, batch_id: str, at: str) -> bool:
         criteria = self._redis.hget(key(batch_id), "criteria")
         keys = [key(batch_id), key(batch_id, "summary"), key(batch_id, "errors"),
-                key(batch_id, "results"), key(batch_id, "failed"), key(batch_id, "inputs"),
+                key(batch_id, "proposals"), key(batch_id, "failed"), key(batch_id, "inputs"),
                 *(key(batch_id, part) for part in WORKER_KEYS)]
         keys += [rank_key(batch_id, sort) for sort in _sorts(criteria)]
         finished = bool(self._finish(keys=keys, args=[at]))
@@ -190,11 +189,12 @@ class RedisBatchStore:
         members = self._redis.zrange(rank_key(batch_id, sort), start, stop, desc=reverse)
         return [int(m) for m in members]
 
-    def results(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
+    def proposals(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
         if not indexes:
             return []
-        found = self._redis.hmget(key(batch_id, "results"), [member(i) for i in indexes])
-        return [decompress(v) if v is not None else None for v in found]
+        found: list[bytes | None] = self._redis.hmget(key(batch_id, "proposals"),
+                                                      [member(i) for i in indexes])
+        return found
 
     def summaries(self, batch_id: str, indexes: Sequence[int]) -> list[dict[str, Any] | None]:
         if not indexes:
@@ -266,7 +266,7 @@ class RedisBatchStore:
                 if s is not None or f is not None}
 
     def record(self, batch_id: str, outcomes: Sequence[Outcome], ttl: int) -> None:
-        results: dict[str, bytes] = {}
+        proposals: dict[str, bytes] = {}
         summaries: dict[str, bytes] = {}
         ranks: dict[str, dict[str, float]] = {}
         errors: dict[str, bytes] = {}
@@ -274,7 +274,7 @@ class RedisBatchStore:
         for outcome in outcomes:
             name = member(outcome.index)
             if isinstance(outcome, Scored):
-                results[name] = pack_evaluation(outcome.evaluation)
+                proposals[name] = pack_proposal(outcome.proposal)
                 summaries[name] = orjson.dumps(
                     {"index": outcome.index, "line": outcome.line, **outcome.summary})
                 ranks.setdefault(OVERALL, {})[name] = -outcome.summary[OVERALL]
@@ -285,13 +285,13 @@ class RedisBatchStore:
                 failed[name] = outcome.index
         criteria = [c for c in ranks if c != OVERALL]
         with self._redis.pipeline() as pipe:  # MULTI/EXEC: an item is recorded whole or not
-            if results:
-                pipe.hset(key(batch_id, "results"), mapping=results)
+            if proposals:
+                pipe.hset(key(batch_id, "proposals"), mapping=proposals)
                 pipe.hset(key(batch_id, "summary"), mapping=summaries)
                 for sort, scores in ranks.items():
                     pipe.zadd(rank_key(batch_id, sort), scores)
                     pipe.expire(rank_key(batch_id, sort), ttl)
-                pipe.expire(key(batch_id, "results"), ttl)
+                pipe.expire(key(batch_id, "proposals"), ttl)
                 pipe.expire(key(batch_id, "summary"), ttl)
                 pipe.hsetnx(key(batch_id), "criteria", json.dumps(criteria))
                 pipe.expire(key(batch_id), ttl)

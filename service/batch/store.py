@@ -13,12 +13,10 @@ sizes of the result and failure maps, never incremented counters, so a chunk del
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
-import zstandard
 
 from service.batch.chunks import Outcome
 
@@ -33,33 +31,13 @@ def member(index: int) -> str:
     return f"{index:0{INDEX_WIDTH}d}"
 
 
-class _Codec(threading.local):
-    """zstd per result: evaluations are ~12 KB of JSON and shrink ~3.5× at ~25 µs each (zlib
-    would take ~90 µs). Thread-local because zstd contexts must not be shared by threads."""
-
-    def __init__(self) -> None:
-        self.compressor = zstandard.ZstdCompressor(level=1)
-        self.decompressor = zstandard.ZstdDecompressor()
-
-
-_codec = _Codec()
-
-
-def compress(data: bytes) -> bytes:
-    return _codec.compressor.compress(data)
-
-
-def decompress(data: bytes) -> bytes:
-    return _codec.decompressor.decompress(data)
-
-
-def pack_evaluation(evaluation: Any) -> bytes:
-    """An evaluation as stored: compact JSON, compressed."""
+def pack_proposal(proposal: Any) -> bytes:
+    """A scored item's proposal as stored, to be worded when it is read: compact JSON (~700
+    bytes; the worded evaluation it stands for is ~13 KB)."""
     try:
-        text = orjson.dumps(evaluation)
+        return orjson.dumps(proposal)
     except TypeError:  # an integer beyond 64 bits, which orjson refuses and json does not
-        text = json.dumps(evaluation, ensure_ascii=False, separators=(",", ":")).encode()
-    return compress(text)
+        return json.dumps(proposal, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class BatchStore(Protocol):
@@ -105,8 +83,9 @@ class BatchStore(Protocol):
         """Item indexes ranked by ``key`` (best first), positions ``start`` to ``stop``
         inclusive; ``reverse`` gives the exact reverse order."""
 
-    def results(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
-        """The evaluations of ``indexes``, as JSON bytes."""
+    def proposals(self, batch_id: str, indexes: Sequence[int]) -> list[bytes | None]:
+        """The proposals of the scored items ``indexes``, as JSON bytes, for wording their
+        results (``service.batch.chunks.word``); None for an item not scored."""
 
     def summaries(self, batch_id: str, indexes: Sequence[int]) -> list[dict[str, Any] | None]:
         ...

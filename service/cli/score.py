@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -149,10 +150,11 @@ def _score_in_worker(chunk: Chunk, keep_evaluations: bool
                      ) -> list[tuple[int, int, dict[str, Any] | None, bytes | None]]:
     assert _engines is not None, "the pool's initializer builds the engines"
     found: list[tuple[int, int, dict[str, Any] | None, bytes | None]] = []
-    for outcome in score_chunk(_engines.engine(), chunk):
+    engine = _engines.engine()
+    for outcome in score_chunk(engine, chunk):
         if isinstance(outcome, Scored):
-            evaluation = (json.dumps(outcome.evaluation, ensure_ascii=False,
-                                     separators=(",", ":")).encode()
+            # worded only when written out, as the service words what it is asked for
+            evaluation = (orjson.dumps(engine.result(outcome.assessment))
                           if keep_evaluations else None)
             found.append((outcome.index, outcome.line, outcome.summary, evaluation))
         else:

@@ -36,7 +36,7 @@ from typing import Any
 
 from service.clock import utc_now
 from service.config import Settings
-from service.engine import Ruleset, field_catalog, template_fields
+from service.engine import Assessment, Ruleset, field_catalog, template_fields
 
 MASK = "***"
 DERIVED = "derived."
@@ -184,3 +184,28 @@ def decision_entry(evaluation_id: str, evaluation: dict[str, Any], proposal: dic
     if batch_id is not None:
         entry["batch_id"] = batch_id
     return entry
+
+
+def assessed_entry(evaluation_id: str, assessment: Assessment, ruleset: Ruleset,
+                   proposal: dict[str, Any], caller: str, batch_id: str) -> dict[str, Any]:
+    """The log's entry for a batch item decided and not yet worded, without a mask: what
+    ``decision_entry`` keeps but the result, which the log's reader words again from the input
+    (``Engine.reword``: the same bytes), and the explain level it is worded at. Wording is most
+    of an evaluation's cost; a batch's items are logged before its chunk is acknowledged, and
+    most are never read from the log."""
+    verdict = assessment.verdict
+    return {
+        "evaluation_id": evaluation_id,
+        "decision_id": assessment.decision_id,
+        "time": utc_now(),
+        "caller": caller,
+        "input_hash": assessment.input_hash,
+        "input": proposal,
+        "ruleset_version": ruleset.version,
+        "ruleset_hash": ruleset.content_hash,
+        "rating": verdict.rating,
+        "recommendation": verdict.recommendation,
+        "overall_score": verdict.overall,
+        "explain": assessment.explain,
+        "batch_id": batch_id,
+    }

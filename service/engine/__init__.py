@@ -42,6 +42,7 @@ from service.engine.authoring.ruletests import (
 from service.engine.authoring.wording import condition_words
 from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.engine import (
+    Assessment,
     Engine,
     EngineDisagreement,
     Explain,
@@ -63,6 +64,7 @@ from service.engine.language.templates import template_fields
 
 __all__ = [
     "MAX_RULESET_BYTES",
+    "Assessment",
     "CaseResult",
     "Change",
     "CompiledRules",

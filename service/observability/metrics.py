@@ -73,14 +73,15 @@ def observe_request(method: str, route: str | None, status: int, seconds: float)
 
 
 def observe_evaluation(evaluation: Mapping[str, Any]) -> None:
-    """Count one decided evaluation (an engine result) by its rating and ruleset version.
-
-    The evaluation task is counted through a Celery signal; code that evaluates outside that
-    task (batch chunks) calls this for each proposal it evaluates.
-    """
+    """Count one decided evaluation (an engine result) by its rating and ruleset version."""
     ruleset = evaluation.get("ruleset") or {}
-    EVALUATIONS.labels("done", str(evaluation.get("rating", "")),
-                       str(ruleset.get("version", ""))).inc()
+    observe_decision(str(evaluation.get("rating", "")), str(ruleset.get("version", "")))
+
+
+def observe_decision(rating: str, ruleset_version: str) -> None:
+    """Count one decision by its rating and ruleset version. The evaluation task is counted
+    through a Celery signal; batch chunks count each item they decide."""
+    EVALUATIONS.labels("done", rating, ruleset_version).inc()
 
 
 def observe_invalid_proposal() -> None:

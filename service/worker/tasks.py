@@ -27,9 +27,9 @@ from service.batch.chunks import Failed, Outcome, Scored, stored_proposals
 from service.batch.processing import MAX_ATTEMPTS, process_chunk
 from service.clock import utc_now
 from service.config import soft_limit
-from service.decisions.entry import Mask, decision_entry
+from service.decisions.entry import Mask, assessed_entry, decision_entry
 from service.decisions.log import keyed
-from service.engine import Engine, Explain, ProposalInvalid, Ruleset, impact
+from service.engine import Engine, Explain, ProposalInvalid, impact
 from service.jobs import analysis
 from service.observability import metrics
 from service.robustness import job as robustness_job
@@ -209,22 +209,26 @@ class _ChunkHooks:
     def engine(self, version: str | None) -> Engine:
         return self._backends.engines.engine(version)
 
-    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
-        # every decision, batch items included, is logged before the task is acknowledged;
-        # the log's once-per-key append makes a redelivered chunk log once
+    def log_decisions(self, batch_id: str, caller: str, engine: Engine, scored: list[Scored]
+                      ) -> None:
+        """Every decision, batch items included, is logged before the task is acknowledged;
+        the log's once-per-key append makes a redelivered chunk log once. Unmasked, an item
+        is logged as assessed and worded when the log is read; a mask must see the worded
+        result to hide every copy of a masked field, so masked items are worded here."""
         mask = Mask.of(self._backends.settings)
-        self._backends.decisions.append(keyed([
-            decision_entry(f"{batch_id}/{s.index}", s.evaluation, s.proposal, caller, mask,
-                           batch_id=batch_id, ruleset=self._ruleset(s, mask))
-            for s in scored]))
+        entries = []
+        for item in scored:
+            key = f"{batch_id}/{item.index}"
+            if mask.paths:
+                entries.append(decision_entry(key, engine.result(item.assessment), item.proposal,
+                                              caller, mask, batch_id=batch_id,
+                                              ruleset=engine.ruleset))
+            else:
+                entries.append(assessed_entry(key, item.assessment, engine.ruleset,
+                                              item.proposal, caller, batch_id))
+        self._backends.decisions.append(keyed(entries))
 
-    def _ruleset(self, item: Scored, mask: Mask) -> Ruleset | None:
-        """The ruleset that scored ``item``, which the mask needs (cached per process)."""
-        if not mask.paths:
-            return None
-        return self._backends.engines.ruleset(item.evaluation["ruleset"]["version"])
-
-    def observe(self, outcomes: list[Outcome]) -> None:
+    def observe(self, ruleset_version: str, outcomes: list[Outcome]) -> None:
         """Finished items by outcome, and evaluations by rating as single ones are counted."""
         scored = [o for o in outcomes if isinstance(o, Scored)]
         metrics.observe_batch_items(len(scored), outcome="scored")
@@ -232,7 +236,7 @@ class _ChunkHooks:
             metrics.observe_batch_items(sum(isinstance(o, Failed) and o.kind == kind
                                             for o in outcomes), outcome=kind)
         for item in scored:
-            metrics.observe_evaluation(item.evaluation)
+            metrics.observe_decision(item.summary["rating"], ruleset_version)
 
 
 @shared_task(name=SCORE_CHUNK, bind=True, ignore_result=True)

@@ -11,17 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
 from service.batch import intake, report
-from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk
+from service.batch.chunks import Chunk, Failed, Outcome, Scored, score_chunk, word
 from service.batch.formats import RawItem
 from service.batch.memory_store import MemoryBatchStore
 from service.batch.processing import MAX_ATTEMPTS, process_chunk
 from service.batch.settings import BatchSettings
-from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING
+from service.batch.store import ACTIVE, CANCELLED, DONE, RECEIVING, pack_proposal
 from service.engine import Engine
 
 from .conftest import SHIPPED
@@ -47,7 +48,10 @@ def test_results_equal_single_evaluations(engine: Engine, examples: list[dict[st
     for example, outcome in zip(examples, outcomes, strict=True):
         assert isinstance(outcome, Scored)
         single = engine.evaluate(example, explain)  # type: ignore[arg-type]
-        assert json.dumps(outcome.evaluation) == json.dumps(single)
+        # as the store keeps it (the proposal) and the API words it when it is read
+        stored = word(engine, explain, [pack_proposal(outcome.proposal)])  # type: ignore[arg-type]
+        assert stored == [orjson.dumps(single)]
+        assert engine.result(outcome.assessment) == single
 
 
 def test_csv_rows_score_as_their_json_proposals(engine: Engine,
@@ -58,7 +62,7 @@ def test_csv_rows_score_as_their_json_proposals(engine: Engine,
 
     for example, outcome in zip(examples, score_chunk(engine, chunk), strict=True):
         assert isinstance(outcome, Scored)
-        assert outcome.evaluation == engine.evaluate(example)
+        assert engine.result(outcome.assessment) == engine.evaluate(example)
 
 
 def test_summaries_keep_what_cost_uncertainty_depends_on(engine: Engine,
@@ -97,10 +101,10 @@ def test_invalid_items_are_reported_and_the_rest_scored(engine: Engine,
 class _Flaky(Engine):
     """Fails on one proposal, as an evaluator disagreement would."""
 
-    def evaluate(self, raw: Any, explain: Any = "summary") -> dict[str, Any]:
+    def assess(self, raw: Any, explain: Any = "summary", *, cross_check: bool = True) -> Any:
         if raw.get("id") == "boom":
             raise RuntimeError("evaluators disagree")
-        return super().evaluate(raw, explain)
+        return super().assess(raw, explain, cross_check=cross_check)
 
 
 def test_an_engine_failure_costs_only_its_item(examples: list[dict[str, Any]]) -> None:
@@ -120,10 +124,11 @@ class Hooks:
     def engine(self, version: str | None) -> Engine:
         return self._engine
 
-    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+    def log_decisions(self, batch_id: str, caller: str, engine: Engine, scored: list[Scored]
+                      ) -> None:
         self.logged.extend(f"{batch_id}/{s.index}" for s in scored)
 
-    def observe(self, outcomes: list[Outcome]) -> None:
+    def observe(self, ruleset_version: str, outcomes: list[Outcome]) -> None:
         return None
 
 
@@ -254,7 +259,7 @@ def test_a_spreadsheet_scores_as_its_json_proposals(engine: Engine, tmp_path: Pa
     assert [o.line for o in outcomes] == list(range(2, len(examples) + 2))
     for example, outcome in zip(examples, outcomes, strict=True):
         assert isinstance(outcome, Scored)
-        assert outcome.evaluation == engine.evaluate(example)
+        assert engine.result(outcome.assessment) == engine.evaluate(example)
 
 
 def test_an_invalid_row_keeps_its_id_and_title(engine: Engine,

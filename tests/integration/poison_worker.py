@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from celery.__main__ import main
@@ -23,23 +23,22 @@ POISON_TITLE = "POISON: crashes the engine's process"
 CRASH_LINE = "poison_worker: crashing process"  # in the worker's log, once per crash
 
 
-def _crash_if_poisoned(proposals: Sequence[Any]) -> None:
-    if any(isinstance(p, Mapping) and p.get("title") == POISON_TITLE for p in proposals):
+def _crash_if_poisoned(proposal: Any) -> None:
+    if isinstance(proposal, Mapping) and proposal.get("title") == POISON_TITLE:
         print(f"{CRASH_LINE} {os.getpid()} at {time.time():.3f}", file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
-def _poisoned(method: Callable[..., Any], many: bool) -> Callable[..., Any]:
+def _poisoned(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
-    def evaluate(self: Engine, raw: Any, *args: Any, **kwargs: Any) -> Any:
-        _crash_if_poisoned(raw if many else [raw])
+    def assess(self: Engine, raw: Any, *args: Any, **kwargs: Any) -> Any:
+        _crash_if_poisoned(raw)
         return method(self, raw, *args, **kwargs)
 
-    return evaluate
+    return assess
 
 
 if __name__ == "__main__":
-    Engine.evaluate = _poisoned(Engine.evaluate, many=False)  # type: ignore[method-assign]
-    Engine.evaluate_many = _poisoned(Engine.evaluate_many,  # type: ignore[method-assign]
-                                     many=True)
+    # every evaluation, single or a batch item, is assessed first
+    Engine.assess = _poisoned(Engine.assess)  # type: ignore[method-assign]
     main()

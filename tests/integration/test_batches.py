@@ -377,3 +377,30 @@ def test_cli_against_the_service_writes_the_file_it_writes_locally(url: str,
 def _subsets(indexes: list[int]) -> Iterator[list[int]]:
     for mask in range(1 << len(indexes)):
         yield [i for bit, i in enumerate(indexes) if mask >> bit & 1]
+
+
+def test_batch_items_reach_the_decision_log_with_their_whole_result(url: str,
+                                                                    engine: Engine) -> None:
+    """Batch items are logged as assessed and worded when the log is read: each entry's result
+    is the single evaluation of its input, byte for byte, explanation included."""
+    items = [synthetic.proposal(random.Random(21), i) for i in range(30)]
+    response = submit(url, jsonl(items), NDJSON, params={"explain": "full"})
+    assert response.status_code == 202, response.text
+    batch_id = response.json()["id"]
+    assert finish(url, response.headers["Location"])[0]["status"] == "done"
+
+    logged, cursor = [], None
+    while True:
+        page = requests.get(f"{url}/v1/decisions", headers=bearer("admin"), timeout=60,
+                            params={"caller": "evaluator", "limit": "1000",
+                                    **({"cursor": cursor} if cursor else {})}).json()
+        logged += [e for e in page["decisions"] if e.get("batch_id") == batch_id]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert sorted(e["evaluation_id"] for e in logged) == sorted(
+        f"{batch_id}/{i}" for i in range(len(items)))
+    for entry in logged:
+        single = engine.evaluate(entry["input"], "full")
+        assert json.dumps(entry["result"]) == json.dumps(single)
+        assert entry["decision_id"] == single["decision_id"] == entry["result"]["decision_id"]
+        assert "explain" not in entry

@@ -317,10 +317,10 @@ class _ProcessDied(BaseException):
 
 
 class _PoisonedEngine(Engine):
-    def evaluate_many(self, raws: Any, explain: Any = "summary") -> Any:
-        if any(raw.get("title") == POISON_TITLE for raw in raws):
+    def assess(self, raw: Any, explain: Any = "summary", *, cross_check: bool = True) -> Any:
+        if raw.get("title") == POISON_TITLE:
             raise _ProcessDied
-        return super().evaluate_many(raws, explain)
+        return super().assess(raw, explain, cross_check=cross_check)
 
 
 class _Hooks:
@@ -330,10 +330,11 @@ class _Hooks:
     def engine(self, version: str | None) -> Engine:
         return self._engine
 
-    def log_decisions(self, batch_id: str, caller: str, scored: list[Scored]) -> None:
+    def log_decisions(self, batch_id: str, caller: str, engine: Engine, scored: list[Scored]
+                      ) -> None:
         return None
 
-    def observe(self, outcomes: list[Outcome]) -> None:
+    def observe(self, ruleset_version: str, outcomes: list[Outcome]) -> None:
         return None
 
 

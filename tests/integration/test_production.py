@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -153,6 +154,32 @@ def test_every_decision_is_logged_once_with_its_explanation_under_concurrent_loa
     assert entry["result"]["decision_id"] == entry["decision_id"]
     findings = [f for c in entry["result"]["criteria"] for f in c["strengths"]]
     assert findings and all(f["sentence"] and f["evidence"] for f in findings)
+
+
+def test_batch_items_are_masked_in_the_log_as_single_evaluations_are(secured: str) -> None:
+    """A batch item's entry is worded when it is logged when a mask is set: every copy of a
+    masked field is hidden in it, as in a single evaluation's."""
+    items = [{**TOMAHAWK, "id": f"masked-{i}", "title": f"Masked batch title {i}"}
+             for i in range(5)]
+    response = requests.post(f"{secured}/v1/batches", timeout=60,
+                             data="\n".join(json.dumps(item) for item in items).encode(),
+                             headers={"Content-Type": "application/x-ndjson",
+                                      **bearer("evaluator")})
+    assert response.status_code == 202, response.text
+    batch_id = response.json()["id"]
+    location = f"{secured}{response.headers['Location']}"
+    for _ in range(600):
+        if requests.get(location, headers=bearer("evaluator"), timeout=30
+                        ).json()["status"] == "done":
+            break
+        time.sleep(0.1)
+    entries = [e for e in _decisions(secured, caller="evaluator")
+               if e.get("batch_id") == batch_id]
+    assert len(entries) == len(items)
+    for entry in entries:
+        assert entry["input"]["title"] == entry["result"]["title"] == "***"
+        assert "Masked batch title" not in json.dumps(entry)
+        assert entry["input_hash"].startswith("hmac-sha256:")
 
 
 def test_the_worker_log_keeps_no_copy_of_what_the_mask_hides(secured: str, logs: Path) -> None:

@@ -122,7 +122,7 @@ def test_the_uncertainty_example_declares_what_the_guide_says_and_drives_an_anal
     summaries = []
     for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
         proposal = load_json(path)
-        summaries.append({**summarize(engine.evaluate(proposal), proposal), "index": index})
+        summaries.append({**summarize(engine.assess(proposal), proposal), "index": index})
     proposals = from_summaries(summaries, declared.criteria)
     found = analyse(proposals, declared.uncertainty,
                     Plan(samples=400, portfolio_samples=20, top_k=3))

@@ -279,7 +279,7 @@ def test_readme_robustness_answer_is_what_the_analysis_answers() -> None:
     summaries = []
     for index, path in enumerate(sorted((ROOT / "examples").glob("*.json"))):
         proposal = load_json(path)
-        summaries.append({**summarize(engine.evaluate(proposal), proposal), "index": index})
+        summaries.append({**summarize(engine.assess(proposal), proposal), "index": index})
     plan = Plan(shown["samples"], shown["portfolio"]["samples"], shown["top_k"], shown["seed"])
     _shows(document(analyse(from_summaries(summaries, ruleset.criteria), ruleset.uncertainty,
                             plan, shown["portfolio"]["budget"],

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.durable import DurableRules
 from service.engine.evaluation.facts import Fact, fact_and_derived
 from service.engine.evaluation.result import Explainer
-from service.engine.evaluation.scoring import score_all, verdict
+from service.engine.evaluation.scoring import CriterionScore, Verdict, score_all, verdict
 from service.engine.language import loader
 from service.engine.language.loader import canonical_json
 from service.engine.language.model import Ruleset
@@ -91,6 +92,23 @@ def validate_proposal(raw: Mapping[str, Any]) -> dict[str, Any]:
     return loaded
 
 
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A proposal decided and scored, not yet worded: everything a result states but its
+    sentences and evidence. A batch item is stored as this much (its summary) and worded when it
+    is read (``Engine.result`` of the same assessment, so byte for byte the single evaluation):
+    wording is most of an evaluation's cost."""
+
+    proposal: dict[str, Any]  # validated
+    fact: Fact
+    derived: dict[str, Any]
+    scores: tuple[CriterionScore, ...]
+    verdict: Verdict
+    input_hash: str
+    decision_id: str
+    explain: Explain
+
+
 class Engine:
     """A loaded ruleset, compiled for its evaluators once; safe to reuse for many
     evaluations (the service keeps one per ruleset version per process)."""
@@ -127,14 +145,34 @@ class Engine:
         The result is deterministic: the same proposal and ruleset give the same bytes,
         decision id included (it is derived from the input and ruleset hashes).
         """
+        return self.result(self.assess(raw, explain))
+
+    def assess(self, raw: Mapping[str, Any], explain: Explain = "summary", *,
+               cross_check: bool = True) -> Assessment:
+        """Validate, decide and score one proposal, without wording the result; raises
+        ``ProposalInvalid``. ``cross_check=False`` lets the compiled evaluator decide alone:
+        for wording again what was decided (and cross-checked) before."""
         proposal = validate_proposal(raw)
         fact, derived = fact_and_derived(proposal, self.ruleset.context)
-        scores = score_all(self.ruleset, *self.decide(fact))
-        result = self._explainer.result(proposal, fact, derived, scores,
-                                        verdict(self.ruleset, scores), explain == "full")
+        scores = score_all(self.ruleset, *(self.decide(fact) if cross_check
+                                           else self.compiled.decide(fact)))
         input_hash = sha256(canonical_json(proposal))
         decision = sha256(f"{self.ruleset.content_hash}|{input_hash}|{explain}")
-        return {"decision_id": "dec_" + decision[7:39], "input_hash": input_hash, **result}
+        return Assessment(proposal, fact, derived, scores, verdict(self.ruleset, scores),
+                          input_hash, "dec_" + decision[7:39], explain)
+
+    def result(self, assessment: Assessment) -> dict[str, Any]:
+        """The worded result of ``assessment``: what ``evaluate`` answers."""
+        a = assessment
+        worded = self._explainer.result(a.proposal, a.fact, a.derived, a.scores, a.verdict,
+                                        a.explain == "full")
+        return {"decision_id": a.decision_id, "input_hash": a.input_hash, **worded}
+
+    def reword(self, raw: Mapping[str, Any], explain: Explain = "summary") -> dict[str, Any]:
+        """``evaluate`` for a proposal this ruleset already decided (a stored batch item): the
+        compiled evaluator decides alone, so durable-rules is never started in a process that
+        only reads results (the API)."""
+        return self.result(self.assess(raw, explain, cross_check=False))
 
     def evaluate_many(
         self, raws: Sequence[Mapping[str, Any]], explain: Explain = "summary"
