@@ -7,12 +7,12 @@ evaluator must see exactly what it sees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from service.engine.evaluation.enrichment import enrich
 from service.engine.language.derived import DERIVED_FIELDS
-from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.reference import Context
 
 Fact = dict[str, Any]
@@ -52,31 +52,34 @@ def _flatten(data: dict[str, Any], prefix: str, into: Fact) -> None:
             into[prefix + key] = list(value) if isinstance(value, list) else _value(value)
 
 
+Rounding = tuple[Callable[[float], float], Callable[[float], Any]]
+
+
 @cache
-def _derived_specs() -> dict[str, FieldSpec]:
-    """The catalog's spec of each derived field, keyed without ``derived.``."""
-    return {spec.path.removeprefix("derived."): spec for spec in DERIVED_FIELDS}
+def _roundings() -> dict[str, Rounding]:
+    """For each derived number that is rounded or reported otherwise than computed (keyed
+    without ``derived.``): ``FieldSpec.precise`` and ``FieldSpec.reported``, looked up once."""
+    return {spec.path.removeprefix("derived."): (spec.precise, spec.reported)
+            for spec in DERIVED_FIELDS
+            if spec.kind == "number" and (spec.unit in ("JPY", "USD", "ratio") or spec.whole)}
 
 
 def fact_and_derived(proposal: dict[str, Any], context: Context) -> tuple[Fact, dict[str, Any]]:
     """The fact, and its derived fields keyed without ``derived.`` as results report them.
 
-    Derived figures are rounded to what their data supports (``FieldSpec.precise``) in the fact
-    itself, so a rule decides on the value its explanation shows; the report writes whole
-    numbers as integers (``FieldSpec.reported``)."""
+    Derived amounts are rounded to what money has (``FieldSpec.precise``) in the fact itself, so
+    a rule compares the amount its explanation shows; the report writes ratios to 4 significant
+    digits and whole numbers as integers (``FieldSpec.reported``)."""
     fact: Fact = {}
     _flatten(proposal, "", fact)
-    computed: dict[str, Any] = {}
-    _flatten(enrich(proposal, context), "", computed)
-    specs = _derived_specs()
     derived: dict[str, Any] = {}
-    for key, value in computed.items():
-        spec = specs.get(key)
-        if spec is not None and type(value) is float:
-            value = spec.precise(value)
-            derived[key] = spec.reported(value)
-        else:
-            derived[key] = value
+    _flatten(enrich(proposal, context), "", derived)
+    roundings = _roundings()
+    for key, value in derived.items():
+        rounding = roundings.get(key)
+        if rounding is not None and type(value) is float:
+            value = rounding[0](value)
+            derived[key] = rounding[1](value)
         fact["derived." + key] = value
     return fact, derived
 
