@@ -28,6 +28,7 @@ from flask import Flask, current_app, jsonify, request
 
 from service.api import jobs
 from service.api.app import create_app
+from service.api.permissions import PERMISSIONS
 from service.api.runtime import Runtime
 from service.worker.app import create_celery
 
@@ -63,6 +64,8 @@ def noop_round_trip() -> Any:
 
 
 def bench_app() -> Flask:
+    # every route needs a permission (deny by default): the floor's is an evaluation's
+    PERMISSIONS[("POST", "/v1/bench/noop")] = PERMISSIONS[("POST", "/v1/evaluations")]
     app = create_app()
     app.add_url_rule("/v1/bench/noop", view_func=noop_round_trip, methods=["POST"])
     return app
