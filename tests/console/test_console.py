@@ -244,6 +244,30 @@ def test_a_ruleset_with_a_typo_is_refused_at_its_line(page: Page, url: str, tmp_
     assert [v["version"] for v in versions] == ["2026.1.0"]
 
 
+def test_a_drafts_check_runs_the_defensibility_checks_at_their_lines(page: Page,
+                                                                   url: str) -> None:
+    text = DEFAULT_RULESET.read_text()
+    start = text.index("  - check: overlap\n    rules: [PAR-09, PAR-12]")
+    draft = text[:start] + text[text.index("  - check: overlap", start + 1):]
+    line = draft[:draft.index("- id: PAR-12")].count("\n") + 1
+
+    page.goto(f"{url}/console/rules")
+    page.locator("#criteria-table").wait_for()
+    page.get_by_label("Ruleset (YAML)").fill(draft)
+    page.get_by_role("button", name="Check without publishing").click()
+
+    expect(page.locator("#defensibility-summary")).to_contain_text(
+        "Not defensible: 1 finding(s), 22 acknowledged")
+    failing = page.locator("#findings-failing > li")
+    expect(failing).to_have_count(1)
+    expect(failing).to_contain_text("overlap (PAR-09, PAR-12)")
+    expect(page.locator("#ruleset-gutter .error-line")).to_have_text(f"{line}\n")
+    failing.get_by_role("button", name=f"Line {line}").click()
+    selected = page.locator("#ruleset-text").evaluate(
+        "area => area.value.slice(area.selectionStart, area.selectionEnd)")
+    assert selected.strip() == "- id: PAR-12"
+
+
 def test_versions_compare_with_their_impact_and_rule_tests_run(page: Page, url: str) -> None:
     document = yaml.safe_load(DEFAULT_RULESET.read_text())
     document["version"] = "2026.1.1"
@@ -268,6 +292,8 @@ def test_versions_compare_with_their_impact_and_rule_tests_run(page: Page, url: 
     expect(page.locator("#coverage")).to_be_visible()
     page.get_by_role("button", name="Check this version").click()
     expect(page.locator("#warnings")).to_contain_text("No warnings")
+    expect(page.locator("#defensibility-summary")).to_contain_text(
+        "Defensible: 0 finding(s), 23 acknowledged")
 
 
 def test_docs_list_every_operation_without_internet(page: Page, url: str) -> None:
