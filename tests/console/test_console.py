@@ -144,11 +144,11 @@ def test_the_form_puts_the_apis_problems_beside_their_fields(page: Page, url: st
     form.get_by_role("group", name="Datalinks").get_by_label("link16").check()
     form.get_by_role("button", name="Evaluate").click()
 
-    quantity = page.locator('[name="acquisition.quantity"]')
+    quantity = form.locator('[name="acquisition.quantity"]')
     expect(quantity).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#field-acquisition-quantity-error")).to_contain_text("Missing data")
     expect(page.locator("#input-errors")).to_contain_text("acquisition.quantity: Missing data")
-    expect(page.locator('[name="title"]')).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator('[name="title"]')).not_to_have_attribute("aria-invalid", "true")
 
     quantity.fill("4")
     form.get_by_role("button", name="Evaluate").click()
@@ -325,7 +325,7 @@ def test_the_keyboard_reaches_the_main_controls(page: Page, url: str) -> None:
         page.keyboard.press("Tab")
         reached.append(focused())
     assert reached == ["Example", "Example proposal", "Evaluate",
-                       "Also explain the rules that did not fire (the why-not)"], reached
+                       "Also explain the why-not and what it would take"], reached
     for _ in range(3):
         page.keyboard.press("Shift+Tab")
     page.keyboard.press("ArrowRight")  # the tabs follow the arrow keys

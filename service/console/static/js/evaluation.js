@@ -1,6 +1,7 @@
 // An evaluation as an analyst reads it: the verdict, the scores with their weights (chart and
 // table), every point by the rule that gave it with its evidence, the why-not, what it would
-// take, and the identity that traces it. Used by the Evaluate page, a batch's rows and reports.
+// take (the service's counterfactuals), and the identity that traces it. Used by the Evaluate
+// page, a batch's rows and reports.
 
 import { scoreChart } from "./charts.js";
 import { fill, h, table } from "./dom.js";
@@ -95,15 +96,56 @@ function whyNot(evaluation, level, compact) {
     missed.length > shown.length ? h("p", { class: "muted" }, `… and ${missed.length - shown.length} more.`) : null);
 }
 
-// Counterfactuals arrive as `evaluation.counterfactuals` with explain=full once the service
-// computes them; until then the section says so rather than guessing.
-function whatItWouldTake(evaluation, level) {
-  const options = evaluation.counterfactuals;
-  return h("section", { class: "what-it-would-take" },
-    heading(level, "What it would take"),
-    options
-      ? h("pre", { class: "raw" }, JSON.stringify(options, null, 2))
-      : h("p", { class: "notice" }, "This service does not compute what it would take yet (counterfactual options). They will show here."));
+function value(v) {
+  if (v === null || v === undefined) return "(not given)";
+  return Array.isArray(v) ? `[${v.join(", ")}]` : String(v);
+}
+
+export function changeText(change) {
+  return `${change.field}: ${value(change.from)} → ${change.to === null ? "(removed)" : value(change.to)}`;
+}
+
+function option(item, onApply) {
+  const { result } = item;
+  return h("li", { class: "option-item" },
+    h("p", { class: "sentence" }, item.sentence),
+    h("ul", { class: "changes" }, item.changes.map((c) => h("li", { class: "mono" }, changeText(c)))),
+    h("p", { class: "muted" },
+      `Would be ${score(result.overall_score)}, ${words(result.rating)}, ${words(result.recommendation)}`,
+      item.rules_gained.length ? ` · gains ${item.rules_gained.join(", ")}` : "",
+      item.rules_lost.length ? ` · loses ${item.rules_lost.join(", ")}` : "",
+      item.caps_remaining.length ? ` · still capped by ${item.caps_remaining.join(", ")}` : ""),
+    onApply ? h("button", { type: "button", class: "secondary", onclick: () => onApply(item) },
+      "Apply as a what-if") : null);
+}
+
+// The service's counterfactuals (explain=full): the smallest changes that would reach the next
+// band or lift a cap, each with the result the service computed for it.
+function whatItWouldTake(evaluation, level, compact, onApply) {
+  const found = evaluation.counterfactuals;
+  const section = (...children) => h("section", { class: "what-it-would-take", id: compact ? null : "what-it-would-take" },
+    heading(level, "What it would take"), ...children);
+  if (!found) {
+    return section(h("p", { class: "muted" }, compact
+      ? "Not computed for this evaluation."
+      : "Evaluate with the why-not option to see what it would take."));
+  }
+  const next = found.next_band;
+  const options = compact ? found.options.slice(0, 2) : found.options;
+  return section(
+    h("p", { class: "next-band" }, next
+      ? `The next band, ${words(next.rating)}, starts at ${score(next.min_score, 1)}: ${score(next.gap, 1)} points more.`
+      : "Already in the top band."),
+    options.length
+      ? h("ol", { class: "options" }, options.map((item) => (compact ? h("li", {}, item.sentence) : option(item, onApply))))
+      : h("p", { class: "muted" }, found.reason || "No change found."),
+    found.options.length > options.length ? h("p", { class: "muted" }, `… and ${found.options.length - options.length} more.`) : null,
+    compact ? null : found.caps.map((cap) => h("div", { class: "cap" },
+      heading(level + 1, `What lifts the cap of ${cap.rule_id}`),
+      cap.removed_by.length
+        ? h("ol", { class: "options" }, cap.removed_by.map((item) => option(item, onApply)))
+        : h("p", { class: "muted" }, "No single change lifts it."))),
+    compact ? null : h("p", { class: "hint" }, `Searched ${found.searched.single_field} single changes and ${found.searched.pairs} pairs.`));
 }
 
 function identity(job) {
@@ -121,14 +163,17 @@ function identity(job) {
 }
 
 // `job` is an evaluation resource (GET /v1/evaluations/{id}) or, from a batch, {evaluation}.
-export function renderEvaluation(root, job, { level = 3, compact = false } = {}) {
+// `onApply(option)`, when given, offers each option as a what-if; `whatIf`, a node shown
+// right after what it would take (the page's what-if panel).
+export function renderEvaluation(root, job, { level = 3, compact = false, onApply = null, whatIf = null } = {}) {
   const { evaluation } = job;
   fill(root, 
     verdict(evaluation),
     scores(evaluation, level, compact),
+    whatItWouldTake(evaluation, level, compact, onApply),
+    whatIf,
     reasons(evaluation, level, compact),
     whyNot(evaluation, level, compact),
-    whatItWouldTake(evaluation, level),
     h("section", { class: "trace" }, heading(level, "Identity"), identity(job)),
   );
 }
