@@ -34,8 +34,8 @@ async function runWhatIf(changes) {
   } catch (error) {
     say($("#what-if-status"), "");
     if (!(error instanceof ApiError)) throw error;
-    // the service names an edited field `set.<path>`: beside its control, and in the summary
-    showFieldErrors($("#what-if-fields"), error.errors.map((e) => ({ ...e, field: e.field.replace(/^set\./, "") })));
+    // the service names an edit `set.<path>` or `unset.<path>`: beside its control, and in the summary
+    showFieldErrors($("#what-if-fields"), error.errors.map((e) => ({ ...e, field: e.field.replace(/^(un)?set\./, "") })));
     showProblem(region, error);
   }
 }

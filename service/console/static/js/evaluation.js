@@ -105,18 +105,29 @@ export function changeText(change) {
   return `${change.field}: ${value(change.from)} → ${change.to === null ? "(removed)" : value(change.to)}`;
 }
 
+const SHOWN = 5; // options listed open; the rest folded
+
 function option(item, onApply) {
   const { result } = item;
+  const effect = [
+    `would be ${score(result.overall_score)}, ${words(result.rating)}, ${words(result.recommendation)}`,
+    item.rules_gained.length ? `gains ${item.rules_gained.join(", ")}` : null,
+    item.rules_lost.length ? `loses ${item.rules_lost.join(", ")}` : null,
+    item.caps_remaining.length ? `still capped by ${item.caps_remaining.join(", ")}` : null,
+  ].filter(Boolean).join(" · ");
   return h("li", { class: "option-item" },
-    h("p", { class: "sentence" }, item.sentence),
-    h("ul", { class: "changes" }, item.changes.map((c) => h("li", { class: "mono" }, changeText(c)))),
-    h("p", { class: "muted" },
-      `Would be ${score(result.overall_score)}, ${words(result.rating)}, ${words(result.recommendation)}`,
-      item.rules_gained.length ? ` · gains ${item.rules_gained.join(", ")}` : "",
-      item.rules_lost.length ? ` · loses ${item.rules_lost.join(", ")}` : "",
-      item.caps_remaining.length ? ` · still capped by ${item.caps_remaining.join(", ")}` : ""),
-    onApply ? h("button", { type: "button", class: "secondary", onclick: () => onApply(item) },
-      "Apply as a what-if") : null);
+    h("div", {},
+      h("p", { class: "sentence" }, item.sentence),
+      h("p", { class: "muted" }, h("span", { class: "mono" }, item.changes.map(changeText).join("; ")), ` — ${effect}`)),
+    onApply ? h("button", { type: "button", class: "secondary", onclick: () => onApply(item),
+      "aria-label": `Apply as a what-if: ${item.changes.map(changeText).join("; ")}` }, "Apply as a what-if") : null);
+}
+
+function options(items, onApply, label) {
+  const list = (some) => h("ol", { class: "options", start: null }, some.map((item) => option(item, onApply)));
+  return [list(items.slice(0, SHOWN)),
+    items.length > SHOWN ? h("details", {}, h("summary", {}, `${items.length - SHOWN} more ${label}`),
+      h("ol", { class: "options", start: SHOWN + 1 }, items.slice(SHOWN).map((item) => option(item, onApply)))) : null];
 }
 
 // The service's counterfactuals (explain=full): the smallest changes that would reach the next
@@ -131,21 +142,21 @@ function whatItWouldTake(evaluation, level, compact, onApply) {
       : "Evaluate with the why-not option to see what it would take."));
   }
   const next = found.next_band;
-  const options = compact ? found.options.slice(0, 2) : found.options;
-  return section(
-    h("p", { class: "next-band" }, next
-      ? `The next band, ${words(next.rating)}, starts at ${score(next.min_score, 1)}: ${score(next.gap, 1)} points more.`
-      : "Already in the top band."),
-    options.length
-      ? h("ol", { class: "options" }, options.map((item) => (compact ? h("li", {}, item.sentence) : option(item, onApply))))
-      : h("p", { class: "muted" }, found.reason || "No change found."),
-    found.options.length > options.length ? h("p", { class: "muted" }, `… and ${found.options.length - options.length} more.`) : null,
-    compact ? null : found.caps.map((cap) => h("div", { class: "cap" },
-      heading(level + 1, `What lifts the cap of ${cap.rule_id}`),
-      cap.removed_by.length
-        ? h("ol", { class: "options" }, cap.removed_by.map((item) => option(item, onApply)))
-        : h("p", { class: "muted" }, "No single change lifts it."))),
-    compact ? null : h("p", { class: "hint" }, `Searched ${found.searched.single_field} single changes and ${found.searched.pairs} pairs.`));
+  const band = h("p", { class: "next-band" }, next
+    ? `The next band, ${words(next.rating)}, starts at ${score(next.min_score, 1)}: ${score(next.gap, 1)} points more.`
+    : "Already in the top band.");
+  if (compact) {
+    const shown = found.options.slice(0, 2);
+    return section(band, shown.length
+      ? h("ul", { class: "options" }, shown.map((item) => h("li", {}, item.sentence)))
+      : h("p", { class: "muted" }, found.reason || "No change found."));
+  }
+  return section(band,
+    found.options.length ? options(found.options, onApply, "options") : h("p", { class: "muted" }, found.reason || "No change found."),
+    found.caps.map((cap) => h("details", { class: "cap" },
+      h("summary", {}, `What lifts the cap of ${cap.rule_id} (${cap.removed_by.length} option${cap.removed_by.length === 1 ? "" : "s"})`),
+      cap.removed_by.length ? options(cap.removed_by, onApply, "options") : h("p", { class: "muted" }, "No change found lifts it."))),
+    h("p", { class: "hint" }, `Each option was evaluated by the service: ${found.searched.single_field} single changes and ${found.searched.pairs} pairs searched.`));
 }
 
 function identity(job) {

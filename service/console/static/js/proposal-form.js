@@ -113,7 +113,8 @@ export function fillForm(container, proposal) {
 export function formChanges(container, original) {
   const changes = { set: {}, unset: [] };
   for (const field of container.fields) {
-    const before = lookup(original, field.path);
+    const given = lookup(original, field.path);
+    const before = Array.isArray(given) && !given.length ? undefined : given; // as the form reads it
     const after = value(container, field);
     if (JSON.stringify(before) === JSON.stringify(after)) continue;
     if (after === undefined) changes.unset.push(field.path);
