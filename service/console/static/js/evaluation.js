@@ -83,8 +83,9 @@ function whyNot(evaluation, level, compact) {
       h("p", { class: "muted" }, "Evaluate with the why-not option to see the rules that did not fire."));
   }
   const missed = evaluation.not_fired.filter((rule) => rule.points > 0);
-  // a report lists the few worth most, as its PDF does; the page lists them all in rule order
-  const shown = compact ? [...missed].sort((a, b) => b.points - a.points).slice(0, 3) : missed;
+  // a report lists the two worth most (what it would take needs its room); the page lists them
+  // all in rule order
+  const shown = compact ? [...missed].sort((a, b) => b.points - a.points).slice(0, 2) : missed;
   return h("section", { class: "why-not" },
     heading(level, "Why not more"),
     h("p", { class: "hint" }, `${missed.length} strengths did not apply; each with the condition that failed.`),
