@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import requests
 import yaml
 from playwright.sync_api import Page, Request, expect
 
-from bench.synthetic import header_for, proposal_to_row
+from bench.synthetic import header_for, proposal_to_row, write
 from service.api import close_app, create_app
 from service.config import DEFAULT_RULESET, Settings
 from tests.integration.servers import ThreadedServer
@@ -200,22 +199,44 @@ def test_a_csv_batch_scores_ranks_and_funds_a_portfolio_within_budget(
     assert page.locator("#portfolio-result canvas").count() == 1
 
 
-def test_an_xlsx_is_sent_as_a_spreadsheet(page: Page, url: str, tmp_path: Path,
-                                          watch: Watch) -> None:
+def test_an_xlsx_batch_scores_ranks_funds_a_portfolio_and_shows_its_robustness(
+        page: Page, url: str, tmp_path: Path) -> None:
     workbook = tmp_path / "programmes.xlsx"
-    with zipfile.ZipFile(workbook, "w") as archive:  # the shape of one; the API reads it
-        archive.writestr("[Content_Types].xml", "<Types/>")
+    write(workbook, PROPOSALS)  # number cells hold numbers, as a person types them
     sent: list[Request] = []
     page.on("request", lambda r: sent.append(r) if r.method == "POST" else None)
-    watch.expect_status(400, 415, 422)  # until the API reads workbooks, it says why not
+    budget = 3e12
 
     page.goto(f"{url}/console/batches")
     page.get_by_label("File", exact=True).set_input_files(workbook)
     page.get_by_role("button", name="Upload and score").click()
-
-    expect(page.locator("#upload-errors")).to_be_visible()
+    page.wait_for_url("**/console/batches/*")
+    batch_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#progress-text")).to_contain_text("done: 18 scored, 0 failed")
     body = (sent[0].post_data_buffer or b"").decode("latin-1")
     assert f"Content-Type: {XLSX}" in body and 'filename="programmes.xlsx"' in body
+
+    rows = requests.get(f"{url}/v1/batches/{batch_id}/rows?page_size=100", timeout=10).json()
+    ranked = page.locator("#ranked tbody tr")
+    expect(ranked).to_have_count(18)
+    assert ranked.evaluate_all("rows => rows.map(row => Number(row.dataset.index))") == [
+        r["index"] for r in rows["items"]]
+    page.get_by_label("Budget", exact=True).fill(f"{budget:.0f}")
+    page.get_by_role("button", name="Build the portfolio").click()
+    portfolio = requests.get(f"{url}/v1/batches/{batch_id}/portfolio?budget={budget:.0f}",
+                             timeout=10).json()
+    assert 0 < portfolio["spent"] <= budget
+    expect(page.locator("#portfolio-funded tbody tr td:first-child")).to_have_text(
+        [entry["title"] for entry in portfolio["chosen"]])
+
+    page.get_by_label("Samples").fill("2000")
+    page.get_by_label("Portfolio budget").fill(f"{budget:.0f}")
+    page.get_by_role("button", name="Analyse robustness").click()
+    expect(page.locator("#robustness-status")).to_contain_text("Done: 2,000 samples")
+    images = page.locator("#robustness-result figure img")
+    expect(images).to_have_count(3)  # tornado, rank acceptability, portfolio core
+    for image in images.all():
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
 def test_a_ruleset_with_a_typo_is_refused_at_its_line(page: Page, url: str, tmp_path: Path,
