@@ -289,6 +289,8 @@ def test_a_drafts_check_runs_the_defensibility_checks_at_their_lines(page: Page,
     selected = page.locator("#ruleset-text").evaluate(
         "area => area.value.slice(area.selectionStart, area.selectionEnd)")
     assert selected.strip() == "- id: PAR-12"
+    page.locator("#draft-check").scroll_into_view_if_needed()
+    screenshot(page, "rules-check")
 
 
 def test_versions_compare_with_their_impact_and_rule_tests_run(page: Page, url: str) -> None:
