@@ -20,6 +20,8 @@ nothing is computed twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +143,26 @@ def _defensibility(report: Report, checked: str | None) -> dict[str, Any]:
             "cut_short": list(report.cut_short)}
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A ruleset known by its content and file name: what its defensibility depends on."""
+
+    key: tuple[str, str]
+    ruleset: Ruleset = field(compare=False, hash=False)
+
+
+@lru_cache(maxsize=16)
+def _defensibility_report(checked: _Checked) -> Report:
+    """The defensibility search scores thousands of proposals (~1 s for the shipped rules);
+    a published version never changes, so checking it again answers from here."""
+    return check_defensible(checked.ruleset)
+
+
 def _check_report(ruleset: Ruleset, located: bool) -> dict[str, Any]:
+    report = _defensibility_report(_Checked((ruleset.content_hash, ruleset.source), ruleset))
     return {"ruleset": ruleset.identity, "rules": len(ruleset.rules),
             "warnings": [_warning(p, located) for p in lint(ruleset)],
-            "defensibility": _defensibility(check_defensible(ruleset),
-                                            ruleset.source if located else None)}
+            "defensibility": _defensibility(report, ruleset.source if located else None)}
 
 
 @blp.route("/<string:version>/rules")
