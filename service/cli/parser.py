@@ -164,6 +164,10 @@ def _score_command(commands: Any) -> None:
     score.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary",
                        help="how much explanation each result in a .jsonl output carries "
                             "(default: summary)")
+    score.add_argument("--counterfactuals", action="store_true",
+                       help="also search each proposal's distance to the next band and the "
+                            "best verified change that would lift it: next_band_gap and "
+                            "best_option in the output (slower)")
     score.add_argument("--portfolio", metavar="BUDGET",
                        help="print the best set of proposals within BUDGET (a number in "
                             "--currency, e.g. 2e12), or 'envelopes': each capability area "
@@ -211,7 +215,7 @@ def _robustness_command(commands: Any) -> None:
     robustness.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                             help="local worker processes (default: one per core)")
     _local_engine(robustness, "to score with, locally")
-    robustness.set_defaults(explain="summary")
+    robustness.set_defaults(explain="summary", counterfactuals=False)
 
 
 def _rules_commands(commands: Any) -> None:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
-from service.engine import Engine, apply, comparison, edits, what_if_diff
+from service.engine import Engine, apply, comparison, counterfactuals, edits, what_if_diff
 from tests.unit.conftest import ROOT, load_json, shipped
 from tests.unit.test_cli import EXAMPLES, no_traceback, run
 
@@ -72,3 +74,21 @@ def test_compare_prints_side_by_side_and_the_json_adds_up() -> None:
         total = sum(d["points"] for d in pair["differences"]) + pair["other"]
         assert abs(total - pair["score_difference"]) < 1e-6
     assert run("compare", files[0]).returncode == 2
+
+
+def test_score_with_counterfactuals_writes_each_gap_and_best_option(tmp_path: Path) -> None:
+    proposals = [load_json(path) for path in sorted(EXAMPLES.glob("weak-*.json"))]
+    upload = tmp_path / "weak.json"
+    upload.write_text(json.dumps(proposals))
+    done = run("score", str(upload), "--counterfactuals", "--workers", "1", "-o",
+               str(tmp_path / "ranked.csv"))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "ranked.csv").open()))
+    engine = shipped("native")
+    for row in rows:
+        answer = counterfactuals(engine, proposals[int(row["index"])])
+        assert float(row["next_band_gap"]) == answer["next_band"]["gap"]
+        assert row["best_option"] == answer["options"][0]["sentence"]
+    plain = run("score", str(upload), "--workers", "1", "-o", str(tmp_path / "plain.csv"))
+    assert plain.returncode == 0
+    assert "next_band_gap" not in (tmp_path / "plain.csv").read_text()
