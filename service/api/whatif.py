@@ -26,7 +26,14 @@ from schemas.whatif import (
 from service.api import jobs
 from service.api.evaluations import require_json_object, runtime
 from service.api.problems import Problem
-from service.engine import EditInvalid, ProposalChange, apply, comparison, edits, what_if_diff
+from service.engine import (
+    EditInvalid,
+    apply,
+    comparison,
+    edits,
+    name_edit_errors,
+    what_if_diff,
+)
 
 blp = Blueprint("whatif", __name__, url_prefix="/v1",
                 description="What-if edits of an evaluation, and proposals side by side.")
@@ -45,21 +52,6 @@ def _owned_done(evaluation_id: str, field: str) -> jobs.Job:
         raise Problem(409, f"Evaluation {evaluation_id!r} is {job.status}, not done: ask "
                            "again once it is.")
     return job
-
-
-def _edit_errors(messages: Any, changes: list[ProposalChange], unset: list[str]
-                 ) -> list[dict[str, str]]:
-    """The schema's errors of the edited proposal, each named after the edit that caused it
-    (``set.<path>`` or ``unset.<path>``) when one did, else after the field."""
-    named = []
-    for error in field_errors(messages, "body"):
-        field = error["field"]
-        cause = next((c.field for c in changes
-                      if field == c.field or field.startswith(c.field + ".")), None)
-        if cause is not None:
-            error["field"] = f"{'unset' if cause in unset else 'set'}.{cause}"
-        named.append(error)
-    return named
 
 
 @blp.route("/evaluations/<string:evaluation_id>/what-if")
@@ -99,7 +91,8 @@ class WhatIf(MethodView):
         if changes:
             edited = apply(proposal, changes)
             if messages := _PROPOSALS.validate(edited):
-                errors = _edit_errors(messages, changes, body["unset"])
+                errors = name_edit_errors(field_errors(messages, "body"), changes,
+                                          body["unset"])
                 raise Problem(422, f"The edited proposal is invalid: {len(errors)} problem(s); "
                                    "each entry of `errors` names the edit.",
                               slug="invalid-proposal", errors=errors)

@@ -65,7 +65,7 @@ from service.engine.language.model import Criterion, Range, Rule, Ruleset, Uncer
 from service.engine.language.source import parse_yaml
 from service.engine.language.templates import template_fields
 from service.engine.whatif.changes import Change as ProposalChange
-from service.engine.whatif.changes import EditInvalid, apply, edits
+from service.engine.whatif.changes import EditInvalid, apply, edits, name_edit_errors
 from service.engine.whatif.compare import comparison, what_if_diff
 from service.engine.whatif.search import counterfactuals
 
@@ -114,6 +114,7 @@ __all__ = [
     "impact_label",
     "lint",
     "load_ruleset",
+    "name_edit_errors",
     "parse_ruleset",
     "parse_yaml",
     "rating_stability",

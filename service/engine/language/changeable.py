@@ -68,7 +68,14 @@ def _fixed(checks: Checks, section: Located) -> tuple[str, ...]:
         return ()
     marks = getattr(value, "item_marks", [mark] * len(value))
     return tuple(path for path, where in zip(value, marks, strict=False)
-                 if _proposal_field(checks, path, where, None) is not None)
+                 if _object_of_fields(path) or _proposal_field(checks, path, where, None))
+
+
+def _object_of_fields(path: Any) -> bool:
+    """Whether ``path`` names an object of the proposal (``acquisition.total_cost``): fixing
+    it fixes every field in it."""
+    return isinstance(path, str) and any(
+        p.startswith(path + ".") and not p.startswith("derived.") for p in field_catalog())
 
 
 def _entries(checks: Checks, section: Located, key: str, kind: str, read: Any

@@ -5,8 +5,9 @@ per proposal field the candidates are: for a number, the two values on the field
 side of every threshold a rule compares it with, directly or through a derived field that moves
 with it (``derived.share_of_annual_budget`` through the cost, found by the straight line the
 derived field follows: two facts give it, and the step grid points around the crossing are the
-candidates); a scale's breakpoints likewise; for a list, each item a rule names (or the ruleset
-declares) added, and each named item removed; for a closed vocabulary, each value a rule names
+candidates) and the two ends of its declared range; a scale's breakpoints likewise; for a
+list, each item a rule names (or the ruleset declares) added, and each named item removed (any
+item, for a declared list); for a closed vocabulary, each value a rule names
 (every value when a derived lookup reads the field); for an optional field, leaving it out.
 Between two neighbouring candidates of one field no atom changes truth, so trying them all is
 an exact search over that field.
@@ -37,8 +38,11 @@ class FieldPlan:
 
     spec: FieldSpec
     thresholds: set[tuple[str, float]] = field(default_factory=set)  # (fact field, value)
+    # (fact field, the fact field it is compared with): a threshold that is the proposal's own
+    references: set[tuple[str, str]] = field(default_factory=set)
     items: dict[str, None] = field(default_factory=dict)  # list items or enum values named
     every_value: bool = False  # a lookup reads it, or a count: every value may matter
+    declared: bool = False  # a list whose gains the ruleset declares: any item may go
 
 
 @dataclass(frozen=True)
@@ -66,38 +70,54 @@ def _inputs(spec: FieldSpec) -> list[tuple[str, str]]:
 
 def _plan(ruleset: Ruleset) -> Plan:
     catalog = field_catalog()
-    fixed = set(ruleset.changeable.fixed)
+    fixed = ruleset.changeable.fixed
     fields: dict[str, FieldPlan] = {}
     for rule in ruleset.rules:
-        tested = [(a.field, a) for a in atoms_of(rule.guard)]
+        tested = [(a.field, a, a.value.path if isinstance(a.value, FieldRef) else None)
+                  for a in atoms_of(rule.guard)]
+        tested += [(a.value.path, a, a.field) for a in atoms_of(rule.guard)
+                   if isinstance(a.value, FieldRef)]
         if rule.scale is not None:
-            tested += [(rule.scale.field, Atom(rule.scale.field, "gte", x))
+            tested += [(rule.scale.field, Atom(rule.scale.field, "gte", x), None)
                        for x, _ in rule.scale.breakpoints]
-        for fact_field, atom in tested:
+        for fact_field, atom, other in tested:
             spec = catalog[fact_field]
             for path, moves in _inputs(spec):
                 target = catalog.get(path)
-                if target is None or path in fixed or path.endswith(UNCHANGED_SUFFIXES):
+                if target is None or _fixed(path, fixed) or path.endswith(UNCHANGED_SUFFIXES):
                     continue
                 plan = fields.setdefault(path, FieldPlan(target))
-                _note(plan, spec, atom, moves)
+                _note(plan, spec, atom, moves, other)
                 plan.items.update((item, None) for item in spec.singles_out)
     for path, items in ruleset.changeable.lists.items():
         if path in fields:
             fields[path].items = dict.fromkeys(items)
             fields[path].every_value = False
+            fields[path].declared = True
     return Plan(fields, _numbers(ruleset, fields))
 
 
-def _note(plan: FieldPlan, tested: FieldSpec, atom: Atom, moves: str) -> None:
-    """Record what ``atom`` on ``tested`` says about the field ``plan`` is for."""
+def _fixed(path: str, fixed: tuple[str, ...]) -> bool:
+    """Whether ``path`` is fixed, itself or as part of a fixed object."""
+    return any(path == f or path.startswith(f + ".") for f in fixed)
+
+
+def _note(plan: FieldPlan, tested: FieldSpec, atom: Atom, moves: str, other: str | None
+          ) -> None:
+    """Record what ``atom`` on ``tested`` (compared with the fact field ``other`` when it
+    compares two fields) says about the field ``plan`` is for."""
     value = atom.value
-    if isinstance(value, FieldRef):
-        plan.every_value = plan.every_value or plan.spec.kind != "number"
-        return
     if plan.spec.kind == "number":
-        if moves in "+-" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            plan.thresholds.add((tested.path, float(value)))
+        if moves not in "+-":
+            return
+        if other is not None:
+            plan.references.add((tested.path, other))
+        numbers = value if isinstance(value, (tuple, list)) else (value,)
+        plan.thresholds.update((tested.path, float(v)) for v in numbers
+                               if isinstance(v, (int, float)) and not isinstance(v, bool))
+        return
+    if other is not None:
+        plan.every_value = plan.every_value or plan.spec.values is not None
         return
     named = value if isinstance(value, (tuple, list)) else (value,)
     strings = [v for v in named if isinstance(v, str)]
@@ -162,7 +182,7 @@ def _list_changes(path: str, plan: FieldPlan, current: list[Any]) -> Iterator[Ch
         if item not in current:
             yield Change(path, current, [*current, item])
     for item in current:
-        if item in plan.items or plan.every_value:
+        if item in plan.items or plan.every_value or plan.declared:
             yield Change(path, current, [v for v in current if v != item])
 
 
@@ -180,8 +200,16 @@ def _set_number(proposal: Mapping[str, Any], path: str, value: float) -> Change:
 def _number_changes(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
                     proposal: Mapping[str, Any]) -> Iterator[Change]:
     current = get(proposal, path)
-    lines = _lines(ruleset, declared, path, plan, proposal, current)
-    for fact_field, threshold in sorted(plan.thresholds):
+    lines, base = _lines(ruleset, declared, path, plan, proposal, current)
+    thresholds = set(plan.thresholds)
+    thresholds.update((fact_field, float(base[other])) for fact_field, other in plan.references
+                      if isinstance(base.get(other), (int, float))
+                      and not isinstance(base.get(other), bool))
+    # the ends of the range: given at all (what ``exists`` asks), and where a value outside
+    # the range comes in (the crossings beyond an end are reached there first)
+    yield _set_number(proposal, path, declared.low)
+    yield _set_number(proposal, path, _on_grid(declared.high, declared))
+    for fact_field, threshold in sorted(thresholds):
         line = lines.get(fact_field)
         if line is None:
             continue
@@ -193,15 +221,16 @@ def _number_changes(ruleset: Ruleset, declared: NumberChange, path: str, plan: F
 
 
 def _lines(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
-           proposal: Mapping[str, Any], current: Any) -> dict[str, tuple[float, float, float]]:
+           proposal: Mapping[str, Any], current: Any
+           ) -> tuple[dict[str, tuple[float, float, float]], dict[str, Any]]:
     """Per fact field this number moves, a point on its straight line and its slope: from the
-    facts of two proposals that differ only in this number."""
+    facts of two proposals that differ only in this number; and the first of the two facts."""
     start = float(current) if current is not ABSENT else declared.low
     width = declared.high - declared.low
     other = start + max(declared.step, min(width / 2, abs(start) or 1.0))
     if other > declared.high:
         other = start - max(declared.step, min(width / 2, abs(start) or 1.0))
-    fields = {fact_field for fact_field, _ in plan.thresholds}
+    fields = {fact_field for fact_field, _ in plan.thresholds | plan.references}
     facts = []
     for x in (start, other):
         edited = apply(proposal, [_set_number(proposal, path, _whole(x, plan.spec))])
@@ -211,11 +240,17 @@ def _lines(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
         a, b = facts[0].get(fact_field), facts[1].get(fact_field)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and other != start:
             found[fact_field] = (start, (float(b) - float(a)) / (other - start), float(a))
-    return found
+    return found, facts[0]
 
 
 def _whole(x: float, spec: FieldSpec) -> float | int:
     return round(x) if spec.integer else x
+
+
+def _on_grid(x: float, declared: NumberChange) -> float:
+    """The highest value on the step grid at or below ``x``."""
+    return round(declared.low + math.floor((x - declared.low) / declared.step + 1e-9)
+                 * declared.step, 10)
 
 
 def _grid_around(x: float, declared: NumberChange) -> list[float]:

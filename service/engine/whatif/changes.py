@@ -155,3 +155,20 @@ def edits(proposal: Mapping[str, Any], set_values: Mapping[str, Any],
             after = set_values[path] if where == "set" else ABSENT
             changes.append(Change(path, get(proposal, path), after))
     return [c for c in changes if c.before != c.after]
+
+
+def name_edit_errors(errors: list[dict[str, str]], changes: Iterable[Change],
+                     unset: Iterable[str]) -> list[dict[str, str]]:
+    """The schema's errors of an edited proposal (``[{field, message, …}]``), each named after
+    the edit that caused it (``set.<path>`` or ``unset.<path>``) when one did, else left as
+    the field."""
+    changed, removed = [c.field for c in changes], set(unset)
+    named = []
+    for error in errors:
+        field = error["field"]
+        cause = next((path for path in changed
+                      if field == path or field.startswith(path + ".")), None)
+        if cause is not None:
+            error = {**error, "field": f"{'unset' if cause in removed else 'set'}.{cause}"}
+        named.append(error)
+    return named

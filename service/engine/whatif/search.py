@@ -93,7 +93,7 @@ class Search:
                     [t for t in tried if rule_id not in t.outcome.caps
                      and not self._worse(t.outcome)])][:MAX_PER_CAP]}
                 for rule_id in sorted(self.base.caps)]
-        chosen = options[:MAX_OPTIONS]
+        chosen = self._chosen(options)
         return {
             "next_band": None if self.next_band is None else {
                 "rating": self.next_band.rating, "min_score": self.next_band.min_score,
@@ -180,6 +180,16 @@ class Search:
                 continue
             kept.append(t)
         return kept
+
+    def _chosen(self, options: list[Tried]) -> list[Tried]:
+        """The first ``MAX_OPTIONS``, and the best option for each goal they leave out."""
+        chosen = options[:MAX_OPTIONS]
+        covered = set().union(*(self._reached(t.outcome) for t in chosen))
+        for tried in options[MAX_OPTIONS:]:
+            if self._reached(tried.outcome) - covered:
+                chosen.append(tried)
+                covered |= self._reached(tried.outcome)
+        return chosen
 
     @staticmethod
     def _covers(smaller: Tried, larger: Tried) -> bool:
