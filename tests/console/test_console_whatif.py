@@ -6,6 +6,7 @@ the console's code is there, the API is not yet."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,23 @@ def test_two_proposals_compare_with_the_rules_that_separate_them(page: Page, url
     expect(page.locator("#compared")).to_contain_text(expected["items"][0]["title"])
     page.locator("#comparison-heading").scroll_into_view_if_needed()
     screenshot(page, "compare")
+
+
+def test_an_evaluation_compares_with_an_example_from_a_link(page: Page, url: str) -> None:
+    page.goto(f"{url}/console/evaluate?example={WEAK}")
+    link = page.get_by_role("link", name="Compare it with others")
+    expect(link).to_have_attribute("href", re.compile(r"evaluation=[0-9a-f-]{36}$"))
+    evaluation_id = str(link.get_attribute("href")).rsplit("=", 1)[1]
+    expected = offered(requests.post(f"{url}/v1/comparisons", json={"items": [
+        {"proposal": example("f35-2020")}, {"evaluation_id": evaluation_id}]}, timeout=60),
+        "POST /v1/comparisons").json()
+
+    link.click()
+    expect(page.get_by_label("Or stored evaluations")).to_have_value(evaluation_id)
+    page.get_by_label("f35-2020", exact=True).check()
+    page.get_by_role("button", name="Compare side by side").click()
+
+    expect(page.locator('#side-by-side td[data-figure="Rank"]')).to_have_text(
+        [str(item["rank"]) + (" ★ (best)" if item["rank"] == 1 else "")
+         for item in expected["items"]])
+    expect(page.locator("#compared")).to_contain_text(expected["items"][1]["title"])

@@ -111,7 +111,9 @@ async function compare(examples) {
 async function main() {
   if (!(await signedIn())) return;
   const [{ examples }, offered] = await Promise.all([get("/v1/examples"), supports("post", COMPARISONS)]);
-  const wanted = new URLSearchParams(window.location.search).getAll("example");
+  const query = new URLSearchParams(window.location.search);
+  const wanted = query.getAll("example");
+  $("#compare-ids").value = query.getAll("evaluation").join(" ");
   fill($("#compare-examples"), ...examples.map((e) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: "example", value: e.name, checked: wanted.includes(e.name) }), ` ${e.name}`)));
   say($("#compare-status"), offered
@@ -122,7 +124,7 @@ async function main() {
     event.preventDefault();
     compare(examples);
   });
-  if (offered && wanted.length) await compare(examples);
+  if (offered && wanted.length + query.getAll("evaluation").length >= 2) await compare(examples);
 }
 
 main();

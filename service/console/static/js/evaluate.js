@@ -61,6 +61,7 @@ function show(job, proposal) {
   });
   resetWhatIf(proposal);
   $("#edit-proposal").disabled = !proposal;
+  $("#compare-link").href = `/console/compare?evaluation=${encodeURIComponent(job.id)}`;
   $("#result-heading").focus();
 }
 
