@@ -209,10 +209,12 @@ def test_an_xlsx_batch_scores_ranks_funds_a_portfolio_and_shows_its_robustness(
 
     page.goto(f"{url}/console/batches")
     page.get_by_label("File", exact=True).set_input_files(workbook)
+    page.get_by_label("Also what it would take for each").check()
     page.get_by_role("button", name="Upload and score").click()
     page.wait_for_url("**/console/batches/*")
     batch_id = page.url.rsplit("/", 1)[1]
     expect(page.locator("#progress-text")).to_contain_text("done: 18 scored, 0 failed")
+    assert requests.get(f"{url}/v1/batches/{batch_id}", timeout=10).json()["counterfactuals"]
     body = (sent[0].post_data_buffer or b"").decode("latin-1")
     assert f"Content-Type: {XLSX}" in body and 'filename="programmes.xlsx"' in body
 

@@ -37,7 +37,10 @@ async function upload(event) {
   form.append("file", part);
   say($("#upload-status"), `Uploading ${file.name}…`);
   try {
-    const response = await call("POST", "/v1/batches", { body: form, query: { explain: $("#batch-explain").value } });
+    const response = await call("POST", "/v1/batches", { body: form, query: {
+      explain: $("#batch-explain").value,
+      counterfactuals: $("#batch-counterfactuals").checked ? "true" : undefined,
+    } });
     const batch = await response.json();
     window.location.assign(`/console/batches/${encodeURIComponent(batch.id)}`);
   } catch (error) {
