@@ -85,6 +85,27 @@ STANDARDS = (
 
 MUNITIONS_COMMONALITY = ("full", "partial", "none")
 
+# The names analysts read the coded values of the lists and enums by, where a code is not
+# already a word ("Link 16", not "link16"); a value without one is shown as it is coded.
+VALUE_LABELS = {
+    "link16": "Link 16", "link11": "Link 11", "link22": "Link 22",
+    "cec": "Cooperative Engagement Capability (CEC)", "madl": "MADL", "tadil_j": "TADIL-J",
+    "jreap": "JREAP", "satcom": "a satellite link (SATCOM)", "ifdl": "IFDL",
+    "mode4": "Mode 4 IFF", "mode5": "Mode 5 IFF", "mode_s": "Mode S IFF", "mode3c": "Mode 3/C IFF",
+    "mosa": "MOSA", "stanag_4586": "STANAG 4586", "mil_std_1553": "MIL-STD-1553",
+    "mil_std_1760": "MIL-STD-1760", "mil_std_6016": "MIL-STD-6016", "jadc2": "JADC2",
+    "ogsa": "OGSA",
+    "ballistic_missile": "ballistic missiles", "hypersonic": "hypersonic weapons",
+    "cruise_missile": "cruise missiles", "maritime_surface": "surface ships",
+    "submarine": "submarines", "air": "air threats", "amphibious_invasion": "amphibious invasion",
+    "cyber": "cyber attack", "space": "space threats", "electronic_warfare": "electronic warfare",
+    "nuclear": "nuclear threats",
+    "fms": "Foreign Military Sales", "dcs": "Direct Commercial Sale",
+    "licensed_production": "licensed production", "co_development": "co-development",
+    "indigenous": "domestic development",
+    "full": "full", "partial": "partial", "none": "none",
+}
+
 THREATS = (
     "ballistic_missile",
     "hypersonic",

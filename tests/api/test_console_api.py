@@ -160,6 +160,25 @@ def test_a_draft_that_loads_gets_its_warnings_at_their_lines(client: FlaskClient
     assert "same condition as PAR-13" in warning["message"]
 
 
+def test_the_check_reports_defensibility_as_rules_check_does(client: FlaskClient) -> None:
+    start = YAML_TEXT.index("  - check: overlap\n    rules: [PAR-09, PAR-12]")
+    end = YAML_TEXT.index("  - check: overlap", start + 1)
+    draft = YAML_TEXT[:start] + YAML_TEXT[end:]  # the overlap of PAR-09 and PAR-12 unexcused
+
+    report = client.post("/v1/rulesets/check?source=draft.yaml", data=draft,
+                         content_type="application/yaml", headers=ANALYST).json["defensibility"]
+    shipped = client.post("/v1/rulesets/active/check", headers=ANALYST).json["defensibility"]
+
+    failing, = (f for f in report["findings"] if not f["acknowledged"])
+    assert (failing["check"], failing["rules"]) == ("overlap", ["PAR-09", "PAR-12"])
+    assert failing["line"] == line_of(draft, "- id: PAR-12")
+    assert failing["text"].startswith(f"draft.yaml:{failing['line']}:1: PAR-09, PAR-12: error:")
+    assert not report["passed"] and report["failing"] == 1
+    assert shipped["passed"] and shipped["acknowledged"] == report["acknowledged"] + 1
+    assert {f["check"] for f in shipped["findings"]} >= {"cliff", "overlap"}
+    assert all(f["line"] is None and f["reason"] for f in shipped["findings"])
+
+
 def test_checks_tests_and_diffs_need_the_analyst_role(client: FlaskClient) -> None:
     for action in ("check", "tests", "diff"):
         path = f"/v1/rulesets/active/{action}"
