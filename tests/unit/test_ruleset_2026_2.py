@@ -7,6 +7,7 @@ non-FMS paths and categories each have rule tests."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,10 @@ from schemas.vocabulary import (
     STANDARDS,
     SYSTEM_CATEGORIES,
 )
+from service.cli.main import main
+from service.cli.output import change, score, words
 from service.engine import Engine, check_defensible, load_ruleset
+from service.engine.authoring.impact import impact
 from service.engine.authoring.ruletests import run_test_file
 from service.engine.language.model import Ruleset
 from tests.unit.conftest import ROOT
@@ -180,3 +184,59 @@ def test_sentences_use_no_enum_codes_and_never_say_nation(engine: Engine) -> Non
                 for finding in criterion[kind]:
                     sentence = finding["sentence"].replace(proposal["system"]["name"], "")
                     assert not any(code in sentence.lower() for code in codes), sentence
+
+
+# --- docs/ruleset-2026.2.md: its impact tables are what `rules diff` reports ------------------
+
+DOC = ROOT / "docs" / "ruleset-2026.2.md"
+
+
+def impact_table(folder: Path) -> str:
+    """`policy-eval rules diff rules/japan-fy2026.yaml rules/japan-fy2026-2.yaml --on FOLDER`
+    as a markdown table: every proposal whose overall score, a criterion score, rating,
+    recommendation or rank changes, with every criterion score that changes."""
+    proposals = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    report = impact(Engine(load_ruleset(PREVIOUS), "native"), Engine(load_ruleset(CURRENT),
+                                                                     "native"), proposals)
+    rows = ["| proposal | overall | criteria | rating | recommendation | rank | rules responsible |",
+            "|---|---|---|---|---|---|---|"]
+    for item in report.changes:
+        criteria = "<br>".join(
+            f"{words(name)} {score(item.old.scores.get(name, 0))} → "
+            f"{score(item.new.scores[name])} ({change(delta)})"
+            for name, delta in item.score_deltas.items())
+        rows.append(" | ".join([
+            f"| {item.proposal}",
+            f"{score(item.old.overall)} → {score(item.new.overall)} ({change(item.overall_delta)})",
+            criteria,
+            _pair(item.old.rating, item.new.rating),
+            _pair(words(item.old.recommendation), words(item.new.recommendation)),
+            _pair(str(item.old.rank), str(item.new.rank)),
+            ", ".join(item.rules)]) + " |")
+    summary = report.summary()
+    rows.append("")
+    rows.append(f"{report.total} proposals: {summary['changed']} changed: overall score for "
+                f"{summary['overall_score']}, a criterion score for "
+                f"{summary['criterion_scores']}, rating for {summary['rating']}, recommendation "
+                f"for {summary['recommendation']}, rank for {summary['rank']}")
+    return "\n".join(rows)
+
+
+def _pair(old: str, new: str) -> str:
+    return old if old == new else f"{old} → {new}"
+
+
+@pytest.mark.parametrize("folder", ["examples", "examples/portfolio"])
+def test_the_change_notes_show_the_impact_on_every_example(folder: str) -> None:
+    assert impact_table(ROOT / folder) in DOC.read_text()
+
+
+def test_the_change_notes_show_the_check_as_it_runs(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    shown = DOC.read_text().split("$ policy-eval rules check --strict rules/japan-fy2026-2.yaml\n"
+                                  )[1].split("```")[0].splitlines()
+    assert main(["rules", "check", "--strict", str(CURRENT.relative_to(ROOT))]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for line in shown:
+        assert " ".join(line.split()).removesuffix("…") in out
