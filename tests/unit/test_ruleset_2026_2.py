@@ -198,8 +198,8 @@ def impact_table(folder: Path) -> str:
     proposals = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     report = impact(Engine(load_ruleset(PREVIOUS), "native"), Engine(load_ruleset(CURRENT),
                                                                      "native"), proposals)
-    rows = ["| proposal | overall | criteria | rating | recommendation | rank | rules responsible |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| proposal | overall | criteria | rating | recommendation | rank | rules "
+            "responsible |", "|---|---|---|---|---|---|---|"]
     for item in report.changes:
         criteria = "<br>".join(
             f"{words(name)} {score(item.old.scores.get(name, 0))} → "
