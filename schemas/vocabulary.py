@@ -40,6 +40,33 @@ CATEGORY_MEANINGS = {
     "electronic_warfare": "an electronic-warfare system (jammers, electronic support)",
 }
 SYSTEM_CATEGORIES = tuple(CATEGORY_MEANINGS)
+# each category as a sentence names one kind of system ("a combat aircraft")
+CATEGORY_LABELS = {
+    "fighter_aircraft": "combat aircraft",
+    "airborne_early_warning": "airborne early-warning aircraft",
+    "tanker_transport": "tanker or transport aircraft",
+    "tiltrotor_transport": "tiltrotor transport",
+    "isr_uav": "unmanned reconnaissance aircraft",
+    "missile_defense_interceptor": "missile-defense interceptor",
+    "missile_defense_system": "missile-defense system",
+    "cruise_missile": "cruise missile",
+    "air_to_air_missile": "air-to-air missile",
+    "air_to_surface_missile": "air-to-surface missile",
+    "naval_combat_system": "ship's combat system",
+    "radar": "radar",
+    "cyber": "cyber-defense system",
+    "space": "space system",
+    "munitions": "munition",
+    "aircraft_upgrade": "aircraft upgrade",
+    "aerial_target": "aerial target",
+    "support_services": "support service",
+    "platform_sustainment": "fleet sustainment contract",
+    "surface_to_air_missile": "surface-to-air missile",
+    "hypersonic_missile": "hypersonic missile",
+    "surface_combatant": "surface warship",
+    "submarine": "submarine",
+    "electronic_warfare": "electronic-warfare system",
+}
 
 ACQUISITION_PATHS = ("fms", "dcs", "licensed_production", "co_development", "indigenous")
 # how each path is meant; `indigenous` is domestic development and production
@@ -119,6 +146,20 @@ THREATS = (
     "electronic_warfare",
     "nuclear",
 )
+# each threat as a sentence names it
+THREAT_LABELS = {
+    "ballistic_missile": "ballistic missiles",
+    "hypersonic": "hypersonic missiles",
+    "cruise_missile": "cruise missiles",
+    "maritime_surface": "hostile surface fleets",
+    "submarine": "submarines",
+    "air": "hostile aircraft",
+    "amphibious_invasion": "an amphibious invasion",
+    "cyber": "cyber attack",
+    "space": "threats in space",
+    "electronic_warfare": "electronic warfare",
+    "nuclear": "nuclear weapons",
+}
 
 # roles of API keys; each may do what the one before it may, and more
 ROLES = ("evaluator", "analyst", "admin")

@@ -213,20 +213,24 @@ class VersionCheck(MethodView):
 
 
 def _test_files(ruleset: Ruleset) -> list[Path]:
-    """The rule test files beside the service's ruleset written for a ruleset of this name
-    (every version of a ruleset answers to the same tests)."""
+    """The rule test files beside the service's ruleset written for this version (2026.1.0
+    and 2026.2.0 each have their own), or, when none names this version, those written for
+    any ruleset of this name (a version published without a file of its own answers to the
+    tests of its name)."""
     rules = _runtime().settings.ruleset.parent
-    found = []
+    named: list[tuple[Path, object]] = []
     for path in sorted(rules.glob(TEST_FILES)):
         try:
             target = path.parent / parse_yaml(path.read_text(encoding="utf-8"))["ruleset"]
-            name = parse_yaml(target.read_text(encoding="utf-8")).get("name")
+            header = parse_yaml(target.read_text(encoding="utf-8"))
+            name, version = header.get("name"), header.get("version")
         except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
-            found.append(path)  # unreadable: run it, so its failure is reported, not hidden
+            named.append((path, None))  # unreadable: run it, so its failure is reported
             continue
         if name == ruleset.name:
-            found.append(path)
-    return found
+            named.append((path, version))
+    exact = [path for path, version in named if version in (ruleset.version, None)]
+    return exact or [path for path, _ in named]
 
 
 def _run(path: Path, engine: Engine, rules: Path) -> list[CaseResult]:

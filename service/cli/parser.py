@@ -65,7 +65,7 @@ def add_remote_arguments(parser: Any, required: bool = True) -> None:
 def _local_engine(parser: Any, what: str) -> None:
     parser.add_argument("--ruleset", type=Path, default=None, metavar="FILE",
                         help=f"the ruleset file {what} (default: $POLICY_RULESET, else "
-                             "rules/japan-fy2026.yaml)")
+                             "rules/japan-fy2026-2.yaml)")
     parser.add_argument("--engine", choices=ENGINES, default="durable",
                         help="durable (default): durable-rules decides and the native "
                              "evaluator cross-checks; native: the native evaluator alone, "
