@@ -189,7 +189,8 @@ def test_a_comparison_ranks_side_by_side_and_its_differences_add_up(stack: str) 
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"items": [{"proposal": {}}]}, "items"),
+    ({"items": [{"proposal": proposal(WEAK[0])}]}, "items"),
+    ({"items": [{"evaluation_id": "x"}] * 21}, "items"),
     ({"items": [{}, {"proposal": {}}]}, "items.0"),
     ({"items": [{"proposal": {"title": 3}}, {"evaluation_id": "x", "proposal": {}}]}, "items.1"),
 ])
