@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from schemas.counterfactuals import ProposalChangeSchema
 from schemas.evaluation import EvaluationSchema, RulesetIdentitySchema
 from schemas.fields import Verbatim, one_of
+from schemas.proposal import ProposalSchema
 from schemas.vocabulary import RATINGS, RECOMMENDATIONS
 
 MAX_COMPARED = 20
@@ -81,7 +82,8 @@ class WhatIfSchema(Schema):
 
 
 class ComparisonItemRequestSchema(Schema):
-    proposal = fields.Dict(metadata={"description": "A proposal, evaluated for the comparison."})
+    proposal = fields.Nested(ProposalSchema, metadata={
+        "description": "A proposal, evaluated for the comparison."})
     evaluation_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
         "description": "An evaluation of the caller's, compared as it was answered."})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -131,15 +132,10 @@ class Comparisons(MethodView):
                 job = _owned_done(item["evaluation_id"], f"items.{index}.evaluation_id")
                 results[index], ids[index] = job.evaluation, job.id
         version = _one_version(results)
-        inline = [(index, item["proposal"]) for index, item in enumerate(items)
+        # validated by the schema; evaluated as sent, as POST /v1/evaluations does
+        sent = g.proposal_json["items"]
+        inline = [(index, sent[index]["proposal"]) for index, item in enumerate(items)
                   if "proposal" in item]
-        errors = [{**error, "field": f"items.{index}.proposal.{error['field']}"}
-                  for index, proposal in inline
-                  for error in field_errors(_PROPOSALS.validate(proposal), "body")]
-        if errors:
-            raise Problem(422, f"{len(errors)} problem(s) in the proposals; each entry of "
-                               "`errors` names a field.", slug="invalid-proposal",
-                          errors=errors)
         done = jobs.evaluate_all(runtime(), [p for _, p in inline], "summary", version)
         for (index, _), job in zip(inline, done, strict=True):
             results[index] = job.evaluation

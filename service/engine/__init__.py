@@ -64,7 +64,6 @@ from service.engine.language.loader import canonical_json, document_json
 from service.engine.language.model import Criterion, Range, Rule, Ruleset, Uncertainty
 from service.engine.language.source import parse_yaml
 from service.engine.language.templates import template_fields
-from service.engine.whatif.changes import Change as ProposalChange
 from service.engine.whatif.changes import EditInvalid, apply, edits, name_edit_errors
 from service.engine.whatif.compare import comparison, what_if_diff
 from service.engine.whatif.search import counterfactuals
@@ -87,7 +86,6 @@ __all__ = [
     "ItemChange",
     "Mode",
     "PartChange",
-    "ProposalChange",
     "ProposalInvalid",
     "Range",
     "Report",

@@ -189,9 +189,11 @@ def test_a_comparison_ranks_side_by_side_and_its_differences_add_up(stack: str) 
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"items": [{"proposal": {}}]}, "items"),
+    ({"items": [{"proposal": proposal(WEAK[0])}]}, "items"),
+    ({"items": [{"evaluation_id": "x"}] * 21}, "items"),
     ({"items": [{}, {"proposal": {}}]}, "items.0"),
-    ({"items": [{"proposal": {"title": 3}}, {"evaluation_id": "x", "proposal": {}}]}, "items.1"),
+    ({"items": [{"evaluation_id": "x"}, {"evaluation_id": "x", "proposal": proposal(WEAK[0])}]},
+     "items.1"),
 ])
 def test_a_bad_comparison_is_a_422_naming_the_field(stack: str, body: dict[str, Any],
                                                     field: str) -> None:

@@ -14,8 +14,18 @@ import pytest
 import yaml
 
 from bench.synthetic import batch
+from schemas.counterfactuals import CounterfactualsSchema
 from schemas.vocabulary import RECOMMENDATIONS
-from service.engine import Engine, Ruleset, counterfactuals, load_ruleset, parse_ruleset
+from schemas.whatif import ComparisonSchema, WhatIfDiffSchema
+from service.engine import (
+    Engine,
+    Ruleset,
+    comparison,
+    counterfactuals,
+    load_ruleset,
+    parse_ruleset,
+    what_if_diff,
+)
 from service.engine.evaluation.engine import ProposalInvalid
 from service.engine.language.catalog import field_catalog
 from tests.unit.conftest import ROOT, load_json, shipped
@@ -306,3 +316,16 @@ def _size(ruleset: Ruleset, change: dict[str, Any]) -> float:
     if allowed is not None and all(isinstance(v, (int, float)) for v in numbers):
         return 1 + abs(numbers[1] - numbers[0]) / (allowed.high - allowed.low)
     return 1.0
+
+
+def test_the_documented_schemas_mirror_the_answers(engine: Engine) -> None:
+    """Dumping an answer through its OpenAPI schema gives it back: no member undocumented."""
+    proposal = load_json(ROOT / "examples" / "weak-no-partners.json")
+    answer = counterfactuals(engine, proposal)
+    assert CounterfactualsSchema().dump(answer) == answer
+    before = engine.evaluate(proposal)
+    after = engine.evaluate(edited(proposal, answer["options"][-1]["changes"]))
+    diff = what_if_diff(before, after)
+    assert WhatIfDiffSchema().dump(diff) == diff
+    compared = comparison([before, after], [None, "x"])
+    assert ComparisonSchema().dump(compared) == compared

@@ -217,7 +217,8 @@ RUN_WITH_REDIS = ("Running with Redis and separate workers", "Operating it")
 def test_every_command_of_the_readme_is_run_by_a_test() -> None:
     """A section given commands must be given a test that runs them."""
     with_commands = {title for title in readme.sections() if readme.commands(title)}
-    assert with_commands == {"Try it", "Batches", "Robustness", "The command line",
+    assert with_commands == {"Try it", "What it would take", "Batches", "Robustness",
+                             "The command line",
                              *RUN_WITH_REDIS, *NOT_RUN}
 
 
@@ -355,3 +356,51 @@ def test_readme_check_reports_are_what_rules_check_prints(
                 position += 1
             assert position < len(printed), f"not printed, in order: {want!r}"
 
+
+
+# --- What it would take -------------------------------------------------------------------
+
+
+def _in_order(shown: list[Any], actual: list[Any]) -> None:
+    """Every entry the README shows (not the "… more" texts) is the actual one, in order."""
+    position = 0
+    for entry in _shown(shown):
+        while position < len(actual) and actual[position] != entry:
+            position += 1
+        assert position < len(actual), f"not answered, in order: {entry}"
+
+
+def _printed_in_order(shown: str, printed: str) -> None:
+    lines = [" ".join(line.split()) for line in printed.splitlines()]
+    position = 0
+    for line in shown.splitlines():
+        want = " ".join(line.split()).split("…")[0]
+        if not want:
+            continue
+        while position < len(lines) and not lines[position].startswith(want):
+            position += 1
+        assert position < len(lines), f"not printed, in order: {want!r}"
+
+
+def test_what_it_would_take_answers_and_prints_as_shown(service: str, tmp_path: Path) -> None:
+    """The section's request answers the counterfactuals it shows (all but the search's time),
+    and its commands print what it shows."""
+    section = readme.section("What it would take")
+    request, what_if, compare = readme.commands("What it would take")
+    work = readme.scratch(tmp_path)
+    answer = json.loads(succeeded(readme.shell(request, work, service)))
+    found = answer["evaluation"]["counterfactuals"]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    shown = json.loads(block.group(1))["counterfactuals"]
+    for key in ("next_band", "reason"):
+        assert found[key] == shown[key], key
+    assert {k: found["searched"][k] for k in ("single_field", "pairs")} == {
+        k: shown["searched"][k] for k in ("single_field", "pairs")}
+    for key in ("options", "why_not"):
+        _in_order(shown[key], found[key])
+    assert [c["rule_id"] for c in found["caps"]] == [c["rule_id"] for c in shown["caps"]]
+    consoles = re.findall(r"```console\n\$ [^\n]*\n(.*?)```", section, re.S)
+    assert len(consoles) == 2
+    for command, printed in zip((what_if, compare), consoles, strict=True):
+        _printed_in_order(printed, succeeded(readme.shell(command, work, service)))

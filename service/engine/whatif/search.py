@@ -171,8 +171,7 @@ class Search:
         """Least change first, then most score gained; a change that repeats a smaller one's
         fields to reach no more (a pair containing a single that suffices, a larger move of
         the same number) is dropped."""
-        ordered = sorted(tried, key=lambda t: (len(t.changes), t.size, -t.outcome.overall,
-                                               [c.field for c in t.changes], repr(t.changes)))
+        ordered = sorted(tried, key=_least_first)
         kept: list[Tried] = []
         for t in ordered:
             goals = self._reached(t.outcome)
@@ -244,7 +243,7 @@ class Search:
         """Per rule that would add points if it fired, or takes points while it does, the
         smallest single change that turns it, with its points; most points first."""
         entries = []
-        ranked = sorted(singles, key=lambda t: (t.size, -t.outcome.overall))
+        ranked = sorted(singles, key=_least_first)
         for rule in self.ruleset.rules:
             fired = rule.id in self.base.fired
             low, high = rule.point_range
@@ -272,6 +271,13 @@ class Search:
                               f"{'stop' if fired else 'fire'} {self._named(rule.id)} "
                               f"({points:+g} points to {rule.criterion.replace('_', ' ')}).")
         return entry
+
+
+def _least_first(tried: Tried) -> tuple[Any, ...]:
+    """The ranking of changes: fewest fields, smallest moves, most score gained, then by the
+    changes themselves, so that equal changes always come in one order."""
+    return (len(tried.changes), tried.size, -tried.outcome.overall,
+            [c.field for c in tried.changes], repr(tried.changes))
 
 
 def counterfactuals(engine: Engine, raw: Mapping[str, Any]) -> dict[str, Any]:
