@@ -240,3 +240,24 @@ def test_the_change_notes_show_the_check_as_it_runs(capsys: pytest.CaptureFixtur
     out = " ".join(capsys.readouterr().out.split())
     for line in shown:
         assert " ".join(line.split()).removesuffix("…") in out
+
+
+@pytest.mark.parametrize("path", [*sorted((ROOT / "examples").glob("*.json")), *PORTFOLIO],
+                         ids=lambda p: Path(p).stem)
+def test_every_example_evaluates_with_four_scores_and_reasons(engine: Engine,
+                                                              path: Path) -> None:
+    result = engine.evaluate(json.loads(path.read_text()))
+    assert [c["criterion"] for c in result["criteria"]] == [
+        "threat_alignment", "interoperability", "budget_fit", "partner_coverage"]
+    reasons = [f for c in result["criteria"]
+               for kind in ("strengths", "weaknesses", "deficiencies") for f in c[kind]]
+    assert reasons and all(f["sentence"] and f["evidence"] for f in reasons)
+    assert all(f["points"] > 0 for c in result["criteria"] for f in c["strengths"])
+
+
+def test_the_strong_examples_are_recommended_and_the_weak_capped(engine: Engine) -> None:
+    for stem in ("tomahawk-2023", "sm6-2025", "e2d-2023", "asev-2026",
+                 "pac3-mse-licensed-2026", "type12-upgrade-2026"):
+        assert engine.evaluate(_example(stem))["recommendation"] == "recommend", stem
+    for stem in ("weak-no-datalink", "weak-no-priority-threat", "weak-over-budget"):
+        assert engine.evaluate(_example(stem))["recommendation"] == "do_not_recommend", stem
