@@ -186,7 +186,7 @@ def _list_changes(path: str, plan: FieldPlan, current: list[Any]) -> Iterator[Ch
             yield Change(path, current, [v for v in current if v != item])
 
 
-def _set_number(proposal: Mapping[str, Any], path: str, value: float) -> Change:
+def set_number(proposal: Mapping[str, Any], path: str, value: float) -> Change:
     """The change giving ``path`` the value; an absent amount is given in the default
     currency, as its whole money object."""
     holder = _holder(path)
@@ -207,8 +207,8 @@ def _number_changes(ruleset: Ruleset, declared: NumberChange, path: str, plan: F
                       and not isinstance(base.get(other), bool))
     # the ends of the range: given at all (what ``exists`` asks), and where a value outside
     # the range comes in (the crossings beyond an end are reached there first)
-    yield _set_number(proposal, path, declared.low)
-    yield _set_number(proposal, path, _on_grid(declared.high, declared))
+    yield set_number(proposal, path, declared.low)
+    yield set_number(proposal, path, _on_grid(declared.high, declared))
     for fact_field, threshold in sorted(thresholds):
         line = lines.get(fact_field)
         if line is None:
@@ -217,7 +217,7 @@ def _number_changes(ruleset: Ruleset, declared: NumberChange, path: str, plan: F
         if slope == 0:
             continue
         for x in _grid_around(at + (threshold - value) / slope, declared):
-            yield _set_number(proposal, path, x)
+            yield set_number(proposal, path, x)
 
 
 def _lines(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
@@ -233,7 +233,7 @@ def _lines(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
     fields = {fact_field for fact_field, _ in plan.thresholds | plan.references}
     facts = []
     for x in (start, other):
-        edited = apply(proposal, [_set_number(proposal, path, _whole(x, plan.spec))])
+        edited = apply(proposal, [set_number(proposal, path, _whole(x, plan.spec))])
         facts.append(fact_and_derived(edited, ruleset.context)[0])
     found = {}
     for fact_field in fields:

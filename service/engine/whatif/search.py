@@ -2,12 +2,15 @@
 better recommendation, or out from under a deficiency cap.
 
 Single-field changes first: every candidate (``candidates.singles``) is evaluated, so the
-search over one field is exact. Then, only for the goals no single change reaches, pairs of
-the single changes that moved some rule, at most ``MAX_PAIRS`` of them. Every option is the
-evaluation of the changed proposal (validated through the schema's fast path, decided by the
-compiled evaluator, scored as ``Engine.assess`` scores): its ``result`` is that evaluation's,
-never an estimate. Options are ranked by how little they change (fewer fields; for numbers,
-the smaller move relative to the declared range), then by the score gained.
+search over one field is exact; a number that reaches the next band through a scale is then
+moved back toward its current value as far as it still reaches it (a scale's points move
+steadily between breakpoints, so the smallest such move lies inside a segment). Then, only
+for the goals no single change reaches, pairs of the single changes that moved some rule, at
+most ``MAX_PAIRS`` of them. Every option is the evaluation of the changed proposal (validated
+through the schema's fast path, decided by the compiled evaluator, scored as ``Engine.assess``
+scores): its ``result`` is that evaluation's, never an estimate. Options are ranked by how
+little they change (fewer fields; for numbers, the smaller move relative to the declared
+range), then by the score gained.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class Search:
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
         singles = self._try(tuple([c]) for c in candidates.singles(self.ruleset, self.proposal))
+        singles += self._within_segments(singles)
         pairs = self._pairs(singles) if self._unreached(singles) else []
         tried = singles + pairs
         options = self._ranked([t for t in tried if self._goals(t.outcome)])
@@ -117,6 +121,55 @@ class Search:
                 continue
             tried.append(Tried(changes, found, sum(self._size(c) for c in changes)))
         return tried
+
+    def _within_segments(self, singles: list[Tried]) -> list[Tried]:
+        """A scale's points move steadily between its breakpoints, so a number moved less far
+        than the candidate that reaches the next band may reach it too. Per such candidate,
+        the smallest move on the step grid between it and the neighbouring candidate nearer
+        the current value that still reaches what it reaches, found by bisection: between two
+        neighbouring candidates no condition changes truth, so the score moves one way."""
+        if self.next_band is None:
+            return []
+        values: dict[str, set[float]] = {}
+        for tried in singles:
+            change = tried.changes[0]
+            if change.numeric:
+                values.setdefault(change.field, {change.before}).add(change.after)
+        found = []
+        for tried in singles:
+            change = tried.changes[0]
+            if (not change.numeric or change.field not in self.numbers
+                    or "band" not in self._reached(tried.outcome) or self._worse(tried.outcome)):
+                continue
+            toward = sorted(v for v in values[change.field]
+                            if min(change.before, change.after) <= v
+                            <= max(change.before, change.after))
+            near = toward[-2] if change.after > change.before else toward[1]
+            closest = self._bisect(tried, near)
+            if closest is not None:
+                found.append(closest)
+        return found
+
+    def _bisect(self, far: Tried, near: float) -> Tried | None:
+        """The changed number nearest ``near`` (not reaching, or the current value) that
+        reaches all ``far`` reaches, on the step grid; None when only ``far`` itself does."""
+        change, declared = far.changes[0], self.numbers[far.changes[0].field]
+        wanted = self._reached(far.outcome)
+        k_far = round((change.after - declared.low) / declared.step)
+        # a current value outside the range counts from just past its end: never tried itself
+        last = round((declared.high - declared.low) / declared.step)
+        k_near = min(max(round((near - declared.low) / declared.step), -1), last + 1)
+        best = None
+        while abs(k_far - k_near) > 1:
+            middle = (k_far + k_near) // 2
+            value = round(declared.low + middle * declared.step, 10)
+            attempt = self._try([(candidates.set_number(self.proposal, change.field, value),)])
+            if (attempt and wanted <= self._reached(attempt[0].outcome)
+                    and not self._worse(attempt[0].outcome)):
+                k_far, best = middle, attempt[0]
+            else:
+                k_near = middle
+        return best
 
     def _size(self, change: Change) -> float:
         declared = self.numbers.get(change.field)
