@@ -68,6 +68,12 @@ def fired(result: dict[str, Any]) -> set[str]:
             for kind in ("strengths", "weaknesses", "deficiencies") for f in c[kind]}
 
 
+def given(result: dict[str, Any]) -> dict[str, float]:
+    """The points each fired rule gives."""
+    return {f["rule_id"]: f["points"] for c in result["criteria"]
+            for kind in ("strengths", "weaknesses", "deficiencies") for f in c[kind]}
+
+
 def caps(ruleset: Ruleset, result: dict[str, Any]) -> set[str]:
     return {r.id for r in ruleset.rules if r.deficiency} & fired(result)
 
@@ -123,10 +129,14 @@ def check_answer(engine: Engine, proposal: dict[str, Any]) -> dict[str, Any]:
         for option in cap["removed_by"]:
             assert cap["rule_id"] not in fired(check_option(engine, proposal, before, option))
     for entry in answer["why_not"]:
+        if entry["kind"] == "penalty":  # at stake: what it takes now
+            assert entry["points"] == given(before)[entry["rule_id"]], entry
         if entry["change"] is not None:
             after = engine.evaluate(edited(proposal, entry["change"]))
             assert (entry["rule_id"] in fired(after)) == (entry["kind"] == "bonus"), entry
             assert entry["result"]["overall_score"] == after["overall_score"]
+            if entry["kind"] == "bonus":  # what it would give, a graded rule its reading
+                assert entry["points"] == given(after)[entry["rule_id"]], entry
     stakes = [abs(e["points"]) for e in answer["why_not"]]
     assert stakes == sorted(stakes, reverse=True)
     assert (answer["reason"] is None) == bool(answer["options"])

@@ -44,6 +44,7 @@ class Outcome(NamedTuple):
     capped_by: tuple[str, ...]
     fired: frozenset[str]
     caps: frozenset[str]  # the deficiency rules that fire
+    points: Mapping[str, float]  # what each fired rule gives (a graded rule: its reading)
 
     def result(self) -> dict[str, Any]:
         return {"overall_score": self.overall, "rating": self.rating,
@@ -60,7 +61,8 @@ def outcome(engine: Engine, raw: Mapping[str, Any]) -> Outcome:
     found = verdict(ruleset, scores)
     fired = [rule for s in scores for rule in s.fired]
     return Outcome(found.overall, found.rating, found.recommendation, found.capped_by,
-                   frozenset(r.id for r in fired), frozenset(r.id for r in fired if r.deficiency))
+                   frozenset(r.id for r in fired), frozenset(r.id for r in fired if r.deficiency),
+                   {r.id: r.points_for(fact) for r in fired})
 
 
 @dataclass(frozen=True)
@@ -294,21 +296,42 @@ class Search:
 
     def _why_not(self, singles: list[Tried]) -> list[dict[str, Any]]:
         """Per rule that would add points if it fired, or takes points while it does, the
-        smallest single change that turns it, with its points; most points first."""
+        smallest single change that turns it, with its points; most points first. A graded
+        rule that fires and could give points is left out (its reading moves with its figure,
+        which the options change; stopping it is not what would help), and so is a rule whose
+        scope leaves the proposal out."""
         entries = []
         ranked = sorted(singles, key=_least_first)
+        fact, _ = fact_and_derived(self.proposal, self.ruleset.context)
         for rule in self.ruleset.rules:
             fired = rule.id in self.base.fired
             low, high = rule.point_range
-            if fired == (high > 0 and low >= 0) or (not fired and high <= 0):
+            if (fired == (high > 0 and low >= 0) or (not fired and high <= 0)
+                    or (fired and rule.scale is not None and high > 0)
+                    or self._out_of_scope(rule, fact)):
                 continue
             turning = next((t for t in ranked if (rule.id in t.outcome.fired) != fired), None)
             entries.append(self._why_not_entry(rule, fired, turning))
         return sorted(entries, key=lambda e: (-abs(e["points"]), e["rule_id"]))
 
+    def _out_of_scope(self, rule: Rule, fact: Mapping[str, Any]) -> bool:
+        """Whether ``rule`` is not meant for this proposal and no allowed change makes it so:
+        its scope leaves out the system's category (always fixed) or its acquisition path
+        (when the ruleset fixes it). Such a rule is not applicable, not a reason why not."""
+        scope = rule.scope
+        if scope is None:
+            return False
+        return ((scope.categories is not None
+                 and fact["system.category"] not in scope.categories)
+                or (scope.paths is not None and "acquisition.path" in self.ruleset.changeable.fixed
+                    and fact["acquisition.path"] not in scope.paths))
+
     def _why_not_entry(self, rule: Rule, fired: bool, turning: Tried | None) -> dict[str, Any]:
-        low, high = rule.point_range
-        points = low if fired else high
+        high = rule.point_range[1]
+        # at stake: what it takes now, or what the turning change would give (a graded rule
+        # gives its reading there, not the top of its scale); the most it could give otherwise
+        points = (self.base.points[rule.id] if fired else
+                  turning.outcome.points[rule.id] if turning is not None else high)
         entry: dict[str, Any] = {
             "rule_id": rule.id, "criterion": rule.criterion, "title": rule.title,
             "kind": "penalty" if fired else "bonus", "points": points,
