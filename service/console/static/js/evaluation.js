@@ -95,15 +95,27 @@ function whyNot(evaluation, level, compact) {
     missed.length > shown.length ? h("p", { class: "muted" }, `… and ${missed.length - shown.length} more.`) : null);
 }
 
-// Counterfactuals arrive as `evaluation.counterfactuals` with explain=full once the service
-// computes them; until then the section says so rather than guessing.
-function whatItWouldTake(evaluation, level) {
-  const options = evaluation.counterfactuals;
-  return h("section", { class: "what-it-would-take" },
-    heading(level, "What it would take"),
-    options
-      ? h("pre", { class: "raw" }, JSON.stringify(options, null, 2))
-      : h("p", { class: "notice" }, "This service does not compute what it would take yet (counterfactual options). They will show here."));
+// `evaluation.counterfactuals` (explain=full): how far the next band is and the verified
+// changes that would get there, in the service's own sentences; a report shows the best one.
+function whatItWouldTake(evaluation, level, compact) {
+  const answer = evaluation.counterfactuals;
+  const section = (...body) => h("section", { class: "what-it-would-take" },
+    heading(level, "What it would take"), ...body);
+  if (!answer) {
+    return section(h("p", { class: "notice" },
+      "Evaluate with the full explanation to see what it would take."));
+  }
+  const band = answer.next_band;
+  const gap = band ? `${band.gap} points short of ${band.rating} (${band.min_score}).`
+    : "Already in the top band.";
+  const best = answer.options.length ? answer.options[0].sentence : answer.reason;
+  if (compact) {  // a report: the gap and the best option, on one line
+    return section(h("p", { class: "notice" }, `${gap} ${best}`));
+  }
+  return section(
+    h("p", {}, gap),
+    answer.reason ? h("p", {}, answer.reason) : null,
+    h("ul", { class: "options" }, answer.options.map((option) => h("li", {}, option.sentence))));
 }
 
 function identity(job) {
@@ -128,7 +140,7 @@ export function renderEvaluation(root, job, { level = 3, compact = false } = {})
     scores(evaluation, level, compact),
     reasons(evaluation, level, compact),
     whyNot(evaluation, level, compact),
-    whatItWouldTake(evaluation, level),
+    whatItWouldTake(evaluation, level, compact),
     h("section", { class: "trace" }, heading(level, "Identity"), identity(job)),
   );
 }
