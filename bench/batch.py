@@ -64,6 +64,7 @@ class Run:
     single_p50_ms: float
     single_max_ms: float
     cpu_ms: dict[str, float]  # CPU milliseconds per proposal, by process
+    local_rate: float = 0.0  # `policy-eval score FILE -o out.jsonl --workers 2`, no service
 
     @property
     def rate(self) -> float:
@@ -147,6 +148,20 @@ def run(mode: str, size: int, path: Path, chunk_size: int, rate: float, logs: Pa
         stop(worker)
 
 
+def scored_locally(mode: str, size: int, path: Path, logs: Path) -> float:
+    """Proposals/s of ``policy-eval score FILE -o out.jsonl --workers 2`` from start to exit:
+    the same intake and chunk scoring in a local process pool, with no Redis or Celery."""
+    output = logs / f"scored-{mode}-{size}.jsonl"
+    started = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).with_name("policy-eval")), "score", str(path),
+                    "-o", str(output), "--workers", "2", "--engine", mode],
+                   check=True, capture_output=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    with output.open("rb") as lines:
+        assert sum(1 for _ in lines) == size, f"{output}: not every proposal scored"
+    return size / seconds
+
+
 def alone_in_a_fresh_process(mode: str, seconds: float) -> float:
     """The engine-alone rate, measured in a new interpreter: durable-rules is slower in a
     process that already registered other rulesets (measured ~7%), and the baseline should be
@@ -173,11 +188,13 @@ def measure(modes: list[str], sizes: list[int], chunk_size: int = 250,
             for size in sizes:
                 path.write_text("\n".join(json.dumps(p) for p in proposals[:size]) + "\n")
                 result = run(mode, size, path, chunk_size, rate, logs, redis_url, server.pid)
+                result.local_rate = scored_locally(mode, size, path, logs)
                 runs.append(result)
                 print(f"  {size:,}: {result.rate:,.0f}/s end to end "
                       f"({result.rate / rate:.2f}× the engine alone), API peak "
-                      f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB",
-                      flush=True)
+                      f"{result.api_peak_mb:.0f} MB, worker peak {result.worker_peak_mb:.0f} MB; "
+                      f"`policy-eval score --workers 2` {result.local_rate:,.0f}/s "
+                      f"({result.local_rate / rate:.2f}×)", flush=True)
     finally:
         stop(server)
     return runs
@@ -201,13 +218,14 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {date.today()}; chunk {args.chunk_size}; load "
           f"average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print("| engine | proposals | engine alone (1 process) | end to end | ratio | POST → 202 | "
+    print("| engine | proposals | engine alone (1 process) | end to end | ratio | "
+          "`policy-eval score --workers 2` | POST → 202 | "
           "CSV download | API peak RSS | worker peak RSS | single eval during batch "
           "(p50 / max) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(f"| {r.engine} | {r.size:,} | {r.engine_rate:,.0f}/s | {r.rate:,.0f}/s | "
-              f"{r.rate / r.engine_rate:.2f}× | {r.submit_seconds:.1f} s | "
+              f"{r.rate / r.engine_rate:.2f}× | {r.local_rate:,.0f}/s | {r.submit_seconds:.1f} s | "
               f"{r.download_seconds:.1f} s | {r.api_peak_mb:.0f} MB | {r.worker_peak_mb:.0f} MB "
               f"| {r.single_p50_ms:.0f} / {r.single_max_ms:.0f} ms |")
     print("\nCPU per proposal while scoring (ms; the POST's parsing is before this):")
