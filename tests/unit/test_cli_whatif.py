@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from service.cli.output import change
 from service.engine import Engine, apply, comparison, counterfactuals, edits, what_if_diff
 from tests.unit.conftest import ROOT, SHIPPED, VERSIONS, load_json, shipped
 from tests.unit.test_cli import EXAMPLES, no_traceback, run
@@ -106,3 +107,8 @@ def test_score_with_counterfactuals_writes_each_gap_and_best_option(tmp_path: Pa
     plain = run("score", str(upload), "--workers", "1", "-o", str(tmp_path / "plain.csv"))
     assert plain.returncode == 0
     assert "next_band_gap" not in (tmp_path / "plain.csv").read_text()
+
+
+def test_a_difference_too_small_to_show_is_signed_plus_minus_zero() -> None:
+    """What no rule explains is often a rounding remainder such as −0.0001: never "−0"."""
+    assert [change(v) for v in (-0.0001, 0.0, 0.004, 3, -2.5)] == ["±0", "±0", "±0", "+3", "−2.5"]
