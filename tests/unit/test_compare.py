@@ -1,16 +1,22 @@
 """Results side by side: every pair's rule differences and ``other`` add up to the score
-difference, ranks share ties, and a what-if of nothing is all zeros."""
+difference, ranks share ties, and a what-if of nothing is all zeros (on both shipped
+versions)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
 
 from bench.synthetic import batch
 from service.engine import comparison, what_if_diff
 from service.engine.whatif.compare import ranks
-from tests.unit.conftest import shipped
+from tests.unit.conftest import VERSIONS, shipped
 
 
-def test_every_pairs_differences_add_up_to_its_score_difference() -> None:
-    engine = shipped("native")
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda p: p.stem)
+def test_every_pairs_differences_add_up_to_its_score_difference(version: Path) -> None:
+    engine = shipped("native", version)
     results = [engine.evaluate(p) for p, _ in batch(60, seed=4)]
     for group in (results[start:start + 20] for start in range(0, len(results), 20)):
         answer = comparison(list(group), [None] * len(group))
@@ -27,8 +33,9 @@ def test_ranks_share_ties() -> None:
     assert ranks([50.0, 70.0, 50.0, 10.0]) == [2, 1, 2, 4]
 
 
-def test_a_what_if_of_nothing_is_all_zeros() -> None:
-    engine = shipped("native")
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda p: p.stem)
+def test_a_what_if_of_nothing_is_all_zeros(version: Path) -> None:
+    engine = shipped("native", version)
     [result] = [engine.evaluate(p) for p, _ in batch(1, seed=9)]
     diff = what_if_diff(result, result)
     assert diff["overall"]["delta"] == 0 and all(c["delta"] == 0 for c in diff["criteria"])
