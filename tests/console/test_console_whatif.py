@@ -24,7 +24,10 @@ from .conftest import Watch, screenshot
 pytestmark = pytest.mark.console
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-WEAK = "weak-no-datalink"  # unacceptable and capped: what it would take has options to offer
+WEAK = "weak-no-datalink"  # capped: what it would take has options to offer
+# marginal and capped under the default 2026.2.0: its first option (naming a threat it answers)
+# reaches the next band
+REACHES = "weak-no-priority-threat"
 
 
 def example(name: str) -> dict[str, Any]:
@@ -70,7 +73,7 @@ def what_if(url: str, evaluation_id: str, body: dict[str, Any]) -> dict[str, Any
 
 
 def test_an_option_of_what_it_would_take_applies_as_a_what_if(page: Page, url: str) -> None:
-    job = evaluated(url, WEAK)
+    job = evaluated(url, REACHES)
     what_if(url, job["id"], {})
     counterfactuals = job["evaluation"].get("counterfactuals")
     if counterfactuals is None:
@@ -81,7 +84,7 @@ def test_an_option_of_what_it_would_take_applies_as_a_what_if(page: Page, url: s
             "unset": [c["field"] for c in option["changes"] if c["to"] is None]}
     expected = what_if(url, job["id"], body)
 
-    page.goto(f"{url}/console/evaluate?example={WEAK}")
+    page.goto(f"{url}/console/evaluate?example={REACHES}")
     section = page.locator("#what-it-would-take")
     expect(section.locator(".next-band")).to_contain_text(
         f"The next band, {words(counterfactuals['next_band']['rating'])}")
