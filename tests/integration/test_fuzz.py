@@ -114,9 +114,10 @@ def _excluded(case: Case, embedded: bool) -> list[CheckFunction]:
         # is validated as a proposal: JSON Schema cannot relate a path to the proposal's
         # schema (422 naming `set.<path>`, documented; its body is still checked).
         found.append(positive_data_acceptance)
-    if case.path == "/v1/comparisons" and not all(
+    items = body.get("items", [])
+    if case.path == "/v1/comparisons" and isinstance(items, list) and not all(
             isinstance(item, dict) and ("proposal" in item) != ("evaluation_id" in item)
-            for item in body.get("items", [])):
+            for item in items):
         # each item is a proposal or an evaluation id, exactly one of the two: a rule between
         # fields the document cannot state (422 naming the item)
         found.append(positive_data_acceptance)
