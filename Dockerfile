@@ -49,7 +49,7 @@ COPY examples ./examples
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    POLICY_RULESET=/app/rules/japan-fy2026.yaml \
+    POLICY_RULESET=/app/rules/japan-fy2026-2.yaml \
     PROMETHEUS_MULTIPROC_DIR=/var/lib/policy-eval/metrics \
     LOG_FORMAT=json
 

@@ -64,10 +64,53 @@ class WarningSchema(Schema):
                                                                 "prints it."})
 
 
+class DefensibilityFindingSchema(Schema):
+    """A defensibility finding of `rules check`: a rule set up so that a proposal's score moves
+    against its merit, or counts one fact twice."""
+
+    check = fields.String(required=True, metadata={
+        "description": "monotonicity, missing-value, cliff, overlap or registry.",
+        "example": "overlap"})
+    rules = fields.List(fields.String(), required=True, metadata={
+        "description": "The rules responsible, in file order."})
+    systems = fields.List(fields.String(), required=True, metadata={
+        "description": "For the registry check: the registry entries concerned."})
+    line = fields.Integer(allow_none=True, metadata={
+        "description": "In the checked YAML; null for a published version or the registry."})
+    message = fields.String(required=True)
+    details = fields.List(fields.String(), required=True, metadata={
+        "description": "The counterexample in words, one a line."})
+    acknowledged = fields.Boolean(required=True, metadata={
+        "description": "Accepted in the ruleset's `acknowledged` list: it does not fail the "
+                       "check."})
+    reason = fields.String(allow_none=True, metadata={"description": "Why it is accepted."})
+    text = fields.String(required=True, metadata={"description": "As `policy-eval rules "
+                                                                "check` prints it."})
+
+
+class DefensibilitySchema(Schema):
+    passed = fields.Boolean(required=True, metadata={"description": "No finding fails it."})
+    failing = fields.Integer(required=True)
+    acknowledged = fields.Integer(required=True)
+    findings = fields.List(fields.Nested(DefensibilityFindingSchema), required=True)
+    stale_acknowledgments = fields.List(fields.String(), required=True, metadata={
+        "description": "Acknowledgments that match no finding or name no rule (warnings)."})
+    proven = fields.Integer(required=True, metadata={
+        "description": "(criterion, field) pairs proven monotone by the rules alone."})
+    searched = fields.Integer(required=True, metadata={
+        "description": "(criterion, field) pairs searched with proposals."})
+    evaluations = fields.Integer(required=True, metadata={"description": "Proposals scored."})
+    cut_short = fields.List(fields.String(), required=True, metadata={
+        "description": "Fields whose search stopped at its limit: findings there may be "
+                       "missing."})
+
+
 class CheckReportSchema(Schema):
     ruleset = fields.Nested(RulesetIdentitySchema, required=True)
     rules = fields.Integer(required=True, metadata={"description": "How many rules loaded."})
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
+    defensibility = fields.Nested(DefensibilitySchema, required=True, metadata={
+        "description": "What `rules check` proves beyond loading."})
 
 
 class CaseResultSchema(Schema):

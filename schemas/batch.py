@@ -35,6 +35,12 @@ class BatchSubmitQuerySchema(Schema):
         load_default="summary", validate=validate.OneOf(EXPLAIN_LEVELS),
         metadata={"description": "`full` also lists, for every proposal, the rules that did not "
                                  "fire (results are about twice as large)."})
+    counterfactuals = fields.Boolean(
+        load_default=False,
+        metadata={"description": "`true`: each result also says how far it is from the next "
+                                 "band and the best verified change that would lift it "
+                                 "(`next_band_gap` and `best_option` in the CSV and JSON Lines "
+                                 "downloads); slower, as each proposal is searched."})
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -95,6 +101,9 @@ class BatchSchema(Schema):
     status = one_of(BATCH_STATUSES, required=True)
     format = one_of(UPLOAD_FORMATS, required=True)
     explain = one_of(EXPLAIN_LEVELS, required=True)
+    counterfactuals = fields.Boolean(metadata={
+        "description": "Submitted with `counterfactuals=true`: the downloads carry each "
+                       "proposal's `next_band_gap` and `best_option`."})
     total = fields.Integer(required=True, metadata={"description": "Proposals in the upload."})
     done = fields.Integer(required=True, metadata={"description": "Proposals scored."})
     failed = fields.Integer(required=True,

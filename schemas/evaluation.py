@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from schemas.counterfactuals import CounterfactualsSchema
 from schemas.errors import ProblemSchema
 from schemas.fields import Verbatim, one_of
 from schemas.vocabulary import ASSUMPTION_KINDS, EXPLAIN_LEVELS, RATINGS, RECOMMENDATIONS
@@ -213,6 +214,9 @@ class EvaluationSchema(Schema):
         metadata={"description": "Only with `explain=full`: per criterion, in the ruleset's "
                                  "order, the weight interval within which the rating stays "
                                  "the same."})
+    counterfactuals = fields.Nested(CounterfactualsSchema, metadata={
+        "description": "Only with `explain=full`: what it would take to reach the next band, a "
+                       "better recommendation or lift a deficiency cap."})
 
 
 # --- the API's own resources ------------------------------------------------------------------

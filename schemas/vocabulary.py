@@ -40,6 +40,33 @@ CATEGORY_MEANINGS = {
     "electronic_warfare": "an electronic-warfare system (jammers, electronic support)",
 }
 SYSTEM_CATEGORIES = tuple(CATEGORY_MEANINGS)
+# each category as a sentence names one kind of system ("a combat aircraft")
+CATEGORY_LABELS = {
+    "fighter_aircraft": "combat aircraft",
+    "airborne_early_warning": "airborne early-warning aircraft",
+    "tanker_transport": "tanker or transport aircraft",
+    "tiltrotor_transport": "tiltrotor transport",
+    "isr_uav": "unmanned reconnaissance aircraft",
+    "missile_defense_interceptor": "missile-defense interceptor",
+    "missile_defense_system": "missile-defense system",
+    "cruise_missile": "cruise missile",
+    "air_to_air_missile": "air-to-air missile",
+    "air_to_surface_missile": "air-to-surface missile",
+    "naval_combat_system": "ship's combat system",
+    "radar": "radar",
+    "cyber": "cyber-defense system",
+    "space": "space system",
+    "munitions": "munition",
+    "aircraft_upgrade": "aircraft upgrade",
+    "aerial_target": "aerial target",
+    "support_services": "support service",
+    "platform_sustainment": "fleet sustainment contract",
+    "surface_to_air_missile": "surface-to-air missile",
+    "hypersonic_missile": "hypersonic missile",
+    "surface_combatant": "surface warship",
+    "submarine": "submarine",
+    "electronic_warfare": "electronic-warfare system",
+}
 
 ACQUISITION_PATHS = ("fms", "dcs", "licensed_production", "co_development", "indigenous")
 # how each path is meant; `indigenous` is domestic development and production
@@ -85,6 +112,27 @@ STANDARDS = (
 
 MUNITIONS_COMMONALITY = ("full", "partial", "none")
 
+# The names analysts read the coded values of the lists and enums by, where a code is not
+# already a word ("Link 16", not "link16"); a value without one is shown as it is coded.
+VALUE_LABELS = {
+    "link16": "Link 16", "link11": "Link 11", "link22": "Link 22",
+    "cec": "Cooperative Engagement Capability (CEC)", "madl": "MADL", "tadil_j": "TADIL-J",
+    "jreap": "JREAP", "satcom": "a satellite link (SATCOM)", "ifdl": "IFDL",
+    "mode4": "Mode 4 IFF", "mode5": "Mode 5 IFF", "mode_s": "Mode S IFF", "mode3c": "Mode 3/C IFF",
+    "mosa": "MOSA", "stanag_4586": "STANAG 4586", "mil_std_1553": "MIL-STD-1553",
+    "mil_std_1760": "MIL-STD-1760", "mil_std_6016": "MIL-STD-6016", "jadc2": "JADC2",
+    "ogsa": "OGSA",
+    "ballistic_missile": "ballistic missiles", "hypersonic": "hypersonic weapons",
+    "cruise_missile": "cruise missiles", "maritime_surface": "surface ships",
+    "submarine": "submarines", "air": "air threats", "amphibious_invasion": "amphibious invasion",
+    "cyber": "cyber attack", "space": "space threats", "electronic_warfare": "electronic warfare",
+    "nuclear": "nuclear threats",
+    "fms": "Foreign Military Sales", "dcs": "Direct Commercial Sale",
+    "licensed_production": "licensed production", "co_development": "co-development",
+    "indigenous": "domestic development",
+    "full": "full", "partial": "partial", "none": "none",
+}
+
 THREATS = (
     "ballistic_missile",
     "hypersonic",
@@ -98,6 +146,20 @@ THREATS = (
     "electronic_warfare",
     "nuclear",
 )
+# each threat as a sentence names it
+THREAT_LABELS = {
+    "ballistic_missile": "ballistic missiles",
+    "hypersonic": "hypersonic missiles",
+    "cruise_missile": "cruise missiles",
+    "maritime_surface": "hostile surface fleets",
+    "submarine": "submarines",
+    "air": "hostile aircraft",
+    "amphibious_invasion": "an amphibious invasion",
+    "cyber": "cyber attack",
+    "space": "threats in space",
+    "electronic_warfare": "electronic warfare",
+    "nuclear": "nuclear weapons",
+}
 
 # roles of API keys; each may do what the one before it may, and more
 ROLES = ("evaluator", "analyst", "admin")

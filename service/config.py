@@ -20,7 +20,7 @@ ENGINE_MODES: tuple[EngineMode, ...] = ("durable", "native")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Resolved against the project, not the working directory, so `policy-eval serve` works from
 # anywhere in a source checkout.
-DEFAULT_RULESET = PROJECT_ROOT / "rules" / "japan-fy2026.yaml"
+DEFAULT_RULESET = PROJECT_ROOT / "rules" / "japan-fy2026-2.yaml"
 
 T = TypeVar("T")
 MIN_KEY_LENGTH = 32  # characters of DECISION_LOG_KEY: 128 bits as hex, more as anything else

@@ -31,6 +31,7 @@ from service.api import (
     reports,
     robustness,
     rulesets,
+    whatif,
 )
 from service.api.bodies import BoundedRequest
 from service.api.jsonprovider import OrjsonProvider
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.ma_plugin.converter.add_attribute_function(openapi.one_of_property)
     for blueprint in (evaluations.blp, batches.blp, rulesets.blp, analyses.blp, decisions.blp,
                       health.blp, problems.blp, metrics.blp, authoring.blp, catalog.blp,
-                      browse.blp, reports.blp, robustness.blp):
+                      browse.blp, reports.blp, robustness.blp, whatif.blp):
         api.register_blueprint(blueprint)
     console.install(app)  # the analyst console at /console, and /docs from local files
     return app

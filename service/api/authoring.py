@@ -5,8 +5,9 @@ check), so the console and any other client can show them.
 - ``GET /v1/rulesets/{version}/rules``: the ruleset as a reader reads it, each condition in
   plain words beside its points and sentence template (``active`` names the active version);
 - ``POST /v1/rulesets/check``: a draft checked as publishing checks it (422 with every problem
-  at its line), and when it loads, the lint warnings at their lines;
-- ``POST /v1/rulesets/{version}/check``: the lint warnings of a published version;
+  at its line), and when it loads, what ``rules check`` adds: the lint warnings and the
+  defensibility findings (monotonicity, cliffs, overlaps...) at their lines;
+- ``POST /v1/rulesets/{version}/check``: the same report for a published version;
 - ``POST /v1/rulesets/{version}/tests``: the rule tests beside the service's rules, run
   against that version, with coverage;
 - ``POST /v1/rulesets/{version}/diff``: rules added, removed and changed against another
@@ -19,6 +20,8 @@ nothing is computed twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +45,13 @@ from service.api.runtime import Runtime
 from service.engine import (
     CaseResult,
     Engine,
+    Finding,
     ItemChange,
+    Report,
     Rule,
     RuleProblem,
     Ruleset,
+    check_defensible,
     condition_words,
     coverage,
     lint,
@@ -105,9 +111,58 @@ def _warning(problem: RuleProblem, located: bool) -> dict[str, Any]:
             "message": problem.message, "hint": problem.hint, "text": text}
 
 
+def _finding(finding: Finding, checked: str | None) -> dict[str, Any]:
+    """A defensibility finding as ``rules check`` prints it; its line only where it points
+    into the checked YAML (``checked``: its file name; None for a published version)."""
+    at_line = finding.file == checked
+    severity = "error" if finding.acknowledged is None else "acknowledged"
+    problem = finding.problem()
+    text = (problem.with_severity(severity) if at_line
+            else f"{problem.rule_id or '-'}: {severity}: {problem.message}")
+    reason = finding.acknowledged.reason if finding.acknowledged else None
+    return {"check": finding.check, "rules": list(finding.rules),
+            "systems": list(finding.systems), "line": finding.line if at_line else None,
+            "message": finding.message, "details": list(finding.details),
+            "acknowledged": finding.acknowledged is not None, "reason": reason, "text": text}
+
+
+def _defensibility(report: Report, checked: str | None) -> dict[str, Any]:
+    """What ``rules check`` proves beyond loading: no improvement punished (monotonicity), no
+    cliff, no fact counted twice (overlap), no missing value rewarded, no registry entry that
+    matches by substring; each finding acknowledged in the ruleset or failing it."""
+    stale = [f"acknowledged {ack.check} of {', '.join(ack.rules or ack.systems)} matches no "
+             "finding (hint: remove it)" for ack in report.unused]
+    stale += [f"acknowledged {ack.check} names {name!r}, which is nowhere in the ruleset"
+              + (f" (hint: did you mean {close!r}?)" if close else "")
+              for ack, name, close in report.unknown]
+    return {"passed": not report.failing, "failing": len(report.failing),
+            "acknowledged": len(report.findings) - len(report.failing),
+            "findings": [_finding(f, checked) for f in report.findings],
+            "stale_acknowledgments": stale, "proven": report.proven,
+            "searched": report.searched, "evaluations": report.evaluations,
+            "cut_short": list(report.cut_short)}
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A ruleset known by its content and file name: what its defensibility depends on."""
+
+    key: tuple[str, str]
+    ruleset: Ruleset = field(compare=False, hash=False)
+
+
+@lru_cache(maxsize=16)
+def _defensibility_report(checked: _Checked) -> Report:
+    """The defensibility search scores thousands of proposals (~1 s for the shipped rules);
+    a published version never changes, so checking it again answers from here."""
+    return check_defensible(checked.ruleset)
+
+
 def _check_report(ruleset: Ruleset, located: bool) -> dict[str, Any]:
+    report = _defensibility_report(_Checked((ruleset.content_hash, ruleset.source), ruleset))
     return {"ruleset": ruleset.identity, "rules": len(ruleset.rules),
-            "warnings": [_warning(p, located) for p in lint(ruleset)]}
+            "warnings": [_warning(p, located) for p in lint(ruleset)],
+            "defensibility": _defensibility(report, ruleset.source if located else None)}
 
 
 @blp.route("/<string:version>/rules")
@@ -137,7 +192,10 @@ class DraftCheck(MethodView):
         """Check a draft ruleset without publishing it (`policy-eval rules check`).
 
         A ruleset that does not load is refused as publishing refuses it: 422 with every
-        problem at its file, line and column. One that loads gets its lint warnings.
+        problem at its file, line and column. One that loads gets its lint warnings and its
+        defensibility findings (monotonicity, cliffs, overlaps, missing values, registry) at
+        their lines, each acknowledged in the ruleset or failing it (about a second for the
+        shipped 63 rules).
         """
         return _check_report(parse_ruleset_body(query["source"]), located=True)
 
@@ -147,27 +205,32 @@ class VersionCheck(MethodView):
     @blp.response(200, CheckReportSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, version: str) -> dict[str, Any]:
-        """The lint warnings of a published version: rules that can never fire, duplicate or
-        shadowed conditions, bands no proposal can reach."""
+        """The lint warnings of a published version (rules that can never fire, duplicate or
+        shadowed conditions, bands no proposal can reach) and its defensibility findings, as
+        `policy-eval rules check` reports them."""
         ruleset, _ = _version(version)
         return _check_report(ruleset, located=False)
 
 
 def _test_files(ruleset: Ruleset) -> list[Path]:
-    """The rule test files beside the service's ruleset written for a ruleset of this name
-    (every version of a ruleset answers to the same tests)."""
+    """The rule test files beside the service's ruleset written for this version (2026.1.0
+    and 2026.2.0 each have their own), or, when none names this version, those written for
+    any ruleset of this name (a version published without a file of its own answers to the
+    tests of its name)."""
     rules = _runtime().settings.ruleset.parent
-    found = []
+    named: list[tuple[Path, object]] = []
     for path in sorted(rules.glob(TEST_FILES)):
         try:
             target = path.parent / parse_yaml(path.read_text(encoding="utf-8"))["ruleset"]
-            name = parse_yaml(target.read_text(encoding="utf-8")).get("name")
+            header = parse_yaml(target.read_text(encoding="utf-8"))
+            name, version = header.get("name"), header.get("version")
         except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
-            found.append(path)  # unreadable: run it, so its failure is reported, not hidden
+            named.append((path, None))  # unreadable: run it, so its failure is reported
             continue
         if name == ruleset.name:
-            found.append(path)
-    return found
+            named.append((path, version))
+    exact = [path for path, version in named if version in (ruleset.version, None)]
+    return exact or [path for path, _ in named]
 
 
 def _run(path: Path, engine: Engine, rules: Path) -> list[CaseResult]:

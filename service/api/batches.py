@@ -187,6 +187,7 @@ def describe(batch_id: str, meta: dict[str, str]) -> dict[str, Any]:
                                 ("failures", "BatchFailures"), ("portfolio", "BatchPortfolio"))}
     return {
         "id": batch_id, "status": status, "format": meta["format"], "explain": meta["explain"],
+        "counterfactuals": meta.get("counterfactuals") == "1",
         "total": total, "done": done, "failed": failed, "pending": max(total - processed, 0),
         "percent": round(100 * processed / total, 1) if total else 100.0,
         "rate_per_second": rate, "eta_seconds": eta,
@@ -205,7 +206,7 @@ def _expires_in(meta: dict[str, str]) -> int | None:
     return max(int(left), 0)
 
 
-def _upload(explain: str) -> intake.Upload:
+def _upload(explain: str, counterfactuals: bool) -> intake.Upload:
     """The upload's format and stream, from the body or a multipart file part."""
     request.max_content_length = _settings().max_bytes  # batches are larger than proposals
     accepted = ", ".join(sorted({*MEDIA_TYPES, "multipart/form-data"}))
@@ -230,7 +231,8 @@ def _upload(explain: str) -> intake.Upload:
                                ".jsonl, .csv or .xlsx file name.", slug="invalid-upload",
                           errors=[{"field": "file", "location": "body",
                                    "message": f"Format must be one of {', '.join(FORMATS)}."}])
-        return intake.Upload(fmt, part.stream, explain)  # type: ignore[arg-type]
+        return intake.Upload(fmt, part.stream, explain,  # type: ignore[arg-type]
+                             counterfactuals)
     fmt = format_for(request.mimetype)
     if fmt is None:
         raise Problem(415, f"Send the batch as one of {accepted}, not "
@@ -242,7 +244,7 @@ def _upload(explain: str) -> intake.Upload:
         stream = request.stream
     except RequestEntityTooLarge:
         raise _too_large() from None
-    return intake.Upload(fmt, stream, explain)  # type: ignore[arg-type]
+    return intake.Upload(fmt, stream, explain, counterfactuals)  # type: ignore[arg-type]
 
 
 def _too_large() -> Problem:
@@ -292,7 +294,7 @@ class Batches(MethodView):
         An unreadable upload (400), an unknown content type (415) or more than
         `BATCH_MAX_ITEMS` proposals (413) stores nothing.
         """
-        upload = _upload(query["explain"])
+        upload = _upload(query["explain"], query["counterfactuals"])
         runtime = _runtime()
         pinned = {"ruleset_version": runtime.active_version(), "caller": current_caller().name}
         try:
@@ -405,11 +407,12 @@ def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt
               ) -> Response:
     store = _store()
     criteria = json.loads(meta.get("criteria") or "[]")
+    searched = meta.get("counterfactuals") == "1"  # submitted with counterfactuals=true
     total, _ = store.counts(batch_id)
 
     def generate() -> Iterator[bytes]:
         if fmt == "csv":
-            yield report.csv_bytes([report.csv_header(criteria)])
+            yield report.csv_bytes([report.csv_header(criteria, searched)])
         position = 0
         while True:
             indexes = store.ranked(batch_id, sort, position, position + DOWNLOAD_PAGE - 1,
@@ -420,7 +423,7 @@ def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt
             ranks = [total - p if reverse else p + 1
                      for p in range(position, position + len(indexes))]
             if fmt == "csv":
-                yield report.csv_bytes(report.scored_row(rank, s, criteria)
+                yield report.csv_bytes(report.scored_row(rank, s, criteria, searched)
                                        for rank, s in zip(ranks, summaries, strict=True)
                                        if s is not None)
             else:
@@ -431,7 +434,8 @@ def _download(batch_id: str, meta: dict[str, str], sort: str, reverse: bool, fmt
             position += len(indexes)
         for failures in _failure_pages(store, batch_id):
             if fmt == "csv":
-                yield report.csv_bytes(report.failed_row(f, criteria) for f in failures)
+                yield report.csv_bytes(report.failed_row(f, criteria, searched)
+                                       for f in failures)
             else:
                 yield b"".join(report.jsonl_failed(f) for f in failures)
 

@@ -56,7 +56,7 @@ def preferences(header: str | None) -> tuple[bool, float | None]:
 
 
 @blp.before_request
-def _require_json_object() -> None:
+def require_json_object() -> None:
     """Check the body before webargs sees it: webargs reads a non-JSON content type as an empty
     body, and lets ``RecursionError`` from deeply nested JSON escape as a 500."""
     if request.method != "POST":

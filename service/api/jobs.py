@@ -7,6 +7,7 @@ unknown one, so whether it exists cannot be learnt.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,14 +43,15 @@ class Job:
         return body
 
 
-def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False) -> Job:
-    """Enqueue one evaluation; returns it queued. Raises the broker's error if it is
-    unreachable."""
+def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = False,
+           version: str | None = None) -> Job:
+    """Enqueue one evaluation under ``version`` (else the active one); returns it queued.
+    Raises the broker's error if it is unreachable."""
     evaluation_id = str(uuid.uuid4())
     submitted_at = utc_now()
     caller = current_caller().name
     # pinned now: activating another version later does not change this evaluation
-    version = runtime.active_version()
+    version = version or runtime.active_version()
     runtime.workers.submit_evaluation(evaluation_id, proposal, explain, version, caller,
                                       waiting=waiting)
     # Recorded after publishing: a recorded id is always one a worker will see. The client
@@ -58,6 +60,35 @@ def submit(runtime: Runtime, proposal: Any, explain: str, *, waiting: bool = Fal
                                                    "submitted_at": submitted_at,
                                                    "explain": explain})
     return Job(evaluation_id, "queued", explain, submitted_at)
+
+
+def evaluate_all(runtime: Runtime, proposals: list[Any], explain: str,
+                 version: str | None) -> list[Job]:
+    """Evaluate (validated) proposals and wait for them, up to ``SYNC_TIMEOUT`` in all: for
+    the answers built from evaluations (a what-if, a comparison). A failure is raised as its
+    problem; a wait that runs out is a 503 to retry, the evaluations left to finish."""
+    submitted = [submit(runtime, proposal, explain, waiting=True, version=version)
+                 for proposal in proposals]
+    deadline = time.monotonic() + runtime.settings.sync_timeout
+    done = []
+    for job in submitted:
+        wait(runtime, job.id, max(0.0, deadline - time.monotonic()))
+        job = progress(runtime, job)
+        if job.status == "failed" and job.error is not None:
+            raise Problem.from_body(job.error)
+        if job.status != "done":
+            raise Problem(503, f"The workers did not evaluate within "
+                               f"{runtime.settings.sync_timeout:g} s; retry later.",
+                          headers={"Retry-After": "5"})
+        done.append(job)
+    return done
+
+
+def submitted_proposal(runtime: Runtime, job: Job) -> Any:
+    """The proposal of a done evaluation as it was submitted (its worker keeps it with the
+    result); None for a result stored before it did."""
+    result = runtime.workers.state(job.id).result
+    return result.get("proposal") if isinstance(result, dict) else None
 
 
 def wait(runtime: Runtime, evaluation_id: str, timeout: float) -> None:

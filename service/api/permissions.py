@@ -30,6 +30,8 @@ PUBLIC = "public"  # anyone, without a key
 PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/evaluations"): "evaluator",
     ("GET", "/v1/evaluations/<string:evaluation_id>"): "evaluator",
+    ("POST", "/v1/evaluations/<string:evaluation_id>/what-if"): "evaluator",
+    ("POST", "/v1/comparisons"): "evaluator",
     ("POST", "/v1/batches"): "evaluator",
     ("GET", "/v1/batches/<string:batch_id>"): "evaluator",
     ("DELETE", "/v1/batches/<string:batch_id>"): "evaluator",
@@ -95,6 +97,8 @@ PERMISSIONS.update({
 # Routes whose resources belong to their creator (and to admins).
 OWN = frozenset({
     "/v1/evaluations/<string:evaluation_id>",
+    "/v1/evaluations/<string:evaluation_id>/what-if",
+    "/v1/comparisons",
     "/v1/batches/<string:batch_id>",
     "/v1/batches/<string:batch_id>/results",
     "/v1/batches/<string:batch_id>/failures",

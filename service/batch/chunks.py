@@ -23,7 +23,7 @@ from schemas.errors import ROOT, field_errors
 from schemas.fields import surrogate_errors
 from service.batch.csvmap import row_to_proposal
 from service.batch.formats import TABULAR, Format, RawItem
-from service.engine import Assessment, Engine, Explain, ProposalInvalid
+from service.engine import Assessment, Engine, Explain, ProposalInvalid, counterfactuals
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,12 @@ class Chunk:
     explain: Explain
     items: list[RawItem]
     header: list[str] = field(default_factory=list)
+    counterfactuals: bool = False  # search each item's next-band gap and best option
 
     def encode(self) -> bytes:
+        extra = {"counterfactuals": True} if self.counterfactuals else {}
         return orjson.dumps({"format": self.format, "explain": self.explain,
-                             "header": self.header,
+                             "header": self.header, **extra,
                              "items": [(i.index, i.line, i.data) for i in self.items]})
 
     @classmethod
@@ -49,7 +51,7 @@ class Chunk:
         data = orjson.loads(payload)
         return cls(data["format"], data["explain"],
                    [RawItem(index, line, item) for index, line, item in data["items"]],
-                   data["header"])
+                   data["header"], data.get("counterfactuals", False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +188,20 @@ def score_chunk(engine: Engine, chunk: Chunk, items: Sequence[RawItem] | None = 
                                          f"({type(result).__name__}); the worker log has the "
                                          "details."}], proposal)
         else:
-            outcomes[position] = Scored(item.index, item.line, result,
-                                        summarize(result, proposal), proposal)
+            summary = summarize(result, proposal)
+            if chunk.counterfactuals:
+                summary.update(what_it_would_take(engine, proposal))
+            outcomes[position] = Scored(item.index, item.line, result, summary, proposal)
     return [o for o in outcomes if o is not None]
+
+
+def what_it_would_take(engine: Engine, proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """How far the item is from the next band (None in the top band) and the best verified
+    change in words (else why there is none): what a batch keeps of the counterfactuals."""
+    answer = counterfactuals(engine, proposal)
+    band, options = answer["next_band"], answer["options"]
+    return {"next_band_gap": band["gap"] if band else None,
+            "best_option": options[0]["sentence"] if options else answer["reason"]}
 
 
 def _assess(engine: Engine, proposals: list[Any], explain: Explain

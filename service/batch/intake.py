@@ -65,6 +65,7 @@ class Upload:
     format: Format
     source: Any  # anything with read(n): the request stream or an uploaded file
     explain: Explain
+    counterfactuals: bool = False  # each item's next-band gap and best option, searched
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def submit(publish: Publish, store: BatchStore, settings: BatchSettings, upload:
 
 
 def _fingerprint(reader: CountingReader, upload: Upload) -> str:
-    return f"{reader.fingerprint()}|{upload.format}|{upload.explain}"
+    found = f"{reader.fingerprint()}|{upload.format}|{upload.explain}"
+    return found + "|counterfactuals" if upload.counterfactuals else found
 
 
 def _replay(store: BatchStore, claim: dict[str, str], reader: CountingReader, upload: Upload
@@ -131,6 +133,7 @@ def _receive(publish: Publish, store: BatchStore, settings: BatchSettings, uploa
     ttl = settings.result_ttl
     store.create(batch_id, {**pinned, "id": batch_id, "state": RECEIVING,
                             "format": upload.format, "explain": upload.explain,
+                            **({"counterfactuals": "1"} if upload.counterfactuals else {}),
                             "submitted_at": utc_now(), "ttl": str(ttl),
                             "chunk_size": str(settings.chunk_size)}, ttl)
     waiting: list[tuple[int, bytes]] = []
@@ -143,7 +146,8 @@ def _receive(publish: Publish, store: BatchStore, settings: BatchSettings, uploa
 
     try:
         count = 0
-        for chunk in chunks(upload.format, upload.explain, reader, settings):
+        for chunk in chunks(upload.format, upload.explain, reader, settings,
+                            upload.counterfactuals):
             count += len(chunk.items)
             if count > settings.max_items:
                 _drain(reader)
@@ -184,8 +188,8 @@ def too_large(settings: BatchSettings) -> Refused:
                    f"Larger than {settings.max_bytes} bytes.")
 
 
-def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings
-           ) -> Iterator[Chunk]:
+def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings,
+           counterfactuals: bool = False) -> Iterator[Chunk]:
     """The upload split into chunks of ``settings.chunk_size`` items, read as it streams in;
     raises ``UploadError`` where it cannot be read. The service stores and queues these, and
     ``policy-eval score`` scores them in its own processes: the same chunks either way."""
@@ -193,7 +197,7 @@ def chunks(fmt: Format, explain: Explain, stream: Any, settings: BatchSettings
              else split(fmt, stream, settings.max_item_bytes))
     header = _header(items) if fmt in TABULAR else []
     for batch in _chunked(items, settings.chunk_size):
-        yield Chunk(fmt, explain, batch, header)
+        yield Chunk(fmt, explain, batch, header, counterfactuals)
 
 
 def _header(items: Iterator[RawItem]) -> list[str]:

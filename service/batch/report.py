@@ -23,6 +23,8 @@ BASE_COLUMNS = ("rank", "index", "line", "status", "proposal_id", "title", "over
                 "rating", "recommendation")
 TAIL_COLUMNS = ("deficiencies", "capped_by", "total_cost_jpy", "total_cost_usd",
                 "capability_area", "decision_id", "errors")
+# only in the downloads of a batch submitted with counterfactuals
+COUNTERFACTUAL_COLUMNS = ("next_band_gap", "best_option")
 
 
 def neutralize(cell: str) -> str:
@@ -37,11 +39,13 @@ def _text(value: Any) -> str:
     return "" if value is None else neutralize(str(value))
 
 
-def csv_header(criteria: Sequence[str]) -> list[str]:
-    return [*BASE_COLUMNS, *criteria, *TAIL_COLUMNS]
+def csv_header(criteria: Sequence[str], counterfactuals: bool = False) -> list[str]:
+    return [*BASE_COLUMNS, *criteria, *TAIL_COLUMNS,
+            *(COUNTERFACTUAL_COLUMNS if counterfactuals else ())]
 
 
-def scored_row(rank: int, summary: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+def scored_row(rank: int, summary: Mapping[str, Any], criteria: Sequence[str],
+               counterfactuals: bool = False) -> list[str]:
     scores = summary.get("scores", {})
     return [
         str(rank), str(summary["index"]), str(summary.get("line", "")), "done",
@@ -53,15 +57,19 @@ def scored_row(rank: int, summary: Mapping[str, Any], criteria: Sequence[str]) -
         _text("|".join(summary.get("capped_by", []))),
         _number(summary.get("total_cost_jpy")), _number(summary.get("total_cost_usd")),
         _text(summary.get("capability_area")), _text(summary.get("decision_id")), "",
+        *((_number(summary.get("next_band_gap")), _text(summary.get("best_option")))
+          if counterfactuals else ()),
     ]
 
 
-def failed_row(failure: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+def failed_row(failure: Mapping[str, Any], criteria: Sequence[str],
+               counterfactuals: bool = False) -> list[str]:
     errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in failure["errors"])
     row = ["", str(failure["index"]), str(failure.get("line", "")), _text(failure["status"]),
            _text(failure.get("proposal_id")), _text(failure.get("title"))]
     row += [""] * (len(BASE_COLUMNS) - len(row) + len(criteria) + len(TAIL_COLUMNS) - 1)
-    return [*row, _text(errors)]
+    return [*row, _text(errors), *([""] * len(COUNTERFACTUAL_COLUMNS) if counterfactuals
+                                   else [])]
 
 
 def csv_bytes(rows: Iterable[list[str]]) -> bytes:
@@ -73,8 +81,9 @@ def csv_bytes(rows: Iterable[list[str]]) -> bytes:
 
 
 def jsonl_scored(rank: int, summary: Mapping[str, Any], evaluation: bytes) -> bytes:
+    extra = {key: summary[key] for key in COUNTERFACTUAL_COLUMNS if key in summary}
     head = orjson.dumps({"rank": rank, "index": summary["index"], "line": summary.get("line"),
-                         "status": "done"})
+                         "status": "done", **extra})
     return head[:-1] + b',"evaluation":' + evaluation + b"}\n"
 
 

@@ -13,7 +13,8 @@ from service.cli import output
 from service.cli.client import OK, ServiceError, call, fail, read_json
 from service.cli.problems import invalid_proposal, load_engine, print_invalid, ruleset_path
 from service.cli.render import print_evaluation
-from service.engine import ProposalInvalid
+from service.cli.whatif import what_if
+from service.engine import ProposalInvalid, counterfactuals
 
 
 def _remotely(args: argparse.Namespace, proposal: Any, errors: Console) -> dict[str, Any] | int:
@@ -35,6 +36,8 @@ def _remotely(args: argparse.Namespace, proposal: Any, errors: Console) -> dict[
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     errors = output.console(stderr=True)
     proposal = read_json(args.file)
+    if args.set or args.unset:
+        return what_if(args, proposal, console)
     if args.url:
         result = _remotely(args, proposal, errors)
         if isinstance(result, int):
@@ -45,6 +48,8 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
             result = engine.evaluate(proposal, args.explain)
         except ProposalInvalid as error:
             return invalid_proposal(error, str(args.file), errors)
+        if args.explain == "full":  # as the service's workers add them
+            result["counterfactuals"] = counterfactuals(engine, proposal)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -83,8 +83,10 @@ def score(value: float) -> str:
 
 
 def change(value: float) -> str:
-    """A signed difference of scores: ``+3``, ``−2.5``."""
-    return ("+" if value > 0 else "−" if value < 0 else "±") + score(abs(value))
+    """A signed difference of scores: ``+3``, ``−2.5``; one too small to show is ``±0``, never
+    ``−0``."""
+    shown = score(abs(value))
+    return ("±" if shown == "0" else "+" if value > 0 else "−") + shown
 
 
 def money(amount: float, currency: Currency) -> str:

@@ -65,7 +65,7 @@ def add_remote_arguments(parser: Any, required: bool = True) -> None:
 def _local_engine(parser: Any, what: str) -> None:
     parser.add_argument("--ruleset", type=Path, default=None, metavar="FILE",
                         help=f"the ruleset file {what} (default: $POLICY_RULESET, else "
-                             "rules/japan-fy2026.yaml)")
+                             "rules/japan-fy2026-2.yaml)")
     parser.add_argument("--engine", choices=ENGINES, default="durable",
                         help="durable (default): durable-rules decides and the native "
                              "evaluator cross-checks; native: the native evaluator alone, "
@@ -126,8 +126,24 @@ def _evaluate_command(commands: Any) -> None:
     evaluate.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary",
                           help="summary (default): the rules that fired; full: also the rules "
                                "that did not, and the condition that failed")
+    evaluate.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                          help="what if: give a field (a dotted path) another value, JSON or "
+                               "text (repeatable); prints the result before and after, and "
+                               "what changed")
+    evaluate.add_argument("--unset", action="append", metavar="FIELD",
+                          help="what if: leave a field out (repeatable)")
     _local_engine(evaluate, "to evaluate with")
     add_remote_arguments(evaluate, required=False)
+    compare = _command(commands, "compare", "service.cli.whatif:cmd_compare",
+                       "compare 2 to 20 proposal files side by side",
+                       "Evaluate 2 to 20 proposals (JSON files) and print their scores side by "
+                       "side with ranks, and for each pair the rules that separate them.")
+    compare.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                         help="the proposals, each a JSON object")
+    compare.add_argument("--json", action="store_true",
+                         help="print the comparison as JSON (as the API answers it)")
+    _local_engine(compare, "to evaluate with")
+    add_remote_arguments(compare, required=False)
 
 
 def _score_command(commands: Any) -> None:
@@ -148,6 +164,10 @@ def _score_command(commands: Any) -> None:
     score.add_argument("--explain", choices=EXPLAIN_LEVELS, default="summary",
                        help="how much explanation each result in a .jsonl output carries "
                             "(default: summary)")
+    score.add_argument("--counterfactuals", action="store_true",
+                       help="also search each proposal's distance to the next band and the "
+                            "best verified change that would lift it: next_band_gap and "
+                            "best_option in the output (slower)")
     score.add_argument("--portfolio", metavar="BUDGET",
                        help="print the best set of proposals within BUDGET (a number in "
                             "--currency, e.g. 2e12), or 'envelopes': each capability area "
@@ -195,7 +215,7 @@ def _robustness_command(commands: Any) -> None:
     robustness.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                             help="local worker processes (default: one per core)")
     _local_engine(robustness, "to score with, locally")
-    robustness.set_defaults(explain="summary")
+    robustness.set_defaults(explain="summary", counterfactuals=False)
 
 
 def _rules_commands(commands: Any) -> None:

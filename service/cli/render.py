@@ -85,6 +85,29 @@ def _why_not(result: dict[str, Any], out: Console) -> None:
         print_table(out, grid)
 
 
+def _what_it_would_take(answer: dict[str, Any], out: Console) -> None:
+    """How far the next band is, the verified changes that reach it or lift a cap, and the
+    why-not by points at stake."""
+    band = answer["next_band"]
+    heading = ("already in the top band" if band is None else
+               f"{score(band['gap'])} points short of {band['rating']} "
+               f"({score(band['min_score'])})")
+    out.print(Text(f"\nWhat it would take: {heading}", style="bold"), soft_wrap=True)
+    grid = _grid()
+    for number, option in enumerate(answer["options"], 1):
+        grid.add_row(f"  {number}.", "", option["sentence"])
+    if answer["reason"]:
+        grid.add_row("", "", answer["reason"])
+    for cap in answer["caps"]:
+        lifted = cap["removed_by"][0]["sentence"] if cap["removed_by"] else (
+            "no change the ruleset allows lifts it")
+        grid.add_row(Text("  cap", style="red"), cap["rule_id"], lifted)
+    for entry in answer["why_not"][:5]:
+        grid.add_row(Text(f"  {change(entry['points'])}", style="dim"), entry["rule_id"],
+                     entry["sentence"])
+    print_table(out, grid)
+
+
 def print_evaluation(result: dict[str, Any], console: Console) -> None:
     verdict = Text.assemble(
         ("Rating: ", "bold"), result["rating"], ("   Recommendation: ", "bold"),
@@ -99,6 +122,8 @@ def print_evaluation(result: dict[str, Any], console: Console) -> None:
         _assumptions(result, console)
     if "not_fired" in result:
         _why_not(result, console)
+    if "counterfactuals" in result:
+        _what_it_would_take(result["counterfactuals"], console)
     ruleset = result["ruleset"]
     console.print(Text(f"\nruleset {ruleset['name']} {ruleset['version']} ({ruleset['hash']})  "
                        f"decision {result['decision_id']}", style="dim"), soft_wrap=True)

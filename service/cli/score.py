@@ -162,13 +162,13 @@ def _score_in_worker(chunk: Chunk, keep_evaluations: bool
     return found
 
 
-def _chunks(path: Path, fmt: Format, explain: Explain, settings: BatchSettings
-            ) -> Iterator[tuple[Chunk, int]]:
+def _chunks(path: Path, fmt: Format, explain: Explain, settings: BatchSettings,
+            counterfactuals: bool = False) -> Iterator[tuple[Chunk, int]]:
     """The file's chunks, as the API makes them, each with how many of the file's bytes have
     been read (for the estimate)."""
     with path.open("rb") as stream:
         reader = CountingReader(stream)
-        for chunk in intake.chunks(fmt, explain, reader, settings):
+        for chunk in intake.chunks(fmt, explain, reader, settings, counterfactuals):
             yield chunk, reader.bytes_read
 
 
@@ -207,7 +207,8 @@ def _score_into(args: argparse.Namespace, fmt: Format, ruleset: Path, workers: i
                 bar = progress.add_task("score", total=None, rate="")
                 pending: set[Future[Any]] = set()
                 read = done = 0
-                for chunk, position in _chunks(args.file, fmt, args.explain, settings):
+                for chunk, position in _chunks(args.file, fmt, args.explain, settings,
+                                               args.counterfactuals):
                     read += len(chunk.items)
                     # until the file is read, the total is extrapolated from the bytes so far
                     progress.update(bar, total=max(read, round(read * file_size / position)))
@@ -257,10 +258,11 @@ def _finish(args: argparse.Namespace, outcome: Outcome, budget: float | None,
     if args.output is not None:
         with args.output.open("wb") as out:
             if args.output.suffix == ".csv":
-                out.write(report.csv_bytes([report.csv_header(outcome.criteria)]))
-                out.write(report.csv_bytes(report.scored_row(rank, s, outcome.criteria)
+                searched = args.counterfactuals
+                out.write(report.csv_bytes([report.csv_header(outcome.criteria, searched)]))
+                out.write(report.csv_bytes(report.scored_row(rank, s, outcome.criteria, searched)
                                            for rank, s in enumerate(ranked, 1)))
-                out.write(report.csv_bytes(report.failed_row(f, outcome.criteria)
+                out.write(report.csv_bytes(report.failed_row(f, outcome.criteria, searched)
                                            for f in failures))
             else:
                 for rank, summary in enumerate(ranked, 1):
@@ -301,8 +303,9 @@ def _score_remotely(args: argparse.Namespace, fmt: Format, budget: float | None,
     with args.file.open("rb") as body:
         headers = {"Content-Type": MEDIA_TYPE_OF[fmt], "Accept": "application/json",
                    "Content-Length": str(args.file.stat().st_size)}
-        with _request(f"{base}/v1/batches?explain={args.explain}", "POST", body, headers,
-                      args.key) as answer:
+        searched = "&counterfactuals=true" if args.counterfactuals else ""
+        with _request(f"{base}/v1/batches?explain={args.explain}{searched}", "POST", body,
+                      headers, args.key) as answer:
             location = urllib.parse.urljoin(base + "/", answer.headers["Location"])
             status = json.loads(answer.read())
     try:

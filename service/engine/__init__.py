@@ -18,6 +18,9 @@ The parts, after OPA's layering (parse → compile → evaluate):
   checks (no improvement punished, no cliff, no fact counted twice, no substring registry
   entry), rule tests with coverage, the impact of a new version, what changed between two
   versions, and conditions in plain words.
+- ``whatif``: what would it take: the smallest verified changes that lift a proposal
+  (``search`` over the candidates the rules name, ``candidates``), what-if edits (``changes``)
+  and results side by side (``compare``).
 """
 
 from service.engine.authoring.changes import (
@@ -61,6 +64,9 @@ from service.engine.language.loader import canonical_json, document_json
 from service.engine.language.model import Criterion, Range, Rule, Ruleset, Uncertainty
 from service.engine.language.source import parse_yaml
 from service.engine.language.templates import template_fields
+from service.engine.whatif.changes import EditInvalid, apply, edits, name_edit_errors
+from service.engine.whatif.compare import comparison, what_if_diff
+from service.engine.whatif.search import counterfactuals
 
 __all__ = [
     "MAX_RULESET_BYTES",
@@ -70,6 +76,7 @@ __all__ = [
     "CompiledRules",
     "Coverage",
     "Criterion",
+    "EditInvalid",
     "Engine",
     "EngineDisagreement",
     "Explain",
@@ -88,12 +95,16 @@ __all__ = [
     "RulesetChanges",
     "RulesetError",
     "Uncertainty",
+    "apply",
     "canonical_json",
     "check_defensible",
+    "comparison",
     "condition_words",
+    "counterfactuals",
     "coverage",
     "decimal",
     "document_json",
+    "edits",
     "field_catalog",
     "fired_ids",
     "format_value",
@@ -101,6 +112,7 @@ __all__ = [
     "impact_label",
     "lint",
     "load_ruleset",
+    "name_edit_errors",
     "parse_ruleset",
     "parse_yaml",
     "rating_stability",
@@ -109,4 +121,5 @@ __all__ = [
     "scale_data",
     "template_fields",
     "weight_line",
+    "what_if_diff",
 ]

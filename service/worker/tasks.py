@@ -29,7 +29,7 @@ from service.clock import utc_now
 from service.config import soft_limit
 from service.decisions.entry import Mask, assessed_entry, decision_entry
 from service.decisions.log import keyed
-from service.engine import Engine, Explain, ProposalInvalid, impact
+from service.engine import Engine, Explain, ProposalInvalid, counterfactuals, impact
 from service.jobs import analysis
 from service.observability import metrics
 from service.robustness import job as robustness_job
@@ -86,7 +86,11 @@ def evaluate(self: Task, proposal: dict[str, Any], explain: str = "summary",
     entry = decision_entry(str(self.request.id), evaluation, proposal, caller,
                            Mask.of(backends.settings), ruleset=engine.ruleset)
     backends.decisions.append(keyed([entry]))
-    return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation}
+    if explain == "full":  # what would it take: verified changes, searched on the worker
+        evaluation["counterfactuals"] = counterfactuals(engine, proposal)
+    # the proposal as submitted, for a what-if of this evaluation (``service.api.whatif``)
+    return {"outcome": "done", "completed_at": utc_now(), "evaluation": evaluation,
+            "proposal": proposal}
 
 
 @shared_task(name=IMPACT, bind=True)

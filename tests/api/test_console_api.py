@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from schemas.vocabulary import CAPABILITY_AREAS, DATALINKS
 from service.api import close_app, create_app
 from service.batch import csvmap
-from service.config import DEFAULT_RULESET, Settings
+from service.config import Settings
 from service.console.policy import DOCS_CSP, PAGE_CSP
 from service.engine import Engine, coverage, run_test_file
 from tests.keys import API_KEYS, bearer
@@ -31,12 +31,15 @@ from tests.keys import API_KEYS, bearer
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 ANALYST, EVALUATOR, ADMIN = bearer("analyst"), bearer("evaluator"), bearer("admin")
-YAML_TEXT = DEFAULT_RULESET.read_text(encoding="utf-8")
+# the console reads, checks, tests and compares ruleset 2026.1.0 here: its rules are the ones
+# these tests name (the default, 2026.2.0, is tested in tests/unit/test_ruleset_2026_2.py)
+RULESET = ROOT / "rules" / "japan-fy2026.yaml"
+YAML_TEXT = RULESET.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Flask]:
-    app = create_app(Settings(redis_url=None, api_keys=API_KEYS))
+    app = create_app(Settings(redis_url=None, api_keys=API_KEYS, ruleset=RULESET))
     yield app
     close_app(app)
 
@@ -160,6 +163,25 @@ def test_a_draft_that_loads_gets_its_warnings_at_their_lines(client: FlaskClient
     assert "same condition as PAR-13" in warning["message"]
 
 
+def test_the_check_reports_defensibility_as_rules_check_does(client: FlaskClient) -> None:
+    start = YAML_TEXT.index("  - check: overlap\n    rules: [PAR-09, PAR-12]")
+    end = YAML_TEXT.index("  - check: overlap", start + 1)
+    draft = YAML_TEXT[:start] + YAML_TEXT[end:]  # the overlap of PAR-09 and PAR-12 unexcused
+
+    report = client.post("/v1/rulesets/check?source=draft.yaml", data=draft,
+                         content_type="application/yaml", headers=ANALYST).json["defensibility"]
+    shipped = client.post("/v1/rulesets/active/check", headers=ANALYST).json["defensibility"]
+
+    failing, = (f for f in report["findings"] if not f["acknowledged"])
+    assert (failing["check"], failing["rules"]) == ("overlap", ["PAR-09", "PAR-12"])
+    assert failing["line"] == line_of(draft, "- id: PAR-12")
+    assert failing["text"].startswith(f"draft.yaml:{failing['line']}:1: PAR-09, PAR-12: error:")
+    assert not report["passed"] and report["failing"] == 1
+    assert shipped["passed"] and shipped["acknowledged"] == report["acknowledged"] + 1
+    assert {f["check"] for f in shipped["findings"]} >= {"cliff", "overlap"}
+    assert all(f["line"] is None and f["reason"] for f in shipped["findings"])
+
+
 def test_checks_tests_and_diffs_need_the_analyst_role(client: FlaskClient) -> None:
     for action in ("check", "tests", "diff"):
         path = f"/v1/rulesets/active/{action}"
@@ -172,8 +194,8 @@ def test_checks_tests_and_diffs_need_the_analyst_role(client: FlaskClient) -> No
 def test_rule_tests_run_against_a_version_as_the_command_line_runs_them(
         client: FlaskClient) -> None:
     report = client.post("/v1/rulesets/active/tests", headers=ANALYST).json
-    engine = Engine.from_path(DEFAULT_RULESET, mode="native")
-    expected = run_test_file(DEFAULT_RULESET.parent / "tests/japan-fy2026.test.yaml", engine)
+    engine = Engine.from_path(RULESET, mode="native")
+    expected = run_test_file(RULESET.parent / "tests/japan-fy2026.test.yaml", engine)
 
     assert report["files"] == ["tests/japan-fy2026.test.yaml"]
     assert (report["passed"], report["failed"]) == (len(expected), 0)
@@ -259,7 +281,7 @@ def test_rows_sort_by_a_criterion_and_refuse_an_unknown_one(client: FlaskClient,
 def test_an_item_is_the_evaluation_of_its_upload_position(client: FlaskClient,
                                                           batch: str) -> None:
     item = client.get(f"/v1/batches/{batch}/items/3", headers=EVALUATOR).json
-    engine = Engine.from_path(DEFAULT_RULESET, mode="native")
+    engine = Engine.from_path(RULESET, mode="native")
 
     assert item["evaluation"] == engine.evaluate(json.loads(EXAMPLES[3].read_text()))
     assert item["proposal_id"] == EXAMPLES[3].stem
@@ -344,3 +366,16 @@ def test_docs_start_swagger_ui_on_the_document_from_local_files(client: FlaskCli
         served = client.get(f"/console/static/{asset}")
         assert served.status_code == 200
         assert served.headers["Content-Security-Policy"] == PAGE_CSP
+
+
+def test_each_version_is_tested_by_the_rule_tests_written_for_it(client: FlaskClient) -> None:
+    """2026.1.0 and 2026.2.0 each have their own test file; a version runs its own."""
+    current = ROOT / "rules" / "japan-fy2026-2.yaml"
+    published = client.post("/v1/rulesets?note=beside", data=current.read_bytes(),
+                            headers={**ANALYST, "Content-Type": "application/yaml"})
+    assert published.status_code in (200, 201), published.text
+    report = client.post("/v1/rulesets/2026.2.0/tests", headers=ANALYST).json
+    assert report["files"] == ["tests/japan-fy2026-2.test.yaml"]
+    assert report["failed"] == 0 and report["coverage"]["percent"] == 100
+    previous = client.post("/v1/rulesets/2026.1.0/tests", headers=ANALYST).json
+    assert previous["files"] == ["tests/japan-fy2026.test.yaml"] and previous["failed"] == 0

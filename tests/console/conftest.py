@@ -26,6 +26,7 @@ from playwright.sync_api import (
     Page,
     Route,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 
@@ -37,6 +38,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SCREENSHOTS = ROOT / "docs" / "console"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 _FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+# how long an assertion waits for the page to get there: a bound, not a measure. Playwright's 5 s
+# is too short for a batch or an analysis job on a loaded machine (2 cores, several test runs)
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,17 @@ import requests
 import yaml
 from playwright.sync_api import Page, Request, expect
 
-from bench.synthetic import header_for, proposal_to_row
+from bench.synthetic import header_for, proposal_to_row, write
 from service.api import close_app, create_app
-from service.config import DEFAULT_RULESET, Settings
+from service.config import Settings
 from tests.integration.servers import ThreadedServer
 
 from .conftest import Watch, screenshot
 
 pytestmark = pytest.mark.console
+# the pages are driven with ruleset 2026.1.0, whose rules (BUD-07...) and figures these tests
+# name; the default, 2026.2.0, is tested in tests/unit/test_ruleset_2026_2.py
+RULESET = Path(__file__).resolve().parents[2] / "rules" / "japan-fy2026.yaml"
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -38,7 +40,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    app = create_app(Settings(redis_url=None))
+    app = create_app(Settings(redis_url=None, ruleset=RULESET))
     server = ThreadedServer(app)
     yield server.url
     server.stop()
@@ -91,7 +93,7 @@ def test_every_view_loads_cleanly_offline_and_reports_print_on_one_page(
         ("batch", f"/console/batches/{batch_id}", "#ranked tbody tr"),
         ("rules", "/console/rules", "#criteria-table"),
         ("report-evaluation", f"/console/reports/evaluations/{evaluation_id}", ".verdict"),
-        ("report-portfolio", f"/console/reports/portfolios/{batch_id}", "#report-body table"),
+        ("report-portfolio", f"/console/reports/portfolios/{batch_id}", "#report-robustness"),
         ("api-docs", "/docs", ".opblock"),
     ]
     for name, path, ready in views:
@@ -99,6 +101,8 @@ def test_every_view_loads_cleanly_offline_and_reports_print_on_one_page(
         page.locator(ready).first.wait_for()
         page.wait_for_load_state("networkidle")
         screenshot(page, name)
+        if name == "report-portfolio":  # how robust the portfolio is, from the service
+            expect(page.locator("#report-robustness")).to_contain_text("Over 10,000 samples")
         if name.startswith("report"):
             assert len(pypdf.PdfReader(io.BytesIO(page.pdf(format="A4"))).pages) == 1, name
     page.goto(f"{url}/console/batches/{batch_id}")
@@ -144,11 +148,11 @@ def test_the_form_puts_the_apis_problems_beside_their_fields(page: Page, url: st
     form.get_by_role("group", name="Datalinks").get_by_label("link16").check()
     form.get_by_role("button", name="Evaluate").click()
 
-    quantity = page.locator('[name="acquisition.quantity"]')
+    quantity = form.locator('[name="acquisition.quantity"]')
     expect(quantity).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#field-acquisition-quantity-error")).to_contain_text("Missing data")
     expect(page.locator("#input-errors")).to_contain_text("acquisition.quantity: Missing data")
-    expect(page.locator('[name="title"]')).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator('[name="title"]')).not_to_have_attribute("aria-invalid", "true")
 
     quantity.fill("4")
     form.get_by_role("button", name="Evaluate").click()
@@ -198,28 +202,52 @@ def test_a_csv_batch_scores_ranks_and_funds_a_portfolio_within_budget(
     assert page.locator("#portfolio-result canvas").count() == 1
 
 
-def test_an_xlsx_is_sent_as_a_spreadsheet(page: Page, url: str, tmp_path: Path,
-                                          watch: Watch) -> None:
+def test_an_xlsx_batch_scores_ranks_funds_a_portfolio_and_shows_its_robustness(
+        page: Page, url: str, tmp_path: Path) -> None:
     workbook = tmp_path / "programmes.xlsx"
-    with zipfile.ZipFile(workbook, "w") as archive:  # the shape of one; the API reads it
-        archive.writestr("[Content_Types].xml", "<Types/>")
+    write(workbook, PROPOSALS)  # number cells hold numbers, as a person types them
     sent: list[Request] = []
     page.on("request", lambda r: sent.append(r) if r.method == "POST" else None)
-    watch.expect_status(400, 415, 422)  # until the API reads workbooks, it says why not
+    budget = 3e12
 
     page.goto(f"{url}/console/batches")
     page.get_by_label("File", exact=True).set_input_files(workbook)
+    page.get_by_label("Also what it would take for each").check()
     page.get_by_role("button", name="Upload and score").click()
-
-    expect(page.locator("#upload-errors")).to_be_visible()
+    page.wait_for_url("**/console/batches/*")
+    batch_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#progress-text")).to_contain_text("done: 18 scored, 0 failed")
+    assert requests.get(f"{url}/v1/batches/{batch_id}", timeout=10).json()["counterfactuals"]
     body = (sent[0].post_data_buffer or b"").decode("latin-1")
     assert f"Content-Type: {XLSX}" in body and 'filename="programmes.xlsx"' in body
+
+    rows = requests.get(f"{url}/v1/batches/{batch_id}/rows?page_size=100", timeout=10).json()
+    ranked = page.locator("#ranked tbody tr")
+    expect(ranked).to_have_count(18)
+    assert ranked.evaluate_all("rows => rows.map(row => Number(row.dataset.index))") == [
+        r["index"] for r in rows["items"]]
+    page.get_by_label("Budget", exact=True).fill(f"{budget:.0f}")
+    page.get_by_role("button", name="Build the portfolio").click()
+    portfolio = requests.get(f"{url}/v1/batches/{batch_id}/portfolio?budget={budget:.0f}",
+                             timeout=10).json()
+    assert 0 < portfolio["spent"] <= budget
+    expect(page.locator("#portfolio-funded tbody tr td:first-child")).to_have_text(
+        [entry["title"] for entry in portfolio["chosen"]])
+
+    page.get_by_label("Samples").fill("2000")
+    page.get_by_label("Portfolio budget").fill(f"{budget:.0f}")
+    page.get_by_role("button", name="Analyse robustness").click()
+    expect(page.locator("#robustness-status")).to_contain_text("Done: 2,000 samples")
+    images = page.locator("#robustness-result figure img")
+    expect(images).to_have_count(3)  # tornado, rank acceptability, portfolio core
+    for image in images.all():
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
 def test_a_ruleset_with_a_typo_is_refused_at_its_line(page: Page, url: str, tmp_path: Path,
                                                       watch: Watch) -> None:
     watch.expect_status(422)
-    text = DEFAULT_RULESET.read_text().replace("op: gt, value: 0.05}", "op: gt, valeu: 0.05}")
+    text = RULESET.read_text().replace("op: gt, value: 0.05}", "op: gt, valeu: 0.05}")
     line = text[:text.index("valeu")].count("\n") + 1
     draft = tmp_path / "japan-fy2026-draft.yaml"
     draft.write_text(text)
@@ -244,8 +272,34 @@ def test_a_ruleset_with_a_typo_is_refused_at_its_line(page: Page, url: str, tmp_
     assert [v["version"] for v in versions] == ["2026.1.0"]
 
 
+def test_a_drafts_check_runs_the_defensibility_checks_at_their_lines(page: Page,
+                                                                   url: str) -> None:
+    text = RULESET.read_text()  # 2026.1.0, whose acknowledgements the draft drops one of
+    start = text.index("  - check: overlap\n    rules: [PAR-09, PAR-12]")
+    draft = text[:start] + text[text.index("  - check: overlap", start + 1):]
+    line = draft[:draft.index("- id: PAR-12")].count("\n") + 1
+
+    page.goto(f"{url}/console/rules")
+    page.locator("#criteria-table").wait_for()
+    page.get_by_label("Ruleset (YAML)").fill(draft)
+    page.get_by_role("button", name="Check without publishing").click()
+
+    expect(page.locator("#defensibility-summary")).to_contain_text(
+        "Not defensible: 1 finding(s), 22 acknowledged")
+    failing = page.locator("#findings-failing > li")
+    expect(failing).to_have_count(1)
+    expect(failing).to_contain_text("overlap (PAR-09, PAR-12)")
+    expect(page.locator("#ruleset-gutter .error-line")).to_have_text(f"{line}\n")
+    failing.get_by_role("button", name=f"Line {line}").click()
+    selected = page.locator("#ruleset-text").evaluate(
+        "area => area.value.slice(area.selectionStart, area.selectionEnd)")
+    assert selected.strip() == "- id: PAR-12"
+    page.locator("#draft-check").scroll_into_view_if_needed()
+    screenshot(page, "rules-check")
+
+
 def test_versions_compare_with_their_impact_and_rule_tests_run(page: Page, url: str) -> None:
-    document = yaml.safe_load(DEFAULT_RULESET.read_text())
+    document = yaml.safe_load(RULESET.read_text())
     document["version"] = "2026.1.1"
     next(r for r in document["rules"] if r["id"] == "BUD-07")["points"] = 20
     published = requests.post(f"{url}/v1/rulesets?note=BUD-07+worth+20", json=document,
@@ -268,6 +322,8 @@ def test_versions_compare_with_their_impact_and_rule_tests_run(page: Page, url: 
     expect(page.locator("#coverage")).to_be_visible()
     page.get_by_role("button", name="Check this version").click()
     expect(page.locator("#warnings")).to_contain_text("No warnings")
+    expect(page.locator("#defensibility-summary")).to_contain_text(
+        "Defensible: 0 finding(s), 23 acknowledged")
 
 
 def test_docs_list_every_operation_without_internet(page: Page, url: str) -> None:
@@ -299,7 +355,7 @@ def test_the_keyboard_reaches_the_main_controls(page: Page, url: str) -> None:
         page.keyboard.press("Tab")
         reached.append(focused())
     assert reached == ["Example", "Example proposal", "Evaluate",
-                       "Also explain the rules that did not fire (the why-not)"], reached
+                       "Also explain the why-not and what it would take"], reached
     for _ in range(3):
         page.keyboard.press("Shift+Tab")
     page.keyboard.press("ArrowRight")  # the tabs follow the arrow keys

@@ -26,11 +26,11 @@ TOMAHAWK = Path(__file__).resolve().parents[2] / "examples" / "tomahawk-2023.jso
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    """The service with a second version published, 2026.1.1, not active."""
+    """The service with a second version published, 2026.2.1, not active."""
     app = create_app(Settings(redis_url=None, api_keys=API_KEYS))
     server = ThreadedServer(app)
     document = yaml.safe_load(DEFAULT_RULESET.read_text())
-    document["version"] = "2026.1.1"
+    document["version"] = "2026.2.1"
     published = requests.post(f"{server.url}/v1/rulesets", json=document, timeout=30,
                               headers=bearer("analyst"))
     assert published.status_code == 201, published.text
@@ -76,7 +76,7 @@ def test_each_role_is_offered_what_it_may_do(page: Page, url: str, watch: Watch,
     analyst_controls = [page.get_by_role("button", name="Publish", exact=True),
                         page.get_by_role("button", name="Run the rule tests on this version"),
                         page.get_by_role("button", name="Show what changed")]
-    activate = page.get_by_role("button", name="Activate 2026.1.1")
+    activate = page.get_by_role("button", name="Activate 2026.2.1")
     for control in analyst_controls:
         if role == "evaluator":
             expect(control).to_be_disabled()
@@ -87,8 +87,8 @@ def test_each_role_is_offered_what_it_may_do(page: Page, url: str, watch: Watch,
         expect(activate).to_be_disabled()
         return
     activate.click()
-    expect(page.locator("#versions-status")).to_have_text("2026.1.1 is now active.")
-    page.get_by_role("button", name="Roll back to 2026.1.0").click()
-    expect(page.locator("#versions-status")).to_have_text("2026.1.0 is now active.")
+    expect(page.locator("#versions-status")).to_have_text("2026.2.1 is now active.")
+    page.get_by_role("button", name="Roll back to 2026.2.0").click()
+    expect(page.locator("#versions-status")).to_have_text("2026.2.0 is now active.")
     assert requests.get(f"{url}/v1/rulesets", headers=bearer("admin"),
-                        timeout=10).json()["active"] == "2026.1.0"
+                        timeout=10).json()["active"] == "2026.2.0"

@@ -64,9 +64,10 @@ def assert_points_add_up(evaluation: dict[str, Any]) -> None:
     overall = 0.0
     for criterion in evaluation["criteria"]:
         findings = criterion["strengths"] + criterion["weaknesses"] + criterion["deficiencies"]
-        points = sum(f["points"] for f in findings)
+        points = round(sum(f["points"] for f in findings), 2)  # points have two decimals
         assert criterion["points"] == points, criterion["criterion"]
-        assert criterion["score"] == clamp(criterion["baseline"] + points), criterion["criterion"]
+        assert criterion["score"] == clamp(round(criterion["baseline"] + points, 2)), \
+            criterion["criterion"]
         assert all(f["points"] > 0 for f in criterion["strengths"])
         assert all(f["points"] < 0 for f in criterion["weaknesses"])
         for finding in findings:

@@ -25,7 +25,7 @@ import requests
 from bench import synthetic
 from bench.synthetic import header_for, proposal_to_row
 from service.cli.main import main
-from service.engine import Engine
+from service.engine import Engine, counterfactuals
 from tests.keys import KEYS, bearer
 
 from .checks import problem
@@ -157,7 +157,11 @@ def test_batch_results_equal_single_evaluations_over_http(url: str) -> None:
         answer = requests.post(f"{url}/v1/evaluations", json=proposal, headers=AUTH,
                                params={"explain": "full"}, timeout=30)
         assert answer.status_code == 200, answer.text
-        return answer.json()["evaluation"]
+        evaluation = answer.json()["evaluation"]
+        # searched on the worker for a single evaluation only; a batch asks for its summary
+        # (`counterfactuals=true`: next_band_gap and best_option)
+        assert evaluation.pop("counterfactuals")["searched"]["single_field"] > 0
+        return evaluation
 
     with ThreadPoolExecutor(8) as pool:
         singles = list(pool.map(single, items))
@@ -404,3 +408,43 @@ def test_batch_items_reach_the_decision_log_with_their_whole_result(url: str,
         assert json.dumps(entry["result"]) == json.dumps(single)
         assert entry["decision_id"] == single["decision_id"] == entry["result"]["decision_id"]
         assert "explain" not in entry
+
+
+def _what_it_would_take(engine: Engine, item: dict[str, Any]) -> tuple[Any, str]:
+    answer = counterfactuals(engine, item)
+    gap = answer["next_band"]["gap"] if answer["next_band"] else None
+    return gap, (answer["options"][0]["sentence"] if answer["options"] else answer["reason"])
+
+
+def test_a_batch_with_counterfactuals_carries_each_gap_and_best_option(url: str,
+                                                                      engine: Engine) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    items: list[Any] = [json.loads(p.read_text()) for p in sorted(examples.glob("*.json"))]
+    items.append({"title": "broken"})
+    response = submit(url, jsonl(items), NDJSON, params={"counterfactuals": "true"})
+    assert response.status_code == 202, response.text
+    status, _ = finish(url, response.headers["Location"])
+    assert status["status"] == "done" and status["counterfactuals"] is True
+    rows = download(url, response.headers["Location"], "csv")
+    assert list(rows[0])[-2:] == ["next_band_gap", "best_option"]
+    for row in rows:
+        if row["status"] != "done":
+            assert row["next_band_gap"] == row["best_option"] == ""
+            continue
+        gap, best = _what_it_would_take(engine, items[int(row["index"])])
+        assert row["next_band_gap"] == ("" if gap is None else repr(gap))
+        assert row["best_option"] == best
+    for line in download(url, response.headers["Location"], "jsonl"):
+        if line["status"] == "done":
+            gap, best = _what_it_would_take(engine, items[line["index"]])
+            assert (line["next_band_gap"], line["best_option"]) == (gap, best)
+
+
+def test_a_batch_without_counterfactuals_keeps_its_columns(url: str) -> None:
+    response = submit(url, jsonl([TOMAHAWK]), NDJSON)
+    status, _ = finish(url, response.headers["Location"])
+    assert status["counterfactuals"] is False
+    [row] = download(url, response.headers["Location"], "csv")
+    assert "next_band_gap" not in row and list(row)[-1] == "errors"
+    [line] = download(url, response.headers["Location"], "jsonl")
+    assert "next_band_gap" not in line

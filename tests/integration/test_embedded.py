@@ -4,13 +4,14 @@ in-memory transport, through the same task code as the Redis deployment."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
-from service.engine import Engine
+from service.engine import Engine, counterfactuals
 
 from .checks import assert_points_add_up, http, poll
 from .proposals import ISOLATED_RADAR, TOMAHAWK
@@ -32,8 +33,13 @@ def test_embedded_answers_what_the_engine_computes(embedded_url: str,
     assert response.status_code == 200, response.text
     evaluation = response.json()["evaluation"]
     assert_points_add_up(evaluation)
-    library = Engine.from_path(MINI_RULESET, mode="native").evaluate(proposal, explain="full")
+    engine = Engine.from_path(MINI_RULESET, mode="native")
+    library = engine.evaluate(proposal, explain="full")
+    searched = evaluation.pop("counterfactuals")  # the worker's, beside the engine's result
     assert evaluation == json.loads(json.dumps(library))
+    again = counterfactuals(engine, proposal)
+    assert searched["searched"].pop("ms") >= 0 and again["searched"].pop("ms") >= 0
+    assert searched == json.loads(json.dumps(again))
 
 
 def test_embedded_async_path(embedded_url: str) -> None:
@@ -63,9 +69,10 @@ def test_embedded_and_redis_give_byte_identical_evaluations(embedded_url: str, s
     assert embedded.status_code == redis_backed.status_code == 200
 
     def evaluation_bytes(response: requests.Response) -> bytes:
-        # the "evaluation" member exactly as the server wrote it
+        # the "evaluation" member exactly as the server wrote it, but for how long the
+        # counterfactual search took (explain=full)
         text = response.content.decode()
         start = text.index('"evaluation":')
-        return text[start:].encode()
+        return re.sub(r'"ms":[0-9.]+', '"ms":…', text[start:]).encode()
 
     assert evaluation_bytes(embedded) == evaluation_bytes(redis_backed)

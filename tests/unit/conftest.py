@@ -12,7 +12,9 @@ from service.engine.language.model import Ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini" / "ruleset.yaml"
-SHIPPED = ROOT / "rules" / "japan-fy2026.yaml"
+SHIPPED = ROOT / "rules" / "japan-fy2026.yaml"  # 2026.1.0: tests with its exact numbers pin it
+CURRENT = ROOT / "rules" / "japan-fy2026-2.yaml"  # 2026.2.0, the default
+VERSIONS = (SHIPPED, CURRENT)  # properties hold on both
 
 
 @pytest.fixture(scope="session")
@@ -25,15 +27,15 @@ def mini_engine(mini_ruleset: Ruleset) -> Engine:
     return Engine(mini_ruleset)
 
 
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[str, Path], Engine] = {}
 
 
-def shipped(mode: Mode = "durable") -> Engine:
-    """The shipped ruleset's engine, built once per mode (hypothesis tests cannot take
-    fixtures per example)."""
-    if mode not in _ENGINES:
-        _ENGINES[mode] = Engine.from_path(SHIPPED, mode=mode)
-    return _ENGINES[mode]
+def shipped(mode: Mode = "durable", path: Path = SHIPPED) -> Engine:
+    """A shipped ruleset's engine (2026.1.0 unless ``path`` names another), built once per
+    mode (hypothesis tests cannot take fixtures per example)."""
+    if (mode, path) not in _ENGINES:
+        _ENGINES[mode, path] = Engine.from_path(path, mode=mode)
+    return _ENGINES[mode, path]
 
 
 @pytest.fixture

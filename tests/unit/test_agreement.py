@@ -6,8 +6,9 @@ Checked on three rulesets of random conditions over every field and operator (th
 real test: 600 rules, literals and field-to-field comparisons, nested all / any / not; a
 quarter of them graded rules reading their points off a scale, a quarter scoped to categories
 and paths, some in groups, against the shipped context and its exact-alias registry), on the
-shipped ruleset and on the small fixture; with generated proposals and every example. Each
-engine runs in durable mode, where ``evaluate`` raises ``EngineDisagreement`` unless
+shipped rulesets (2026.1.0 and 2026.2.0) and on the small fixture; with generated proposals
+and every example. Each engine runs in durable mode, where ``evaluate`` raises
+``EngineDisagreement`` unless
 durable-rules fired exactly what the compiled evaluator fired (scopes included: durable-rules
 decides them in the same pattern; it cannot read a scale, so graded points are checked against
 the reference's reading).
@@ -189,6 +190,22 @@ def test_shipped_ruleset_fires_alike_in_all_three_evaluators(proposal: dict[str,
     assert_agreement(shipped(), proposal)
 
 
+_DEFAULT: list[Engine] = []
+
+
+def default_engine() -> Engine:
+    """Ruleset 2026.2.0, the default (built once: hypothesis tests cannot take fixtures)."""
+    if not _DEFAULT:
+        _DEFAULT.append(Engine.from_path(ROOT / "rules" / "japan-fy2026-2.yaml", mode="durable"))
+    return _DEFAULT[0]
+
+
+@AGREEMENT
+@given(proposal=proposals())
+def test_ruleset_2026_2_fires_alike_in_all_three_evaluators(proposal: dict[str, Any]) -> None:
+    assert_agreement(default_engine(), proposal)
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(proposal=proposals())
 def test_fixture_fires_alike_in_all_three_evaluators(mini_durable: Engine,
@@ -197,6 +214,7 @@ def test_fixture_fires_alike_in_all_three_evaluators(mini_durable: Engine,
 
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+PORTFOLIO = sorted((ROOT / "examples" / "portfolio").glob("*.json"))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -205,6 +223,12 @@ def test_every_example_fires_alike_in_all_three_evaluators(
 ) -> None:
     for engine in (shipped(), mini_durable, *random_engines):
         assert_agreement(engine, load_json(example))
+
+
+@pytest.mark.parametrize("example", EXAMPLES + PORTFOLIO,
+                         ids=[p.stem for p in EXAMPLES + PORTFOLIO])
+def test_every_example_fires_alike_under_2026_2(example: Path) -> None:
+    assert_agreement(default_engine(), load_json(example))
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

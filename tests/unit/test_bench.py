@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bench import engine, portfolio, zen
+from bench import counterfactuals, engine, portfolio, run, zen
 from service.engine import Engine, load_ruleset
 from service.engine.evaluation.durable import durable_fact
 from service.engine.evaluation.engine import validate_proposal
@@ -51,6 +51,16 @@ def test_the_portfolio_benchmark_compares_envelopes_with_one_budget() -> None:
     assert envelopes.groups > 1 and one_budget.groups == 1
     assert envelopes.exact and one_budget.exact
     assert envelopes.seconds > 0 and one_budget.seconds > 0
+
+
+def test_the_counterfactual_benchmark_searches_the_examples_beside_their_evaluation() -> None:
+    figures = counterfactuals.measure(generated=3)
+
+    assert figures.proposals == len(engine.examples()) + 3
+    assert figures.options > 0
+    assert figures.search_p90_ms >= figures.search_p50_ms > 0 and figures.evaluation_p50_ms > 0
+    [line] = run.counterfactual_lines(3)
+    assert line.within == counterfactuals.TARGET_MS / 1000 and "p50" in line.measured
 
 
 @pytest.fixture(scope="module")

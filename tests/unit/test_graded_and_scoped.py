@@ -251,8 +251,8 @@ def test_an_unmatched_system_and_implausible_claims_are_said_so() -> None:
     assert said[("unmatched", "system.name")].startswith(
         "'V-22 sustainment contract' is not in the partner registry")
     assert said[("unsupported", "threats_addressed")] == (
-        "The context does not list air, amphibious_invasion among the threats a "
-        "platform_sustainment can address.")
+        "The context does not list hostile aircraft and an amphibious invasion among the "
+        "threats a fleet sustainment contract can address.")
     assert ("unsupported", "acquisition.capability_area") in said
     assert ("default", "derived.envelope_remaining_jpy") in said  # nothing known committed
     derived = result["derived"]
@@ -320,8 +320,8 @@ def test_without_phasing_the_whole_cost_is_in_the_fiscal_year_and_said_so() -> N
     assert texts["derived.peak_year_share_of_annual_budget"] == (
         "No phasing by fiscal year is given, so the whole cost is counted in FY2026.")
     assert texts["derived.service_life_years"] == (
-        "No service life is given: the context's 30 years for a airborne_early_warning are "
-        "used.")
+        "No service life is given: the context's 30 years for an airborne early-warning "
+        "aircraft are used.")
 
 
 @pytest.mark.parametrize(("phasing", "message"), [

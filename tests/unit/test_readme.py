@@ -23,12 +23,12 @@ from werkzeug.serving import make_server
 from service.api import close_app, create_app
 from service.batch.chunks import summarize
 from service.cli.main import main
-from service.config import Settings
+from service.config import DEFAULT_RULESET, Settings
 from service.engine import Engine, parse_ruleset
 from service.robustness.analysis import Plan, analyse, document
 from service.robustness.proposals import from_summaries
 from tests import readme
-from tests.unit.conftest import ROOT, SHIPPED, load_json, shipped
+from tests.unit.conftest import ROOT, SHIPPED, load_json
 from tests.unit.test_docs import uncertainty_example
 
 README = (ROOT / "README.md").read_text()
@@ -42,9 +42,14 @@ def _example_answer() -> dict[str, Any]:
     return answer
 
 
+def _default() -> Engine:
+    """The ruleset a service runs by default (2026.2.0), which the README's answers show."""
+    return Engine.from_path(DEFAULT_RULESET)
+
+
 def test_readme_example_matches_the_engine() -> None:
     shown = _example_answer()["evaluation"]
-    actual = shipped().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"))
+    actual = _default().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"))
     for key in ("decision_id", "input_hash", "ruleset", "overall_score", "rating",
                 "recommendation", "summary"):
         assert shown[key] == actual[key], key
@@ -177,9 +182,9 @@ def test_command_line_runs_as_written(service: str, tmp_path: Path) -> None:
         done = readme.shell(command, work, service)
         ran.append((command, succeeded(done)))
         if command.startswith("cp rules/"):  # the edit the comment below it asks for
-            ruleset = work / "rules" / "japan-fy2026.yaml"
-            ruleset.write_text(ruleset.read_text().replace('version: "2026.1.0"',
-                                                           'version: "2026.2.0"', 1))
+            ruleset = work / "rules" / DEFAULT_RULESET.name
+            ruleset.write_text(ruleset.read_text().replace('version: "2026.2.0"',
+                                                           'version: "2026.3.0"', 1))
     out = {command.split("#")[0].strip(): text for command, text in ran}
     assert out["policy-eval --version"].startswith("policy-eval ")
     assert "exit status:" in out["policy-eval --help"]
@@ -188,7 +193,7 @@ def test_command_line_runs_as_written(service: str, tmp_path: Path) -> None:
         "policy-eval rules diff"))
     assert "18 proposals: 0 changed" in " ".join(diff.split())
     versions = next(text for command, text in out.items() if "rules versions" in command)
-    assert "2026.1.0" in versions and "2026.2.0" in versions
+    assert "2026.2.0" in versions and "2026.3.0" in versions
     assert (work / "ranked.csv").is_file() and (work / "portfolio.csv").is_file()
     remote = next(text for command, text in out.items() if "programmes.xlsx --url" in command)
     assert "Portfolio within each capability area's remaining envelope" in " ".join(
@@ -217,7 +222,8 @@ RUN_WITH_REDIS = ("Running with Redis and separate workers", "Operating it")
 def test_every_command_of_the_readme_is_run_by_a_test() -> None:
     """A section given commands must be given a test that runs them."""
     with_commands = {title for title in readme.sections() if readme.commands(title)}
-    assert with_commands == {"Try it", "Batches", "Robustness", "The command line",
+    assert with_commands == {"Try it", "What it would take", "Batches", "Robustness",
+                             "The command line",
                              *RUN_WITH_REDIS, *NOT_RUN}
 
 
@@ -332,7 +338,7 @@ def test_robustness_commands_run_as_written(service: str, tmp_path: Path) -> Non
 
 
 def test_readme_rating_stability_is_tomahawks() -> None:
-    full = shipped().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"), "full")
+    full = _default().evaluate(load_json(ROOT / "examples" / "tomahawk-2023.json"), "full")
     [budget_fit] = [s for s in full["rating_stability"] if s["criterion"] == "budget_fit"]
     assert " ".join(json.dumps(budget_fit).split()) in " ".join(README.split())
 
@@ -342,7 +348,7 @@ def test_readme_check_reports_are_what_rules_check_prints(
     """Each line the README shows of a `rules check` report is in the report, in order."""
     section = README.split("## Rules are the analysts'", 1)[1].split("\n## ", 1)[0]
     reports = re.findall(r"```console\n\$ policy-eval (rules check \S+)\n(.*?)```", section, re.S)
-    assert len(reports) == 2
+    assert len(reports) == 3
     for command, shown in reports:
         *words, path = command.split()
         main([*words, str(ROOT / path)])
@@ -355,3 +361,51 @@ def test_readme_check_reports_are_what_rules_check_prints(
                 position += 1
             assert position < len(printed), f"not printed, in order: {want!r}"
 
+
+
+# --- What it would take -------------------------------------------------------------------
+
+
+def _in_order(shown: list[Any], actual: list[Any]) -> None:
+    """Every entry the README shows (not the "… more" texts) is the actual one, in order."""
+    position = 0
+    for entry in _shown(shown):
+        while position < len(actual) and actual[position] != entry:
+            position += 1
+        assert position < len(actual), f"not answered, in order: {entry}"
+
+
+def _printed_in_order(shown: str, printed: str) -> None:
+    lines = [" ".join(line.split()) for line in printed.splitlines()]
+    position = 0
+    for line in shown.splitlines():
+        want = " ".join(line.split()).split("…")[0]
+        if not want:
+            continue
+        while position < len(lines) and not lines[position].startswith(want):
+            position += 1
+        assert position < len(lines), f"not printed, in order: {want!r}"
+
+
+def test_what_it_would_take_answers_and_prints_as_shown(service: str, tmp_path: Path) -> None:
+    """The section's request answers the counterfactuals it shows (all but the search's time),
+    and its commands print what it shows."""
+    section = readme.section("What it would take")
+    request, what_if, compare = readme.commands("What it would take")
+    work = readme.scratch(tmp_path)
+    answer = json.loads(succeeded(readme.shell(request, work, service)))
+    found = answer["evaluation"]["counterfactuals"]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    shown = json.loads(block.group(1))["counterfactuals"]
+    for key in ("next_band", "reason"):
+        assert found[key] == shown[key], key
+    assert {k: found["searched"][k] for k in ("single_field", "pairs")} == {
+        k: shown["searched"][k] for k in ("single_field", "pairs")}
+    for key in ("options", "why_not"):
+        _in_order(shown[key], found[key])
+    assert [c["rule_id"] for c in found["caps"]] == [c["rule_id"] for c in shown["caps"]]
+    consoles = re.findall(r"```console\n\$ [^\n]*\n(.*?)```", section, re.S)
+    assert len(consoles) == 2
+    for command, printed in zip((what_if, compare), consoles, strict=True):
+        _printed_in_order(printed, succeeded(readme.shell(command, work, service)))

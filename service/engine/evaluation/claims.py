@@ -11,11 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.vocabulary import ASSUMPTION_KINDS
+from schemas.vocabulary import (
+    ASSUMPTION_KINDS,
+    CAPABILITY_AREA_LABELS,
+    CATEGORY_LABELS,
+    THREAT_LABELS,
+)
 from service.engine.evaluation.enrichment import cost_by_year
 from service.engine.evaluation.evidence import money
 from service.engine.evaluation.facts import Fact
 from service.engine.language.reference import Context
+
+
+def _kind(category: str) -> str:
+    """A category as a sentence names it, with its article: "an aircraft upgrade"."""
+    label = CATEGORY_LABELS[category]
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
+def _listed(threats: list[str]) -> str:
+    """Threats as a sentence lists them: "hostile aircraft and an amphibious invasion"."""
+    words = [THREAT_LABELS[t] for t in threats]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _entry(kind: str, field: str, text: str) -> dict[str, str]:
@@ -30,7 +47,8 @@ def _defaults(proposal: dict[str, Any], fact: Fact, context: Context) -> list[di
     found = []
     if not fact["derived.envelope_committed_known"]:
         found.append(_entry("default", "derived.envelope_remaining_jpy",
-                            f"No committed amount is recorded for the {area} envelope, so all "
+                            "No committed amount is recorded for the "
+                            f"{CAPABILITY_AREA_LABELS[area]} envelope, so all "
                             f"of its {money(fact['derived.envelope_total_jpy'], '¥')} is "
                             "taken as remaining."))
     if fact["derived.budget_fiscal_year"] != year:
@@ -51,8 +69,8 @@ def _defaults(proposal: dict[str, Any], fact: Fact, context: Context) -> list[di
     if "service_life_years" not in acquisition and "derived.service_life_years" in fact:
         found.append(_entry("default", "derived.service_life_years",
                             "No service life is given: the context's "
-                            f"{fact['derived.service_life_years']:.0f} years for a "
-                            f"{proposal['system']['category']} are used."))
+                            f"{fact['derived.service_life_years']:.0f} years for "
+                            f"{_kind(proposal['system']['category'])} are used."))
     return found
 
 
@@ -66,20 +84,20 @@ def _claims(proposal: dict[str, Any], fact: Fact, context: Context) -> list[dict
                             "proposal names are counted."))
     if category not in context.categories:
         found.append(_entry("unverified", "system.category",
-                            f"The context does not say what a {category} can plausibly "
+                            f"The context does not say what {_kind(category)} can plausibly "
                             "address, so its capability area and threats are taken as "
                             "claimed."))
         return found
     if not fact["derived.capability_area_supported"]:
         found.append(_entry("unsupported", "acquisition.capability_area",
                             f"The context does not list "
-                            f"{proposal['acquisition']['capability_area']} among the capability "
-                            f"areas a {category} serves."))
+                            f"{CAPABILITY_AREA_LABELS[proposal['acquisition']['capability_area']]}"
+                            f" among the capability areas {_kind(category)} serves."))
     if fact["derived.unsupported_threats"]:
         found.append(_entry("unsupported", "threats_addressed",
                             f"The context does not list "
-                            f"{', '.join(fact['derived.unsupported_threats'])} among the threats "
-                            f"a {category} can address."))
+                            f"{_listed(fact['derived.unsupported_threats'])} among the threats "
+                            f"{_kind(category)} can address."))
     return found
 
 

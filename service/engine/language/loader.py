@@ -24,6 +24,7 @@ from schemas.fields import text_problem
 from schemas.ruleset import VERSION_PATTERN, VERSION_RULE
 from schemas.vocabulary import ACQUISITION_PATHS, RATINGS, RECOMMENDATIONS, SYSTEM_CATEGORIES
 from service.engine.language.catalog import field_catalog
+from service.engine.language.changeable import read_changeable
 from service.engine.language.diagnostics import RuleProblem, RulesetError
 from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.model import (
@@ -73,7 +74,7 @@ MAX_BREAKPOINTS = 20
 # the analyst learns of one at the rule's line, when the file is checked.
 ConditionLimit = Callable[[Condition], "str | None"]
 HEADER_KEYS = {"name", "version", "description", "context", "criteria", "bands", "rules",
-               "deficiency_cap", "uncertainty", "acknowledged"}
+               "deficiency_cap", "uncertainty", "acknowledged", "counterfactuals"}
 # Texts that are one line wherever they appear (results, tables, CSV cells, log lines): they
 # refuse line breaks and invisible characters as the proposal's ids and titles do. The others
 # (descriptions, rationales) may span lines; no text may hold a control character.
@@ -737,13 +738,15 @@ def parse_ruleset(text: str, source: str, base: Path | None = None,
     rules = reader.rules(data, {c.name for c in criteria}, default_cap)
     uncertainty = read_uncertainty(reader, data, criteria)
     acknowledged = reader.acknowledged(data)
+    changeable = read_changeable(reader, data)
     reader.registry(context)
     if reader.problems:
         raise RulesetError(reader.problems)
     document = {**data, "context": context_raw}
     digest = hashlib.sha256(document_json(document).encode())
     return Ruleset(str(name), str(version), description, criteria, bands, rules, context,
-                   "sha256:" + digest.hexdigest(), source, document, uncertainty, acknowledged)
+                   "sha256:" + digest.hexdigest(), source, document, uncertainty, acknowledged,
+                   changeable)
 
 
 def load_ruleset(path: str | Path, limits: Sequence[ConditionLimit] = ()) -> Ruleset:

@@ -252,6 +252,33 @@ class Uncertainty:
     exchange_rate: Range | None = None  # the rate used / the context's rate
 
 
+# Who asks and what is asked for: a counterfactual never changes them, declared or not.
+IDENTITY_FIELDS = ("id", "title", "requesting_country", "fiscal_year", "system.name",
+                   "system.category", "system.origin_country", "system.prime_contractor")
+
+
+@dataclass(frozen=True)
+class NumberChange:
+    """The values a number may take in a counterfactual: within [low, high], on the step."""
+
+    low: float
+    high: float
+    step: float
+
+
+@dataclass(frozen=True)
+class Changeable:
+    """The ruleset's ``counterfactuals:`` section: what a "what would it take" answer may
+    change. ``fixed`` fields never change (the identity fields always among them); a number
+    moves within its declared range on its step (else the schema's range, by whole units for
+    whole numbers and by cents otherwise); a list gains only items of its declared vocabulary
+    (else the items the rules name)."""
+
+    fixed: tuple[str, ...] = IDENTITY_FIELDS
+    numbers: dict[str, NumberChange] = field(default_factory=dict)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Ruleset:
     name: str
@@ -267,6 +294,7 @@ class Ruleset:
     document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     uncertainty: Uncertainty | None = None  # declared in the file, hashed with it
     acknowledged: tuple[Acknowledgment, ...] = ()
+    changeable: Changeable = field(default_factory=Changeable)  # declared, hashed with it
 
     @cached_property
     def graded_criteria(self) -> frozenset[str]:

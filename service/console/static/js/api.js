@@ -107,9 +107,13 @@ export function openapi() {
   return documentPromise;
 }
 
+// Whether the service offers an operation; path parameters match whatever their name
+// (`/v1/evaluations/{id}/what-if`).
 export async function supports(method, path) {
-  const operations = (await openapi()).paths?.[path];
-  return Boolean(operations && operations[method.toLowerCase()]);
+  const shape = (template) => template.replace(/\{[^}]+\}/g, "{}");
+  const paths = (await openapi()).paths || {};
+  const found = Object.keys(paths).find((template) => shape(template) === shape(path));
+  return Boolean(found && paths[found][method.toLowerCase()]);
 }
 
 export async function vocabulary(schema, property) {

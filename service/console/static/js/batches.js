@@ -3,7 +3,7 @@
 // CSV, build the portfolio within a budget, and analyse its robustness (robustness.js).
 // `/console/batches/ID` opens a batch.
 
-import { ApiError, call, download, get, openapi, vocabulary } from "./api.js";
+import { ApiError, call, download, get, vocabulary } from "./api.js";
 import { spendChart } from "./charts.js";
 import { $, fill, h, hideProblem, say, showProblem, table } from "./dom.js";
 import { renderEvaluation } from "./evaluation.js";
@@ -37,7 +37,10 @@ async function upload(event) {
   form.append("file", part);
   say($("#upload-status"), `Uploading ${file.name}…`);
   try {
-    const response = await call("POST", "/v1/batches", { body: form, query: { explain: $("#batch-explain").value } });
+    const response = await call("POST", "/v1/batches", { body: form, query: {
+      explain: $("#batch-explain").value,
+      counterfactuals: $("#batch-counterfactuals").checked ? "true" : undefined,
+    } });
     const batch = await response.json();
     window.location.assign(`/console/batches/${encodeURIComponent(batch.id)}`);
   } catch (error) {
@@ -45,11 +48,6 @@ async function upload(event) {
     if (!(error instanceof ApiError)) throw error;
     showProblem($("#upload-errors"), error);
   }
-}
-
-async function workbookNotice() {
-  const upload = (await openapi()).paths?.["/v1/batches"]?.post?.requestBody?.content || {};
-  if (CONTENT_TYPES.xlsx in upload) say($("#xlsx-hint"), "An Excel workbook (.xlsx) with the same columns works too.");
 }
 
 function wireUpload() {
@@ -275,7 +273,6 @@ async function main() {
   if (!batchId) wireUpload();
   if (!(await signedIn())) return;
   if (batchId) await showBatch();
-  else await workbookNotice();
 }
 
 main();

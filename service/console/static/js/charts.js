@@ -65,3 +65,20 @@ export function spendChart(canvas, groups, currency) {
     },
   });
 }
+
+// Each compared proposal's criterion scores, grouped by criterion.
+export function compareChart(canvas, names, criteria, items) {
+  const shades = [BLUE, "rgb(214, 120, 40)", "rgb(60, 140, 90)", "rgb(150, 80, 160)", GREY];
+  canvas.setAttribute("aria-label", `Criterion scores: ${items.map((item, i) => `${names[i]}: ${criteria.map((c) => `${words(c.criterion)} ${item.scores[c.criterion].score}`).join(", ")}`).join("; ")}`);
+  return draw(canvas, {
+    type: "bar",
+    data: {
+      labels: criteria.map((c) => `${capital(words(c.criterion))} · ${Math.round(c.weight * 100)}%`),
+      datasets: items.map((item, i) => ({ label: names[i], data: criteria.map((c) => item.scores[c.criterion].score), backgroundColor: shades[i % shades.length] })),
+    },
+    options: {
+      scales: { x: { min: 0, max: 100, ticks: { color: GREY } } },
+      plugins: { legend: { position: "bottom" } },
+    },
+  });
+}

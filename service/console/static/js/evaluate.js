@@ -1,13 +1,17 @@
 // The Evaluate page: a proposal from an example, JSON or the generated form, evaluated by
 // POST /v1/evaluations; `?example=NAME` opens that example evaluated, `?id=ID` a stored result.
+// A what-if (an option of what it would take, or any field changed) is the service's too:
+// POST /v1/evaluations/{id}/what-if, shown beside the result it changes.
 
 import { ApiError, evaluate, get, supports } from "./api.js";
-import { $, hideProblem, say, showProblem, tabs } from "./dom.js";
+import { $, fill, hideProblem, say, showProblem, tabs } from "./dom.js";
 import { renderEvaluation } from "./evaluation.js";
-import { buildForm, fillForm, readForm, showFieldErrors } from "./proposal-form.js";
+import { buildForm, fillForm, formChanges, readForm, showFieldErrors } from "./proposal-form.js";
 import { signedIn } from "./session.js";
+import { fromOption, renderWhatIf, whatIf } from "./whatif.js";
 
-const state = { examples: [], proposal: null };
+const WHAT_IF = "/v1/evaluations/{id}/what-if";
+const state = { examples: [], proposal: null, job: null, whatIf: false };
 const status = $("#input-status");
 const problems = $("#input-errors");
 const formFields = $("#form-fields");
@@ -17,11 +21,47 @@ function explain() {
   return $("#explain-full").checked ? "full" : "summary";
 }
 
+async function runWhatIf(changes) {
+  const region = $("#what-if-errors");
+  hideProblem(region);
+  showFieldErrors($("#what-if-fields"), []);
+  say($("#what-if-status"), "Evaluating the what-if…");
+  try {
+    const answer = await whatIf(state.job.id, changes);
+    renderWhatIf($("#what-if-result"), answer);
+    say($("#what-if-status"), `What-if: ${answer.after.rating}, ${answer.after.overall_score} (was ${answer.before.rating}, ${answer.before.overall_score}).`);
+    $("#what-if-heading").focus();
+  } catch (error) {
+    say($("#what-if-status"), "");
+    if (!(error instanceof ApiError)) throw error;
+    // the service names an edit `set.<path>` or `unset.<path>`: beside its control, and in the summary
+    showFieldErrors($("#what-if-fields"), error.errors.map((e) => ({ ...e, field: e.field.replace(/^(un)?set\./, "") })));
+    showProblem(region, error);
+  }
+}
+
+function resetWhatIf(proposal) {
+  hideProblem($("#what-if-errors"));
+  fill($("#what-if-result"));
+  const editable = state.whatIf && Boolean(proposal);
+  $("#what-if-edit").hidden = !editable;
+  if (editable) fillForm($("#what-if-fields"), proposal);
+  say($("#what-if-status"), state.whatIf
+    ? "Apply an option of what it would take, or change any field: the service evaluates it and shows the result beside this one."
+    : "This service does not offer what-if evaluations (POST /v1/evaluations/{id}/what-if). Edit the proposal and evaluate it again.");
+}
+
 function show(job, proposal) {
   state.proposal = proposal;
+  state.job = job;
   $("#result").hidden = false;
-  renderEvaluation($("#evaluation"), job);
+  renderEvaluation($("#evaluation"), job, {
+    onApply: state.whatIf ? (option) => runWhatIf(fromOption(option)) : null,
+    whatIf: $("#what-if"),
+  });
+  resetWhatIf(proposal);
   $("#edit-proposal").disabled = !proposal;
+  $("#compare-link").href = `/console/compare?evaluation=${encodeURIComponent(job.id)}`;
   $("#result-heading").focus();
 }
 
@@ -115,6 +155,10 @@ function wire() {
     $("#proposal-json").value = JSON.stringify(readForm(formFields), null, 2);
     selectTab("tab-json");
   });
+  $("#what-if-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runWhatIf(formChanges($("#what-if-fields"), state.proposal));
+  });
   $("#edit-proposal").addEventListener("click", () => {
     fillForm(formFields, state.proposal);
     $("#proposal-json").value = JSON.stringify(state.proposal, null, 2);
@@ -123,19 +167,13 @@ function wire() {
   });
 }
 
-async function whatIfNotice() {
-  const offered = await supports("post", "/v1/evaluations/{evaluation_id}/what-if");
-  say($("#what-if-status"), offered
-    ? "This service offers what-if evaluations (POST /v1/evaluations/{id}/what-if); the console shows them beside this result in a later version."
-    : "Side-by-side what-if results arrive with POST /v1/evaluations/{id}/what-if, which this service does not offer yet. Meanwhile, edit the proposal and evaluate it again.");
-}
-
 async function main() {
   wire();
   if (!(await signedIn())) return;
-  const [fields] = await Promise.all([get("/v1/fields"), loadExamples()]);
+  const [fields, offered] = await Promise.all([get("/v1/fields"), supports("post", WHAT_IF), loadExamples()]);
   buildForm(formFields, fields.fields);
-  whatIfNotice();
+  buildForm($("#what-if-fields"), fields.fields, "what-if");
+  state.whatIf = offered;
   await openFromLink();
 }
 

@@ -1,6 +1,7 @@
 // An evaluation as an analyst reads it: the verdict, the scores with their weights (chart and
 // table), every point by the rule that gave it with its evidence, the why-not, what it would
-// take, and the identity that traces it. Used by the Evaluate page, a batch's rows and reports.
+// take (the service's counterfactuals), and the identity that traces it. Used by the Evaluate
+// page, a batch's rows and reports.
 
 import { scoreChart } from "./charts.js";
 import { fill, h, table } from "./dom.js";
@@ -82,8 +83,9 @@ function whyNot(evaluation, level, compact) {
       h("p", { class: "muted" }, "Evaluate with the why-not option to see the rules that did not fire."));
   }
   const missed = evaluation.not_fired.filter((rule) => rule.points > 0);
-  // a report lists the few worth most, as its PDF does; the page lists them all in rule order
-  const shown = compact ? [...missed].sort((a, b) => b.points - a.points).slice(0, 3) : missed;
+  // a report lists the two worth most (what it would take needs its room); the page lists them
+  // all in rule order
+  const shown = compact ? [...missed].sort((a, b) => b.points - a.points).slice(0, 2) : missed;
   return h("section", { class: "why-not" },
     heading(level, "Why not more"),
     h("p", { class: "hint" }, `${missed.length} strengths did not apply; each with the condition that failed.`),
@@ -95,15 +97,67 @@ function whyNot(evaluation, level, compact) {
     missed.length > shown.length ? h("p", { class: "muted" }, `… and ${missed.length - shown.length} more.`) : null);
 }
 
-// Counterfactuals arrive as `evaluation.counterfactuals` with explain=full once the service
-// computes them; until then the section says so rather than guessing.
-function whatItWouldTake(evaluation, level) {
-  const options = evaluation.counterfactuals;
-  return h("section", { class: "what-it-would-take" },
-    heading(level, "What it would take"),
-    options
-      ? h("pre", { class: "raw" }, JSON.stringify(options, null, 2))
-      : h("p", { class: "notice" }, "This service does not compute what it would take yet (counterfactual options). They will show here."));
+function value(v) {
+  if (v === null || v === undefined) return "(not given)";
+  return Array.isArray(v) ? `[${v.join(", ")}]` : String(v);
+}
+
+export function changeText(change) {
+  return `${change.field}: ${value(change.from)} → ${change.to === null ? "(removed)" : value(change.to)}`;
+}
+
+const SHOWN = 5; // options listed open; the rest folded
+
+function option(item, onApply) {
+  const { result } = item;
+  const effect = [
+    `would be ${score(result.overall_score)}, ${words(result.rating)}, ${words(result.recommendation)}`,
+    item.rules_gained.length ? `gains ${item.rules_gained.join(", ")}` : null,
+    item.rules_lost.length ? `loses ${item.rules_lost.join(", ")}` : null,
+    item.caps_remaining.length ? `still capped by ${item.caps_remaining.join(", ")}` : null,
+  ].filter(Boolean).join(" · ");
+  return h("li", { class: "option-item" },
+    h("div", {},
+      h("p", { class: "sentence" }, item.sentence),
+      h("p", { class: "muted" }, h("span", { class: "mono" }, item.changes.map(changeText).join("; ")), ` — ${effect}`)),
+    onApply ? h("button", { type: "button", class: "secondary", onclick: () => onApply(item),
+      "aria-label": `Apply as a what-if: ${item.changes.map(changeText).join("; ")}` }, "Apply as a what-if") : null);
+}
+
+function options(items, onApply, label) {
+  const list = (some) => h("ol", { class: "options", start: null }, some.map((item) => option(item, onApply)));
+  return [list(items.slice(0, SHOWN)),
+    items.length > SHOWN ? h("details", {}, h("summary", {}, `${items.length - SHOWN} more ${label}`),
+      h("ol", { class: "options", start: SHOWN + 1 }, items.slice(SHOWN).map((item) => option(item, onApply)))) : null];
+}
+
+// The service's counterfactuals (explain=full): the smallest changes that would reach the next
+// band or lift a cap, each with the result the service computed for it.
+function whatItWouldTake(evaluation, level, compact, onApply) {
+  const found = evaluation.counterfactuals;
+  const section = (...children) => h("section", { class: "what-it-would-take", id: compact ? null : "what-it-would-take" },
+    heading(level, "What it would take"), ...children);
+  if (!found) {
+    return section(h("p", { class: "muted" }, compact
+      ? "Not computed for this evaluation."
+      : "Evaluate with the why-not option to see what it would take."));
+  }
+  const next = found.next_band;
+  const band = h("p", { class: "next-band" }, next
+    ? `The next band, ${words(next.rating)}, starts at ${score(next.min_score, 1)}: ${score(next.gap, 1)} points more.`
+    : "Already in the top band.");
+  if (compact) {
+    const shown = found.options.slice(0, 2);
+    return section(band, shown.length
+      ? h("ul", { class: "options" }, shown.map((item) => h("li", {}, item.sentence)))
+      : h("p", { class: "muted" }, found.reason || "No change found."));
+  }
+  return section(band,
+    found.options.length ? options(found.options, onApply, "options") : h("p", { class: "muted" }, found.reason || "No change found."),
+    found.caps.map((cap) => h("details", { class: "cap" },
+      h("summary", {}, `What lifts the cap of ${cap.rule_id} (${cap.removed_by.length} option${cap.removed_by.length === 1 ? "" : "s"})`),
+      cap.removed_by.length ? options(cap.removed_by, onApply, "options") : h("p", { class: "muted" }, "No change found lifts it."))),
+    h("p", { class: "hint" }, `Each option was evaluated by the service: ${found.searched.single_field} single changes and ${found.searched.pairs} pairs searched.`));
 }
 
 function identity(job) {
@@ -121,14 +175,17 @@ function identity(job) {
 }
 
 // `job` is an evaluation resource (GET /v1/evaluations/{id}) or, from a batch, {evaluation}.
-export function renderEvaluation(root, job, { level = 3, compact = false } = {}) {
+// `onApply(option)`, when given, offers each option as a what-if; `whatIf`, a node shown
+// right after what it would take (the page's what-if panel).
+export function renderEvaluation(root, job, { level = 3, compact = false, onApply = null, whatIf = null } = {}) {
   const { evaluation } = job;
   fill(root, 
     verdict(evaluation),
     scores(evaluation, level, compact),
+    whatItWouldTake(evaluation, level, compact, onApply),
+    whatIf,
     reasons(evaluation, level, compact),
     whyNot(evaluation, level, compact),
-    whatItWouldTake(evaluation, level),
     h("section", { class: "trace" }, heading(level, "Identity"), identity(job)),
   );
 }

@@ -6,12 +6,12 @@
 import { $, $$, h } from "./dom.js";
 import { words } from "./format.js";
 
-const id = (path) => `field-${path.replaceAll(".", "-")}`;
+const id = (path, prefix) => `${prefix}-${path.replaceAll(".", "-")}`;
 const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-function control(field, label) {
+function control(field, label, prefix) {
   const required = field.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null;
-  const describedBy = `${id(field.path)}-error`;
+  const describedBy = `${id(field.path, prefix)}-error`;
   const error = h("p", { class: "field-error", id: describedBy, hidden: true });
   if (field.kind === "list" && field.values) {
     return h("fieldset", { class: "field checkboxes", "data-path": field.path, "aria-describedby": describedBy },
@@ -22,15 +22,15 @@ function control(field, label) {
   }
   let input;
   if (field.values) {
-    input = h("select", { id: id(field.path), name: field.path },
+    input = h("select", { id: id(field.path, prefix), name: field.path },
       h("option", { value: "" }, field.required ? "Choose…" : "(not given)"),
       field.values.map((value) => h("option", { value, selected: value === field.default }, words(value))));
   } else if (field.kind === "number") {
-    input = h("input", { id: id(field.path), name: field.path, type: "number", step: "any", inputmode: "decimal" });
+    input = h("input", { id: id(field.path, prefix), name: field.path, type: "number", step: "any", inputmode: "decimal" });
   } else {
     const list = field.kind === "list";
     input = h("input", {
-      id: id(field.path), name: field.path, type: "text", value: field.default ?? "",
+      id: id(field.path, prefix), name: field.path, type: "text", value: field.default ?? "",
       placeholder: list ? "e.g. US, AU (ISO codes)" : null,
       autocomplete: "off", spellcheck: "false",
     });
@@ -38,12 +38,13 @@ function control(field, label) {
   input.setAttribute("aria-describedby", describedBy);
   if (field.required) input.setAttribute("aria-required", "true");
   return h("div", { class: "field", "data-path": field.path },
-    h("label", { for: id(field.path) }, label, required), input, error);
+    h("label", { for: id(field.path, prefix) }, label, required), input, error);
 }
 
 // Sections by the first part of the path; a third part (a money amount and currency) makes
 // a group of its own inside its section.
-export function buildForm(container, fields) {
+// `prefix` keeps the ids of two forms on one page apart.
+export function buildForm(container, fields, prefix = "field") {
   const sections = new Map();
   for (const field of fields.filter((f) => !f.derived)) {
     const parts = field.path.split(".");
@@ -58,8 +59,8 @@ export function buildForm(container, fields) {
     h("legend", {}, capital(words(section))),
     [...groups].map(([group, members]) => (group
       ? h("fieldset", { class: "group" }, h("legend", {}, capital(words(group))),
-        members.map((field) => control(field, capital(words(field.path.split(".").pop())))))
-      : members.map((field) => control(field, field.label)))))));
+        members.map((field) => control(field, capital(words(field.path.split(".").pop())), prefix)))
+      : members.map((field) => control(field, field.label, prefix)))))));
   container.fields = fields.filter((f) => !f.derived);
 }
 
@@ -105,6 +106,21 @@ export function fillForm(container, proposal) {
       input.value = found === undefined || found === null ? "" : Array.isArray(found) ? found.join(", ") : String(found);
     }
   }
+}
+
+// A what-if's body: the fields whose control differs from `original` (set), or was emptied
+// (unset), by the paths the API names them.
+export function formChanges(container, original) {
+  const changes = { set: {}, unset: [] };
+  for (const field of container.fields) {
+    const given = lookup(original, field.path);
+    const before = Array.isArray(given) && !given.length ? undefined : given; // as the form reads it
+    const after = value(container, field);
+    if (JSON.stringify(before) === JSON.stringify(after)) continue;
+    if (after === undefined) changes.unset.push(field.path);
+    else changes.set[field.path] = after;
+  }
+  return changes;
 }
 
 // The API's field errors beside their controls (errors about no one field stay in the summary).

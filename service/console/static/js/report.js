@@ -1,11 +1,12 @@
 // A printable one-page report, of an evaluation (/console/reports/evaluations/ID) or of a
 // portfolio (/console/reports/portfolios/BATCH?budget=…&currency=…), with its PDF from the API.
 
-import { ApiError, download, get } from "./api.js";
+import { ApiError, call, download, get } from "./api.js";
 import { spendChart } from "./charts.js";
 import { $, fill, h, showProblem, table } from "./dom.js";
 import { renderEvaluation } from "./evaluation.js";
-import { money, score, words } from "./format.js";
+import { money, percent, score, words } from "./format.js";
+import { declared } from "./robustness.js";
 import { signedIn } from "./session.js";
 
 const { kind, subject } = $("#report").dataset;
@@ -26,10 +27,38 @@ function rows(entries, columns, caption) {
     entries.length > shown.length ? h("p", { class: "muted" }, `… and ${entries.length - shown.length} more.`) : null];
 }
 
+const sleep = (seconds) => new Promise((done) => { setTimeout(done, seconds * 1000); });
+
+// The batch's robustness under the same budget, as the Batches view computes it (the service's
+// analysis job; its seed comes from the batch, so the figures are the same every time).
+async function robustness() {
+  const body = { ...(query.budget ? { budget: Number(query.budget) } : {}), ...(query.currency ? { currency: query.currency } : {}) };
+  const started = await call("POST", `/v1/batches/${encodeURIComponent(subject)}/robustness`, { json: body });
+  const queued = await started.json(); // read to its end: a body left unread keeps the request open
+  const location = started.headers.get("Location") || `/v1/jobs/${queued.id}`;
+  for (;;) {
+    const job = await get(location);
+    if (job.status === "done") return job.result;
+    if (!["queued", "running"].includes(job.status)) throw new ApiError(job.error?.status || 500, job.error || { detail: `The robustness analysis is ${job.status}.` });
+    await sleep(0.3);
+  }
+}
+
+function robustnessSummary(result) {
+  if (result instanceof ApiError) return h("p", { class: "notice", id: "report-robustness" }, `Robustness not computed: ${result.message}`);
+  const [first] = result.rank_acceptability;
+  const core = result.portfolio?.proposals.filter((p) => p.status === "core") || [];
+  return h("p", { id: "report-robustness" }, declared(result.uncertainty),
+    ` Over ${result.samples.toLocaleString("en-US")} samples (seed ${result.seed}), ${first.proposal_id || first.title} ranks first in ${percent(first.first, 1)} of them;`,
+    ` ${core.length} proposal${core.length === 1 ? "" : "s"} funded in every portfolio sample (the core); "Funded in" above gives each one's share of the samples.`);
+}
+
 async function portfolioReport() {
   const base = `/v1/batches/${encodeURIComponent(subject)}/portfolio`;
-  const report = await get(`${base}/report`, query);
+  const [report, robust] = await Promise.all([get(`${base}/report`, query),
+    robustness().catch((error) => { if (error instanceof ApiError) return error; throw error; })]);
   const { portfolio, batch, ruleset, decisions } = report;
+  const shares = new Map((robust.portfolio?.proposals || []).map((p) => [p.index, p]));
   const { currency } = portfolio;
   const canvas = h("canvas", { role: "img" });
   fill($("#report-body"), 
@@ -50,6 +79,7 @@ async function portfolioReport() {
       ["Area", (e) => words(e.group)],
       ["Score", (e) => score(e.overall_score), { numeric: true }],
       ["Cost", (e) => money(e.cost, currency), { numeric: true }],
+      ["Funded in", (e) => (shares.has(e.index) ? `${percent(shares.get(e.index).share)} ${words(shares.get(e.index).status)}` : "—"), { numeric: true }],
       ["Decision id", (e) => h("span", { class: "mono" }, decisions[String(e.index)] || "—")],
     ]),
     h("h2", {}, "Left out, each with its reason"),
@@ -59,7 +89,7 @@ async function portfolioReport() {
       ["Detail", (e) => e.detail || ""],
     ]),
     h("h2", {}, "Robustness"),
-    h("p", { class: "notice" }, "Rank acceptability and the portfolio core are not computed by this service yet."),
+    robustnessSummary(robust),
     h("h2", {}, "Identity"),
     h("dl", { class: "identity" },
       h("div", {}, h("dt", {}, "Batch"), h("dd", { class: "mono" }, `${batch.id} (${batch.total} proposals, ${batch.failed} failed)`)),

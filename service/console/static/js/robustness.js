@@ -78,7 +78,8 @@ function coreTable(portfolio) {
   ], listed, { class: "data", id: "robustness-core" });
 }
 
-function declared(uncertainty) {
+// The uncertainty a result was sampled under, in words (also the portfolio report's).
+export function declared(uncertainty) {
   if (!uncertainty) return "The ruleset declares no uncertainty: every sample is the stated weights and costs, so the ranking and the portfolio are the batch's own.";
   const parts = [];
   const weights = Object.entries(uncertainty.weights || {});
@@ -129,7 +130,8 @@ async function analyse(batchId, event) {
   fill($("#robustness-result"));
   try {
     const started = await call("POST", `/v1/batches/${encodeURIComponent(batchId)}/robustness`, { json: request() });
-    running = started.headers.get("Location");
+    const queued = await started.json(); // read to its end: a body left unread keeps the request open
+    running = started.headers.get("Location") || `/v1/jobs/${queued.id}`;
     $("#robustness-cancel").hidden = false;
     const job = await follow(running);
     if (job.status === "cancelled") {

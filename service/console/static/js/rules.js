@@ -193,11 +193,37 @@ function warnings(report) {
     : h("p", { id: "warnings" }, `No warnings: ${report.rules} rules load cleanly.`);
 }
 
+// The defensibility findings of `rules check`: failing ones open, with their counterexample;
+// acknowledged ones folded, with the reason the ruleset gives.
+function finding(item, atLine) {
+  return h("li", { class: item.acknowledged ? "finding-acknowledged" : "finding-failing" },
+    item.line && atLine ? atLine(item.line) : null,
+    h("strong", {}, `${item.check}`), ` (${[...item.rules, ...item.systems].join(", ")}): ${item.message}`,
+    item.reason ? h("p", { class: "hint" }, `Acknowledged: ${item.reason}`) : null,
+    item.details.length ? h("details", {}, h("summary", {}, "Counterexample"),
+      h("ul", {}, item.details.map((line) => h("li", { class: "mono" }, line)))) : null);
+}
+
+function defensibility(report, atLine) {
+  const d = report.defensibility;
+  const failing = d.findings.filter((f) => !f.acknowledged);
+  const accepted = d.findings.filter((f) => f.acknowledged);
+  return h("section", { id: "defensibility", "aria-label": "Defensibility" },
+    h("p", { id: "defensibility-summary", class: d.passed ? "ok" : "problem-title" },
+      `${d.passed ? "Defensible" : "Not defensible"}: ${d.failing} finding(s), ${d.acknowledged} acknowledged; `
+      + `monotonicity of ${d.proven} (criterion, field) pairs proven by the rules alone, ${d.searched} searched with ${d.evaluations.toLocaleString("en-US")} proposals.`),
+    failing.length ? h("ul", { id: "findings-failing", class: "findings-list" }, failing.map((f) => finding(f, atLine))) : null,
+    d.stale_acknowledgments.length ? h("ul", { class: "findings-list" }, d.stale_acknowledgments.map((text) => h("li", {}, `Warning: ${text}`))) : null,
+    d.cut_short.length ? h("p", { class: "notice" }, `The search of ${d.cut_short.join(", ")} stopped at its limit: findings there may be missing.`) : null,
+    accepted.length ? h("details", {}, h("summary", {}, `${accepted.length} acknowledged finding(s)`),
+      h("ul", { class: "findings-list" }, accepted.map((f) => finding(f, atLine)))) : null);
+}
+
 async function runCheck() {
   say($("#check-status"), "Checking…");
   const report = await send("POST", `${path(selected())}/check`);
-  say($("#check-status"), `${report.ruleset.name} ${report.ruleset.version}: ${report.warnings.length} warning(s).`);
-  fill($("#check-result"), warnings(report));
+  say($("#check-status"), `${report.ruleset.name} ${report.ruleset.version}: ${report.warnings.length} warning(s), ${report.defensibility.failing} finding(s), ${report.defensibility.acknowledged} acknowledged.`);
+  fill($("#check-result"), warnings(report), defensibility(report));
 }
 
 // --- publishing -------------------------------------------------------------------------------
@@ -217,6 +243,10 @@ function goToLine(line) {
   editor.focus();
   editor.setSelectionRange(start, start + (lines[line - 1] || "").length);
   editor.scrollTop = Math.max(0, (line - 4) * parseFloat(getComputedStyle(editor).lineHeight));
+}
+
+function lineButton(line) {
+  return h("button", { type: "button", class: "link", onclick: () => goToLine(line) }, `Line ${line}`);
 }
 
 function problemAtLine(problem) {
@@ -242,12 +272,15 @@ function refused(error) {
 async function checkDraft() {
   hideProblem($("#publish-errors"));
   markLines(new Set());
+  fill($("#draft-check"));
   try {
     const response = await call("POST", "/v1/rulesets/check", { ...draft(), query: { source: $("#publish-source").value } });
     const report = await response.json();
-    markLines(new Set(report.warnings.map((w) => w.line)));
-    say($("#publish-status"), `It loads: ${report.ruleset.name} ${report.ruleset.version}, ${report.rules} rules, ${report.warnings.length} warning(s).`);
+    const failing = report.defensibility.findings.filter((f) => !f.acknowledged);
+    markLines(new Set([...report.warnings, ...failing].map((w) => w.line)));
+    say($("#publish-status"), `It loads: ${report.ruleset.name} ${report.ruleset.version}, ${report.rules} rules, ${report.warnings.length} warning(s), ${failing.length} defensibility finding(s).`);
     if (report.warnings.length) showProblem($("#publish-errors"), { message: "Warnings (it can be published)", problems: report.warnings.map((w) => ({ ...w, col: 1 })) }, problemAtLine);
+    fill($("#draft-check"), defensibility(report, lineButton));
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 422) throw error;
     refused(error);
@@ -258,6 +291,7 @@ async function publish(event) {
   event.preventDefault();
   hideProblem($("#publish-errors"));
   markLines(new Set());
+  fill($("#draft-check"));
   const query = { source: $("#publish-source").value, note: $("#publish-note").value, author: state.caller.name };
   try {
     const response = await call("POST", "/v1/rulesets", { ...draft(), query });
