@@ -110,6 +110,12 @@ STANDARDS = (
     "ogsa",
 )
 
+def a_system(category: str) -> str:
+    """A category as a sentence names one system of it: "a radar", "an air-to-air missile"."""
+    label = CATEGORY_LABELS[category]
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 MUNITIONS_COMMONALITY = ("full", "partial", "none")
 
 # The names analysts read the coded values of the lists and enums by, where a code is not

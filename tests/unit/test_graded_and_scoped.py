@@ -161,8 +161,8 @@ def test_out_of_scope_rules_are_not_applicable_never_failed(tmp_path: Path) -> N
     assert support["not_fired"] == []
     assert [r["rule_id"] for r in support["not_applicable"]] == ["LINK16", "FMS-LINK16"]
     assert support["not_applicable"][0]["text"] == (
-        "Applies to categories other than support_services, platform_sustainment; this is a "
-        "support_services bought through fms.")
+        "Applies to any system other than a support service or a fleet sustainment contract; "
+        "this is a support service bought through Foreign Military Sales.")
     interoperability = support["criteria"][0]
     assert interoperability["points"] == 0 and interoperability["score"] == 50
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.vocabulary import VALUE_LABELS, a_system
 from service.engine.evaluation.claims import assumptions
 from service.engine.evaluation.compiled import CompiledRules
 from service.engine.evaluation.enrichment import cost_by_year
@@ -70,8 +71,9 @@ def not_applicable(rule: Rule, fact: Fact) -> dict[str, Any]:
         "criterion": rule.criterion,
         "title": rule.title,
         "scope": scope,
-        "text": f"Applies to {scope}; this is a {fact['system.category']} bought through "
-                f"{fact['acquisition.path']}.",
+        "text": f"Applies to {rule.scope.in_words() if rule.scope else 'every proposal'}; "
+                f"this is {a_system(fact['system.category'])} bought through "
+                f"{VALUE_LABELS[fact['acquisition.path']]}.",
     }
 
 

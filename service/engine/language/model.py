@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from schemas.vocabulary import ACQUISITION_PATHS, SYSTEM_CATEGORIES
+from schemas.vocabulary import ACQUISITION_PATHS, SYSTEM_CATEGORIES, VALUE_LABELS, a_system
 from service.engine.language.reference import Context
 
 
@@ -104,6 +104,12 @@ def _narrow(allowed: tuple[str, ...] | None, vocabulary: tuple[str, ...],
     return (Atom(field_path, "in", allowed, line),)
 
 
+def _either(words: Iterable[str]) -> str:
+    """"a, b or c": alternatives as a sentence lists them."""
+    listed = list(words)
+    return " or ".join(filter(None, (", ".join(listed[:-1]), listed[-1])))
+
+
 @dataclass(frozen=True)
 class Scope:
     """The system categories and acquisition paths a rule is meant for. Outside them the rule
@@ -135,6 +141,19 @@ class Scope:
             parts.append(f"{noun} other than {', '.join(others)}" if len(others) < len(allowed)
                          else f"{noun} {', '.join(allowed)}")
         return "; ".join(parts) or "every proposal"
+
+    def in_words(self) -> str:
+        """The scope as an analyst reads it, by labels rather than codes: "a cyber-defense
+        system or a space system bought through Foreign Military Sales"."""
+        kinds = "any system"
+        if self.categories is not None:
+            others = [c for c in SYSTEM_CATEGORIES if c not in self.categories]
+            kinds = (f"any system other than {_either(map(a_system, others))},"
+                     if len(others) < len(self.categories)
+                     else _either(map(a_system, self.categories)))
+        if self.paths is None:
+            return kinds.rstrip(",")
+        return f"{kinds} bought through {_either(VALUE_LABELS[p] for p in self.paths)}"
 
     def within(self, outer: Scope | None) -> Scope:
         """This scope inside a group's: only what both allow."""
