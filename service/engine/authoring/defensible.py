@@ -38,7 +38,6 @@ from service.engine.authoring.probe import (
     Probe,
     Proposal,
     change,
-    get,
     neutral,
 )
 from service.engine.authoring.search import (
@@ -50,6 +49,7 @@ from service.engine.authoring.search import (
     rule_depends,
     watched,
 )
+from service.engine.evaluation.facts import value_at
 from service.engine.language.catalog import field_catalog
 from service.engine.language.diagnostics import RuleProblem
 from service.engine.language.fieldspec import Better, FieldSpec, Way
@@ -124,7 +124,7 @@ def _value(path: str, value: Any, proposal: Proposal, digits: int = 3) -> str:
     if value is ABSENT:
         return "(left out)"
     if path.endswith(".amount"):
-        currency = get(proposal, path.removesuffix(".amount") + ".currency")
+        currency = value_at(proposal, path.removesuffix(".amount") + ".currency")
         symbol = "$" if currency == "USD" else "¥"
         scale, word = next(((s, w) for s, w in _SCALES if abs(value) >= s), _SCALES[-1])
         return f"{symbol}{_digits(value / scale, digits)}{word}"
@@ -308,8 +308,8 @@ class _Field:
     def describe(self, before: Point, after: Point) -> str:
         """The change in words, with as many digits as it takes to tell the two apart."""
         for digits in (3, 6, 9, 12, 15):
-            old = _value(self.path, get(before.proposal, self.path), before.proposal, digits)
-            new = _value(self.path, get(after.proposal, self.path), after.proposal, digits)
+            old = _value(self.path, value_at(before.proposal, self.path), before.proposal, digits)
+            new = _value(self.path, value_at(after.proposal, self.path), after.proposal, digits)
             if old != new:
                 break
         return f"{self.spec.label} {old} → {new} ({self.path})"

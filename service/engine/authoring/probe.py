@@ -15,13 +15,13 @@ from typing import Any
 
 from schemas.proposal import ProposalSchema
 from service.engine.evaluation.compiled import CompiledRules
-from service.engine.evaluation.facts import Fact, build_fact
+from service.engine.evaluation.facts import ABSENT, Fact, build_fact, value_at
 from service.engine.evaluation.scoring import score_all
 from service.engine.language.catalog import field_catalog
 from service.engine.language.model import Rule, Ruleset
 
 Proposal = dict[str, Any]
-ABSENT: Any = object()  # a field left out, as a value to set
+
 _MONEY = ("acquisition.unit_cost", "acquisition.total_cost")
 # what an optional field is given when a probe needs it present (a check then moves it)
 _PRESENT = {
@@ -31,16 +31,6 @@ _PRESENT = {
     "system.prime_contractor": lambda p: "Probe Industries",
     "id": lambda p: "probe",
 }
-
-
-def get(proposal: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path, or ABSENT."""
-    node: Any = proposal
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return ABSENT
-        node = node[key]
-    return node
 
 
 def _money_total(acquisition: Mapping[str, Any]) -> float:
@@ -69,7 +59,7 @@ def change(proposal: Proposal, path: str, value: Any) -> Proposal:
     if value is ABSENT:  # an amount and its currency go together
         money = path.rsplit(".", 1)[0] if path.endswith((".amount", ".currency")) else path
         *parents, leaf = money.split(".")
-        if get(proposal, ".".join(parents)) is ABSENT:
+        if value_at(proposal, ".".join(parents)) is ABSENT:
             return proposal
         changed, node = _copied(proposal, parents)
         node.pop(leaf, None)
@@ -88,7 +78,7 @@ def change(proposal: Proposal, path: str, value: Any) -> Proposal:
     if "phasing" in acquisition and path.startswith(("acquisition.unit_cost",
                                                      "acquisition.total_cost",
                                                      "acquisition.quantity")):
-        _rescale(acquisition, _money_total(get(proposal, "acquisition")))
+        _rescale(acquisition, _money_total(value_at(proposal, "acquisition")))
     return changed
 
 

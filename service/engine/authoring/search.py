@@ -36,11 +36,10 @@ from service.engine.authoring.probe import (
     Probe,
     Proposal,
     change,
-    get,
     present_value,
     validated,
 )
-from service.engine.evaluation.facts import Fact
+from service.engine.evaluation.facts import Fact, value_at
 from service.engine.evaluation.interpreter import Test, compile_condition
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec, Moves
@@ -156,8 +155,8 @@ class Search:
         low = spec.low if spec.low is not None else 0.0
         high = spec.high if spec.high is not None else 1e15
         floor = spec.better.not_below if spec.better else None
-        if floor is not None and get(proposal, floor) is not ABSENT:
-            low = max(low, float(get(proposal, floor)))
+        if floor is not None and value_at(proposal, floor) is not ABSENT:
+            low = max(low, float(value_at(proposal, floor)))
         return low, high
 
     def grid(self, low: float, high: float, integer: bool) -> list[float]:
@@ -270,7 +269,7 @@ class Search:
                 weighted = True
         if weighted and spec.values:  # sums of weights tell every item apart
             named.update((v, None) for v in spec.values)
-        own = get(proposal, "requesting_country")
+        own = value_at(proposal, "requesting_country")
         if spec.values:
             fillers = [v for v in spec.values if v not in named]
         else:
@@ -312,7 +311,7 @@ class Search:
             return None
         if any(a.op == "missing" for a in group):  # only an optional field can be left out
             return change(proposal, path, ABSENT) if spec.optional else None
-        current = get(proposal, path)
+        current = value_at(proposal, path)
         if spec.kind == "list":
             items = list(current) if current is not ABSENT else []
             for atom in group:
@@ -339,7 +338,7 @@ class Search:
         if holds(proposal):
             return proposal
         for source, _ in self.catalog[path].inputs:  # first, give what is missing
-            if get(proposal, source) is ABSENT and present_value(proposal, source) is not None:
+            if value_at(proposal, source) is ABSENT and present_value(proposal, source) is not None:
                 given = change(proposal, source, present_value(proposal, source))
                 if holds(given):
                     return given

@@ -7,7 +7,7 @@ evaluator must see exactly what it sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -28,6 +28,16 @@ class _Absent:
 
 
 ABSENT: Any = _Absent()
+
+
+def value_at(proposal: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of a proposal as submitted, or ``ABSENT``."""
+    node: Any = proposal
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return ABSENT
+        node = node[key]
+    return node
 
 
 def _value(value: Any) -> Any:

@@ -20,12 +20,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.engine.evaluation.facts import ABSENT, fact_and_derived
+from service.engine.evaluation.facts import ABSENT, fact_and_derived, value_at
 from service.engine.language.catalog import field_catalog
 from service.engine.language.fieldspec import FieldSpec
 from service.engine.language.model import Atom, FieldRef, NumberChange, Ruleset
 from service.engine.language.operators import atoms as atoms_of
-from service.engine.whatif.changes import Change, apply, get
+from service.engine.whatif.changes import Change, apply
 
 # the currency of an amount is part of how it is stated, not something to change
 UNCHANGED_SUFFIXES = (".currency",)
@@ -154,7 +154,7 @@ def singles(ruleset: Ruleset, proposal: Mapping[str, Any]) -> Iterator[Change]:
 def _field_changes(ruleset: Ruleset, plan: Plan, path: str, field_plan: FieldPlan,
                    proposal: Mapping[str, Any]) -> Iterator[Change]:
     spec = field_plan.spec
-    current = get(proposal, path)
+    current = value_at(proposal, path)
     if spec.kind == "number":
         yield from _number_changes(ruleset, plan.numbers[path], path, field_plan, proposal)
     elif spec.kind == "list":
@@ -166,7 +166,7 @@ def _field_changes(ruleset: Ruleset, plan: Plan, path: str, field_plan: FieldPla
         yield from (Change(path, current, value) for value in values if value != current)
     if spec.optional and current is not ABSENT:
         holder = _holder(path)
-        yield Change(holder, get(proposal, holder), ABSENT)
+        yield Change(holder, value_at(proposal, holder), ABSENT)
 
 
 def _holder(path: str) -> str:
@@ -190,16 +190,16 @@ def set_number(proposal: Mapping[str, Any], path: str, value: float) -> Change:
     """The change giving ``path`` the value; an absent amount is given in the default
     currency, as its whole money object."""
     holder = _holder(path)
-    before = get(proposal, holder)
+    before = value_at(proposal, holder)
     value = int(value) if float(value).is_integer() else value
     if holder != path and before is ABSENT:
         return Change(holder, ABSENT, {"amount": value, "currency": DEFAULT_CURRENCY})
-    return Change(path, get(proposal, path), value)
+    return Change(path, value_at(proposal, path), value)
 
 
 def _number_changes(ruleset: Ruleset, declared: NumberChange, path: str, plan: FieldPlan,
                     proposal: Mapping[str, Any]) -> Iterator[Change]:
-    current = get(proposal, path)
+    current = value_at(proposal, path)
     lines, base = _lines(ruleset, declared, path, plan, proposal, current)
     thresholds = set(plan.thresholds)
     thresholds.update((fact_field, float(base[other])) for fact_field, other in plan.references

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.vocabulary import CAPABILITY_AREA_LABELS, VALUE_LABELS
-from service.engine.evaluation.facts import ABSENT
+from service.engine.evaluation.facts import ABSENT, value_at
 from service.engine.language.catalog import field_catalog
 
 CURRENCY_SIGNS = {"JPY": "¥", "USD": "$"}
@@ -39,16 +39,6 @@ def _json(value: Any) -> Any:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def get(proposal: Mapping[str, Any], path: str) -> Any:
-    """The value at ``path``, or ``ABSENT``."""
-    node: Any = proposal
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return ABSENT
-        node = node[part]
-    return node
 
 
 def apply(proposal: Mapping[str, Any], changes: Iterable[Change]) -> dict[str, Any]:
@@ -97,7 +87,7 @@ def describe(change: Change, proposal: Mapping[str, Any]) -> str:
     """The change in words, lower case: "adding Link 16 to the datalinks"."""
     label = field_label(change.field.removesuffix(".amount"))
     before, after = change.before, change.after
-    currency = get(proposal, change.field.rsplit(".", 1)[0] + ".currency")
+    currency = value_at(proposal, change.field.rsplit(".", 1)[0] + ".currency")
     if isinstance(before, list) and isinstance(after, list):
         added = [item for item in after if item not in before]
         removed = [item for item in before if item not in after]
@@ -153,7 +143,7 @@ def edits(proposal: Mapping[str, Any], set_values: Mapping[str, Any],
                 if not isinstance(node, Mapping):
                     raise EditInvalid(f"{where}.{path}", f"{part!r} is not an object")
             after = set_values[path] if where == "set" else ABSENT
-            changes.append(Change(path, get(proposal, path), after))
+            changes.append(Change(path, value_at(proposal, path), after))
     return [c for c in changes if c.before != c.after]
 
 
