@@ -107,6 +107,8 @@ def _narrow(allowed: tuple[str, ...] | None, vocabulary: tuple[str, ...],
 def _either(words: Iterable[str]) -> str:
     """"a, b or c": alternatives as a sentence lists them."""
     listed = list(words)
+    if not listed:  # a scope narrowed by its group's to nothing
+        return "nothing"
     return " or ".join(filter(None, (", ".join(listed[:-1]), listed[-1])))
 
 
